@@ -1,0 +1,19 @@
+//! Sen's domain rules, free of I/O.
+//!
+//! Everything here is pure: the dossier state machine, the working-day calendar, the
+//! identifiers people and businesses carry, procedures and their e-forms, catalogue search
+//! and the authorisation policy. Storage (`sen-store`) and the HTTP edge (`sen-web`) call
+//! into this crate; it never calls out.
+
+pub mod authz;
+pub mod calendar;
+pub mod dossier;
+pub mod eform;
+pub mod ident;
+pub mod procedure;
+pub mod search;
+pub mod text;
+
+pub use authz::{Permission, Role};
+pub use calendar::Calendar;
+pub use dossier::{Action, DossierState, Lifecycle, TransitionError};
