@@ -1,1 +1,173 @@
+//! Sen's storage: SQLite (embedded default) and PostgreSQL (production) behind one code path.
+//!
+//! Every statement is built once with `sea-query` and rendered for the backend in use; rows are
+//! decoded by the same `FromRow` types on both. The schema comes from one set of migrations
+//! ([`schema`]), also written with the query builder. Dossier submissions go through a group
+//! commit ([`group_commit`]) so that many concurrent submissions share one durable commit.
 
+pub mod accounts;
+pub mod catalogue;
+pub mod dossiers;
+mod exec;
+pub mod group_commit;
+pub mod models;
+pub mod reference;
+pub mod schema;
+
+pub use exec::{Backend, Db, Tx};
+pub use models::*;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// Someone else changed the record first (optimistic concurrency).
+    #[error("the dossier was changed by someone else (now {state}, version {version})")]
+    Conflict { state: String, version: i64 },
+    #[error(transparent)]
+    Transition(#[from] sen_domain::TransitionError),
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyMismatch,
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// A unique-constraint violation, on either backend.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://path/to/sen.db` or `postgres://…`.
+    pub url: String,
+    pub max_connections: u32,
+    /// Largest number of submissions written in one commit.
+    pub group_commit_max: usize,
+}
+
+impl StoreConfig {
+    pub fn sqlite_in(dir: &Path) -> Self {
+        StoreConfig { url: format!("sqlite://{}", dir.join("sen.db").display()), ..Self::new("") }
+    }
+    pub fn new(url: &str) -> Self {
+        StoreConfig { url: url.to_string(), max_connections: 16, group_commit_max: 512 }
+    }
+}
+
+/// The handle every other part uses. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) submitter: Arc<group_commit::Submitter>,
+}
+
+impl Store {
+    /// Connects (creating an SQLite file if needed) and starts the group-commit writer.
+    /// Run [`Store::migrate`] before use.
+    pub async fn connect(cfg: &StoreConfig) -> Result<Store> {
+        let db = if cfg.url.starts_with("postgres:") || cfg.url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(&cfg.url)?;
+            Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else if cfg.url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(&cfg.url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // Durable: an acknowledged submission survives power loss, not only a crash.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(cfg.max_connections.min(8))
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL (use sqlite://… or postgres://…): {}",
+                redact_url(&cfg.url)
+            )));
+        };
+        let submitter = Arc::new(group_commit::Submitter::start(db.clone(), cfg.group_commit_max));
+        Ok(Store { db, submitter })
+    }
+
+    /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
+    /// clean namespace per test on one server.
+    pub async fn connect_postgres_schema(url: &str, schema: &str) -> Result<Store> {
+        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Invalid("schema name".into()));
+        }
+        let admin = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
+        admin.close().await;
+        let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
+        let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
+        let submitter = Arc::new(group_commit::Submitter::start(db.clone(), 512));
+        Ok(Store { db, submitter })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Applies pending migrations; safe to run on every start and from several nodes.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        schema::migrate(&self.db).await
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        self.db.ping().await
+    }
+
+    pub async fn close(&self) {
+        self.submitter.close().await;
+        self.db.close().await;
+    }
+}
+
+/// Hides a password in a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,783 @@
+//! Dossiers: submission, lifecycle actions, queues, the tracking log and the audit trail.
+
+use crate::exec::Tx;
+use crate::models::*;
+use crate::{Result, Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sen_domain::dossier::ClockEffect;
+use sen_domain::{Action, Calendar, DossierState};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Who is acting: recorded with every change and every read.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub role: Option<String>,
+    pub agency_id: Option<i64>,
+}
+
+impl Actor {
+    pub fn system(name: &str) -> Self {
+        Actor { user_id: None, name: name.to_string(), role: Some("system".into()), agency_id: None }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub component: String,
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    /// A digest of the request, so that a key reused for another request is refused.
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDossier {
+    pub procedure_id: i64,
+    pub form_version: i64,
+    pub agency_id: i64,
+    pub agency_code: String,
+    pub applicant_user_id: i64,
+    pub applicant_name: String,
+    pub applicant_id_number: String,
+    pub data: Value,
+    /// The provisional appointment date, shown on the submission receipt.
+    pub due_date: NaiveDate,
+    pub files: Vec<NewFile>,
+    pub idempotency: Option<Idempotency>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub id: i64,
+    pub code: String,
+    pub submitted_at: DateTime<Utc>,
+    pub due_date: Option<NaiveDate>,
+    /// The same request was submitted before with this idempotency key: this is its answer.
+    pub replayed: bool,
+}
+
+/// A lifecycle action, with everything the transition may need.
+#[derive(Debug, Clone)]
+pub struct ActRequest {
+    pub dossier_id: i64,
+    pub action: Action,
+    pub actor: Actor,
+    /// The version the actor saw; a different current version is a conflict.
+    pub expected_version: Option<i64>,
+    pub reason: Option<String>,
+    /// Hand-off target: another agency and/or officer.
+    pub to_agency_id: Option<i64>,
+    pub to_user_id: Option<i64>,
+    /// The issued result document (JSON), for `IssueResult`.
+    pub result: Option<Value>,
+    pub files: Vec<NewFile>,
+    pub today: NaiveDate,
+    pub deadline_days: u32,
+}
+
+/// The queues an officer works from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Submitted, not yet claimed.
+    New,
+    /// Claimed by me and still open.
+    Mine,
+    /// Clock running, due within the next two working days.
+    DueSoon,
+    /// Clock running, past the appointment date.
+    Overdue,
+    /// Waiting for the applicant's supplement.
+    Waiting,
+    /// Every open dossier of my agencies.
+    Open,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 6] = [Queue::New, Queue::Mine, Queue::DueSoon, Queue::Overdue, Queue::Waiting, Queue::Open];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queue::New => "new",
+            Queue::Mine => "mine",
+            Queue::DueSoon => "due_soon",
+            Queue::Overdue => "overdue",
+            Queue::Waiting => "waiting",
+            Queue::Open => "open",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
+const CLOCK_STATES: [&str; 3] = ["RECEIVED", "IN_PROCESSING", "APPROVED"];
+const OPEN_STATES: [&str; 5] = ["SUBMITTED", "RECEIVED", "IN_PROCESSING", "AWAITING_SUPPLEMENT", "APPROVED"];
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: String,
+    dossier_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SubmittedRow {
+    id: i64,
+    code: String,
+    submitted_at: DateTime<Utc>,
+    due_date: Option<NaiveDate>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+async fn insert_files(tx: &mut Tx, dossier_id: i64, files: &[NewFile], purpose: &str, at: DateTime<Utc>) -> Result<()> {
+    for f in files {
+        tx.execute(
+            &Query::insert()
+                .into_table("dossier_files")
+                .columns([
+                    "dossier_id", "component", "filename", "content_type", "size", "sha256", "content", "purpose",
+                    "uploaded_at",
+                ])
+                .values_panic([
+                    dossier_id.into(),
+                    f.component.clone().into(),
+                    f.filename.clone().into(),
+                    f.content_type.clone().into(),
+                    (f.content.len() as i64).into(),
+                    sha256_hex(&f.content).into(),
+                    f.content.clone().into(),
+                    purpose.into(),
+                    at.into(),
+                ])
+                .to_owned(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    tx: &mut Tx,
+    dossier_id: i64,
+    actor: &Actor,
+    action: &str,
+    from: Option<DossierState>,
+    to: DossierState,
+    reason: Option<&str>,
+    detail: &Value,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        &Query::insert()
+            .into_table("dossier_events")
+            .columns([
+                "dossier_id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action",
+                "from_state", "to_state", "reason", "detail",
+            ])
+            .values_panic([
+                dossier_id.into(),
+                at.into(),
+                actor.user_id.into(),
+                actor.name.clone().into(),
+                actor.role.clone().into(),
+                actor.agency_id.into(),
+                action.into(),
+                from.map(|s| s.as_str()).into(),
+                to.as_str().into(),
+                reason.map(str::to_string).into(),
+                detail.to_string().into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    audit(tx, actor, &format!("dossier.{action}"), "dossier", &dossier_id.to_string(), Some(dossier_id), reason, detail, at)
+        .await
+}
+
+/// Appends to the audit trail. There is no code path that updates or deletes its rows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn audit(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    subject_type: &str,
+    subject_id: &str,
+    dossier_id: Option<i64>,
+    reason: Option<&str>,
+    detail: &Value,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        &Query::insert()
+            .into_table("audit_log")
+            .columns([
+                "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action", "subject_type",
+                "subject_id", "dossier_id", "reason", "detail",
+            ])
+            .values_panic([
+                at.into(),
+                actor.user_id.into(),
+                actor.name.clone().into(),
+                actor.role.clone().into(),
+                actor.agency_id.into(),
+                action.into(),
+                subject_type.into(),
+                subject_id.into(),
+                dossier_id.into(),
+                reason.map(str::to_string).into(),
+                detail.to_string().into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes one submission inside the group commit's transaction.
+pub(crate) async fn insert_submission(tx: &mut Tx, new: &NewDossier) -> Result<Submitted> {
+    if let Some(idem) = &new.idempotency {
+        let seen: Option<KeyRow> = tx
+            .fetch_optional(
+                &Query::select()
+                    .columns(["request_hash", "dossier_id"])
+                    .from("idempotency_keys")
+                    .and_where(Expr::col("user_id").eq(new.applicant_user_id))
+                    .and_where(Expr::col("key").eq(idem.key.as_str()))
+                    .to_owned(),
+            )
+            .await?;
+        if let Some(seen) = seen {
+            if seen.request_hash != idem.request_hash {
+                return Err(StoreError::IdempotencyMismatch);
+            }
+            let row: SubmittedRow = tx
+                .fetch_one(
+                    &Query::select()
+                        .columns(["id", "code", "submitted_at", "due_date"])
+                        .from("dossiers")
+                        .and_where(Expr::col("id").eq(seen.dossier_id))
+                        .to_owned(),
+                )
+                .await?;
+            return Ok(Submitted {
+                id: row.id,
+                code: row.code,
+                submitted_at: row.submitted_at,
+                due_date: row.due_date,
+                replayed: true,
+            });
+        }
+    }
+    let at = new.submitted_at;
+    let code = sen_domain::ident::dossier_code(&new.agency_code, at.date_naive(), rand::random());
+    let row: IdRow = tx
+        .fetch_one(
+            &Query::insert()
+                .into_table("dossiers")
+                .columns([
+                    "code", "procedure_id", "form_version", "agency_id", "applicant_user_id", "applicant_name",
+                    "applicant_id_number", "state", "data", "submitted_at", "due_date", "overdue", "apologies",
+                    "version", "updated_at",
+                ])
+                .values_panic([
+                    code.clone().into(),
+                    new.procedure_id.into(),
+                    new.form_version.into(),
+                    new.agency_id.into(),
+                    new.applicant_user_id.into(),
+                    new.applicant_name.clone().into(),
+                    new.applicant_id_number.clone().into(),
+                    DossierState::Submitted.as_str().into(),
+                    new.data.to_string().into(),
+                    at.into(),
+                    new.due_date.into(),
+                    false.into(),
+                    0i64.into(),
+                    1i64.into(),
+                    at.into(),
+                ])
+                .returning_col("id")
+                .to_owned(),
+        )
+        .await?;
+    insert_files(tx, row.id, &new.files, "application", at).await?;
+    let actor = Actor {
+        user_id: Some(new.applicant_user_id),
+        name: new.applicant_name.clone(),
+        role: Some("applicant".into()),
+        agency_id: None,
+    };
+    let detail = json!({"files": new.files.len(), "form_version": new.form_version});
+    insert_event(tx, row.id, &actor, "submit", None, DossierState::Submitted, None, &detail, at).await?;
+    if let Some(idem) = &new.idempotency {
+        tx.execute(
+            &Query::insert()
+                .into_table("idempotency_keys")
+                .columns(["user_id", "key", "request_hash", "dossier_id", "created_at"])
+                .values_panic([
+                    new.applicant_user_id.into(),
+                    idem.key.clone().into(),
+                    idem.request_hash.clone().into(),
+                    row.id.into(),
+                    at.into(),
+                ])
+                .to_owned(),
+        )
+        .await?;
+    }
+    Ok(Submitted { id: row.id, code, submitted_at: at, due_date: Some(new.due_date), replayed: false })
+}
+
+fn summary_select() -> SelectStatement {
+    Query::select()
+        .columns([
+            ("dossiers", "id"),
+            ("dossiers", "code"),
+            ("dossiers", "procedure_id"),
+            ("dossiers", "agency_id"),
+            ("dossiers", "applicant_name"),
+            ("dossiers", "state"),
+            ("dossiers", "submitted_at"),
+            ("dossiers", "due_date"),
+            ("dossiers", "overdue"),
+            ("dossiers", "assignee_user_id"),
+            ("dossiers", "version"),
+        ])
+        .expr_as(Expr::col(("procedures", "name")), "procedure_name")
+        .from("dossiers")
+        .inner_join("procedures", Expr::col(("procedures", "id")).equals(("dossiers", "procedure_id")))
+        .to_owned()
+}
+
+const DOSSIER_COLUMNS: [&str; 28] = [
+    "id", "code", "procedure_id", "form_version", "agency_id", "applicant_user_id", "applicant_name",
+    "applicant_id_number", "state", "resume_state", "data", "submitted_at", "received_at", "due_date",
+    "original_due_date", "paused_on", "remaining_days", "decided_at", "closed_at", "assignee_user_id", "overdue",
+    "apologies", "version", "rating", "rating_comment", "rated_at", "result", "updated_at",
+];
+
+fn dossier_select() -> SelectStatement {
+    Query::select().columns(DOSSIER_COLUMNS).from("dossiers").to_owned()
+}
+
+impl Store {
+    /// Submits a dossier through the group commit; returns once it is durable.
+    pub async fn submit_dossier(&self, new: NewDossier) -> Result<Submitted> {
+        self.submitter.submit(new).await
+    }
+
+    pub async fn dossier(&self, id: i64) -> Result<Dossier> {
+        self.db.fetch_one(&dossier_select().and_where(Expr::col("id").eq(id)).to_owned()).await
+    }
+
+    pub async fn dossier_by_code(&self, code: &str) -> Result<Dossier> {
+        self.db.fetch_one(&dossier_select().and_where(Expr::col("code").eq(code)).to_owned()).await
+    }
+
+    /// The applicant's own dossiers, newest first.
+    pub async fn dossiers_of_applicant(&self, user_id: i64, limit: u64, offset: u64) -> Result<Vec<DossierSummary>> {
+        self.db
+            .fetch_all(
+                &summary_select()
+                    .and_where(Expr::col(("dossiers", "applicant_user_id")).eq(user_id))
+                    .order_by(("dossiers", "submitted_at"), Order::Desc)
+                    .order_by(("dossiers", "id"), Order::Desc)
+                    .limit(limit)
+                    .offset(offset)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    fn queue_query(agencies: &[i64], user_id: i64, queue: Queue, today: NaiveDate, soon: NaiveDate) -> SelectStatement {
+        let mut q = summary_select();
+        q.and_where(Expr::col(("dossiers", "agency_id")).is_in(agencies.iter().copied()));
+        match queue {
+            Queue::New => {
+                q.and_where(Expr::col(("dossiers", "state")).eq("SUBMITTED"))
+                    .and_where(Expr::col(("dossiers", "assignee_user_id")).is_null())
+                    .order_by(("dossiers", "submitted_at"), Order::Asc);
+            }
+            Queue::Mine => {
+                q.and_where(Expr::col(("dossiers", "assignee_user_id")).eq(user_id))
+                    .and_where(Expr::col(("dossiers", "state")).is_in(OPEN_STATES))
+                    .order_by(("dossiers", "due_date"), Order::Asc);
+            }
+            Queue::DueSoon => {
+                q.and_where(Expr::col(("dossiers", "state")).is_in(CLOCK_STATES))
+                    .and_where(Expr::col(("dossiers", "due_date")).gte(today))
+                    .and_where(Expr::col(("dossiers", "due_date")).lte(soon))
+                    .order_by(("dossiers", "due_date"), Order::Asc);
+            }
+            Queue::Overdue => {
+                q.and_where(Expr::col(("dossiers", "state")).is_in(CLOCK_STATES))
+                    .and_where(Expr::col(("dossiers", "due_date")).lt(today))
+                    .order_by(("dossiers", "due_date"), Order::Asc);
+            }
+            Queue::Waiting => {
+                q.and_where(Expr::col(("dossiers", "state")).eq("AWAITING_SUPPLEMENT"))
+                    .order_by(("dossiers", "submitted_at"), Order::Asc);
+            }
+            Queue::Open => {
+                q.and_where(Expr::col(("dossiers", "state")).is_in(OPEN_STATES))
+                    .order_by(("dossiers", "submitted_at"), Order::Asc);
+            }
+        }
+        q.order_by(("dossiers", "id"), Order::Asc);
+        q
+    }
+
+    /// A queue of the agencies an officer serves. `soon` is the last day counted as due soon.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn queue(
+        &self,
+        agencies: &[i64],
+        user_id: i64,
+        queue: Queue,
+        today: NaiveDate,
+        soon: NaiveDate,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<DossierSummary>> {
+        if agencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = Self::queue_query(agencies, user_id, queue, today, soon).limit(limit).offset(offset).to_owned();
+        self.db.fetch_all(&q).await
+    }
+
+    /// How many dossiers each queue holds, capped at `cap` (a tab shows "1000+").
+    pub async fn queue_counts(
+        &self,
+        agencies: &[i64],
+        user_id: i64,
+        today: NaiveDate,
+        soon: NaiveDate,
+        cap: u64,
+    ) -> Result<Vec<(Queue, i64)>> {
+        let mut out = Vec::new();
+        for queue in Queue::ALL {
+            if agencies.is_empty() {
+                out.push((queue, 0));
+                continue;
+            }
+            let mut inner = Self::queue_query(agencies, user_id, queue, today, soon);
+            inner.clear_order_by();
+            let inner = inner.limit(cap).to_owned();
+            let c: Count = self
+                .db
+                .fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(inner, "q").to_owned())
+                .await?;
+            out.push((queue, c.n));
+        }
+        Ok(out)
+    }
+
+    /// Takes a lifecycle action. The domain decides whether it is legal; the update only
+    /// applies if nobody changed the dossier since it was read (else [`StoreError::Conflict`]).
+    pub async fn act(&self, req: ActRequest, calendar: &Calendar) -> Result<Dossier> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let d: Dossier = tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(req.dossier_id)).to_owned()).await?;
+        if let Some(v) = req.expected_version
+            && v != d.version
+        {
+            return Err(StoreError::Conflict { state: d.state.clone(), version: d.version });
+        }
+        let before = d.lifecycle();
+        let (after, clock) = before.apply(req.action)?;
+        let mut upd = Query::update();
+        upd.table("dossiers")
+            .value("state", after.state.as_str())
+            .value("resume_state", after.resume_state.map(|s| s.as_str()))
+            .value("version", Expr::col("version").add(1))
+            .value("updated_at", now)
+            .and_where(Expr::col("id").eq(d.id))
+            .and_where(Expr::col("version").eq(d.version));
+        let mut detail = json!({});
+        match clock {
+            ClockEffect::Start => {
+                let due = calendar.add_working_days(req.today, req.deadline_days);
+                upd.value("received_at", now).value("due_date", due).value("original_due_date", due);
+                detail["due_date"] = json!(due);
+            }
+            ClockEffect::Pause => {
+                let left = d.due_date.map(|due| Ord::max(calendar.working_days_between(req.today, due), 0)).unwrap_or(0);
+                upd.value("paused_on", req.today).value("remaining_days", left);
+                detail["remaining_working_days"] = json!(left);
+            }
+            ClockEffect::Resume => {
+                let left = Ord::max(d.remaining_days.unwrap_or(0), 0) as u32;
+                let due = calendar.add_working_days(req.today, left);
+                upd.value("due_date", due)
+                    .value("paused_on", Option::<NaiveDate>::None)
+                    .value("remaining_days", Option::<i64>::None)
+                    .value("overdue", false);
+                detail["due_date"] = json!(due);
+            }
+            ClockEffect::Stop => {
+                upd.value("decided_at", now);
+            }
+            ClockEffect::None => {}
+        }
+        if after.state.is_terminal() {
+            upd.value("closed_at", now);
+        }
+        match req.action {
+            Action::HandOff => {
+                if let Some(a) = req.to_agency_id {
+                    upd.value("agency_id", a);
+                    detail["to_agency_id"] = json!(a);
+                }
+                upd.value("assignee_user_id", req.to_user_id);
+                detail["to_user_id"] = json!(req.to_user_id);
+            }
+            Action::Receive => {
+                if d.assignee_user_id.is_none() {
+                    upd.value("assignee_user_id", req.actor.user_id);
+                }
+            }
+            Action::IssueResult => {
+                let result = req.result.clone().unwrap_or(Value::Null);
+                upd.value("result", result.to_string());
+                detail["result"] = result;
+            }
+            _ => {}
+        }
+        if !req.files.is_empty() {
+            detail["files"] = json!(req.files.len());
+        }
+        if tx.execute(&upd).await? == 0 {
+            return Err(StoreError::Conflict { state: d.state.clone(), version: d.version });
+        }
+        insert_files(&mut tx, d.id, &req.files, req.action.as_str(), now).await?;
+        insert_event(
+            &mut tx,
+            d.id,
+            &req.actor,
+            req.action.as_str(),
+            Some(before.state),
+            after.state,
+            req.reason.as_deref(),
+            &detail,
+            now,
+        )
+        .await?;
+        let updated: Dossier = tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(d.id)).to_owned()).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// An officer takes a dossier into their own queue.
+    pub async fn claim(&self, dossier_id: i64, expected_version: Option<i64>, actor: &Actor) -> Result<Dossier> {
+        self.update_with_event(dossier_id, expected_version, actor, "claim", None, json!({}), |u| {
+            u.value("assignee_user_id", actor.user_id);
+        })
+        .await
+    }
+
+    /// Sends the apology letter: a new appointment date, with reasons.
+    pub async fn apologise(
+        &self,
+        dossier_id: i64,
+        expected_version: Option<i64>,
+        actor: &Actor,
+        new_due: NaiveDate,
+        reason: &str,
+    ) -> Result<Dossier> {
+        self.update_with_event(dossier_id, expected_version, actor, "apology", Some(reason), json!({"new_due_date": new_due}), |u| {
+            u.value("due_date", new_due).value("apologies", Expr::col("apologies").add(1));
+        })
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_with_event(
+        &self,
+        dossier_id: i64,
+        expected_version: Option<i64>,
+        actor: &Actor,
+        action: &str,
+        reason: Option<&str>,
+        detail: Value,
+        set: impl FnOnce(&mut sea_query::UpdateStatement),
+    ) -> Result<Dossier> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let d: Dossier = tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(dossier_id)).to_owned()).await?;
+        if expected_version.is_some_and(|v| v != d.version) || d.state().is_terminal() {
+            return Err(StoreError::Conflict { state: d.state.clone(), version: d.version });
+        }
+        let mut upd = Query::update();
+        upd.table("dossiers")
+            .value("version", Expr::col("version").add(1))
+            .value("updated_at", now)
+            .and_where(Expr::col("id").eq(d.id))
+            .and_where(Expr::col("version").eq(d.version));
+        set(&mut upd);
+        if tx.execute(&upd).await? == 0 {
+            return Err(StoreError::Conflict { state: d.state.clone(), version: d.version });
+        }
+        insert_event(&mut tx, d.id, actor, action, Some(d.state()), d.state(), reason, &detail, now).await?;
+        let updated: Dossier = tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(d.id)).to_owned()).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// The applicant rates the service once, at an end state (rejections included).
+    pub async fn rate(&self, dossier_id: i64, applicant_user_id: i64, score: i64, comment: &str) -> Result<()> {
+        if !(1..=5).contains(&score) {
+            return Err(StoreError::Invalid("the rating is 1 to 5".into()));
+        }
+        let ended: Vec<&str> = DossierState::ALL.iter().filter(|s| s.is_terminal()).map(|s| s.as_str()).collect();
+        let n = self
+            .db
+            .execute(
+                &Query::update()
+                    .table("dossiers")
+                    .value("rating", score)
+                    .value("rating_comment", comment)
+                    .value("rated_at", Utc::now())
+                    .and_where(Expr::col("id").eq(dossier_id))
+                    .and_where(Expr::col("applicant_user_id").eq(applicant_user_id))
+                    .and_where(Expr::col("rating").is_null())
+                    .and_where(Expr::col("state").is_in(ended))
+                    .to_owned(),
+            )
+            .await?;
+        if n == 0 {
+            let d = self.dossier(dossier_id).await?;
+            return Err(StoreError::Conflict { state: d.state, version: d.version });
+        }
+        Ok(())
+    }
+
+    /// Records that an official read a dossier, and why.
+    pub async fn record_read(&self, actor: &Actor, dossier_id: i64, purpose: &str) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        audit(&mut tx, actor, "dossier.read", "dossier", &dossier_id.to_string(), Some(dossier_id), Some(purpose), &json!({}), Utc::now())
+            .await?;
+        tx.commit().await
+    }
+
+    /// Appends an administrative action to the audit trail.
+    pub async fn record(&self, actor: &Actor, action: &str, subject_type: &str, subject_id: &str, detail: Value) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        audit(&mut tx, actor, action, subject_type, subject_id, None, None, &detail, Utc::now()).await?;
+        tx.commit().await
+    }
+
+    pub async fn events(&self, dossier_id: i64) -> Result<Vec<DossierEvent>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns([
+                        "id", "dossier_id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action",
+                        "from_state", "to_state", "reason", "detail",
+                    ])
+                    .from("dossier_events")
+                    .and_where(Expr::col("dossier_id").eq(dossier_id))
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    /// The audit trail of one dossier (who opened and changed it).
+    pub async fn dossier_audit(&self, dossier_id: i64, only_reads: bool) -> Result<Vec<AuditEntry>> {
+        let mut q = Query::select()
+            .columns([
+                "id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action", "subject_type",
+                "subject_id", "dossier_id", "reason", "detail",
+            ])
+            .from("audit_log")
+            .and_where(Expr::col("dossier_id").eq(dossier_id))
+            .order_by("id", Order::Asc)
+            .to_owned();
+        if only_reads {
+            q.and_where(Expr::col("action").eq("dossier.read"));
+        }
+        self.db.fetch_all(&q).await
+    }
+
+    pub async fn files(&self, dossier_id: i64) -> Result<Vec<FileMeta>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns([
+                        "id", "dossier_id", "component", "filename", "content_type", "size", "sha256", "purpose",
+                        "uploaded_at",
+                    ])
+                    .from("dossier_files")
+                    .and_where(Expr::col("dossier_id").eq(dossier_id))
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    pub async fn file_content(&self, dossier_id: i64, file_id: i64) -> Result<FileContent> {
+        self.db
+            .fetch_one(
+                &Query::select()
+                    .columns(["filename", "content_type", "content"])
+                    .from("dossier_files")
+                    .and_where(Expr::col("dossier_id").eq(dossier_id))
+                    .and_where(Expr::col("id").eq(file_id))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    /// Marks dossiers whose clock ran past the appointment date. Idempotent, so several
+    /// nodes may run it at once: each row changes at most once.
+    pub async fn mark_overdue(&self, today: NaiveDate) -> Result<u64> {
+        self.db
+            .execute(
+                &Query::update()
+                    .table("dossiers")
+                    .value("overdue", true)
+                    .and_where(Expr::col("overdue").eq(false))
+                    .and_where(Expr::col("state").is_in(CLOCK_STATES))
+                    .and_where(Expr::col("due_date").lt(today))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    pub async fn count_by_state(&self) -> Result<Vec<StateCount>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .column("state")
+                    .expr_as(Expr::cust("COUNT(*)"), "n")
+                    .from("dossiers")
+                    .group_by_col("state")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    pub async fn count_dossiers(&self) -> Result<i64> {
+        let c: Count = self.db.fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from("dossiers").to_owned()).await?;
+        Ok(c.n)
+    }
+}

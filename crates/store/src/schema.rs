@@ -1,0 +1,352 @@
+//! The schema, as one list of migrations written with the query builder, so the same
+//! definition creates the SQLite and the PostgreSQL tables.
+//!
+//! Migrations are append-only: never edit a released one, add the next.
+
+use crate::exec::{Db, Tx};
+use crate::Result;
+use sea_query::{ExprTrait, 
+    ColumnDef, Expr, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, IndexCreateStatement, Query, Table, TableCreateStatement,
+};
+
+pub(crate) fn id(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().auto_increment().primary_key().to_owned()
+}
+fn text(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).text().not_null().to_owned()
+}
+fn text_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).text().null().to_owned()
+}
+fn big(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().to_owned()
+}
+fn big_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).big_integer().null().to_owned()
+}
+fn ts(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+}
+fn ts_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+}
+fn date_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).date().null().to_owned()
+}
+fn flag(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).boolean().not_null().default(false).to_owned()
+}
+fn fk(from: (&'static str, &'static str), to: (&'static str, &'static str)) -> ForeignKeyCreateStatement {
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Restrict).to_owned()
+}
+fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut i = Index::create().name(name).table(table).if_not_exists().to_owned();
+    for c in cols {
+        i.col(*c);
+    }
+    i
+}
+fn unique(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+    index(name, table, cols).unique().to_owned()
+}
+
+/// One step of the schema.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub tables: Vec<TableCreateStatement>,
+    pub indexes: Vec<IndexCreateStatement>,
+}
+
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration { version: 1, name: "core portal", tables: core_tables(), indexes: core_indexes() }]
+}
+
+fn core_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        t("provinces").col(text("code").primary_key()).col(text("name")).col(text("kind")).to_owned(),
+        t("communes")
+            .col(text("code").primary_key())
+            .col(text("province_code"))
+            .col(text("name"))
+            .col(text("kind"))
+            .foreign_key(&mut fk(("communes", "province_code"), ("provinces", "code")))
+            .to_owned(),
+        t("agencies")
+            .col(id("id"))
+            .col(text("code"))
+            .col(text("name"))
+            .col(text("name_en"))
+            .col(text("kind"))
+            .col(text("level"))
+            .col(text_null("province_code"))
+            .col(text_null("commune_code"))
+            .col(big_null("parent_id"))
+            .to_owned(),
+        t("households").col(id("id")).col(text("head_person_number")).col(text("address")).col(text("commune_code")).to_owned(),
+        t("persons")
+            .col(text("person_number").primary_key())
+            .col(text("full_name"))
+            .col(ColumnDef::new("birth_date").date().not_null())
+            .col(text("sex"))
+            .col(text("birth_province_code"))
+            .col(text("commune_code"))
+            .col(text("address"))
+            .col(big_null("household_id"))
+            .col(text("relation_to_head"))
+            .to_owned(),
+        t("enterprises")
+            .col(text("tax_code").primary_key())
+            .col(text("name"))
+            .col(text("kind"))
+            .col(text("owner_person_number"))
+            .col(text("address"))
+            .col(text("province_code"))
+            .col(ColumnDef::new("registered_on").date().not_null())
+            .to_owned(),
+        t("users")
+            .col(id("id"))
+            .col(text("username"))
+            .col(text("password_hash"))
+            .col(text("display_name"))
+            .col(text("kind"))
+            .col(text_null("person_number"))
+            .col(text_null("tax_code"))
+            .col(text_null("email"))
+            .col(flag("disabled"))
+            .col(ts("created_at"))
+            .to_owned(),
+        t("user_roles")
+            .col(big("user_id"))
+            .col(big("agency_id"))
+            .col(text("role"))
+            .primary_key(Index::create().col("user_id").col("agency_id").col("role"))
+            .foreign_key(&mut fk(("user_roles", "user_id"), ("users", "id")))
+            .foreign_key(&mut fk(("user_roles", "agency_id"), ("agencies", "id")))
+            .to_owned(),
+        t("sessions")
+            .col(text("token_hash").primary_key())
+            .col(big("user_id"))
+            .col(text("csrf_token"))
+            .col(ts("created_at"))
+            .col(ts("expires_at"))
+            .to_owned(),
+        t("api_tokens")
+            .col(id("id"))
+            .col(text("token_hash"))
+            .col(big("user_id"))
+            .col(text("name"))
+            .col(ts("created_at"))
+            .col(ts_null("revoked_at"))
+            .to_owned(),
+        t("holidays")
+            .col(ColumnDef::new("day").date().not_null().primary_key())
+            .col(text("name"))
+            .col(flag("working"))
+            .to_owned(),
+        t("procedures")
+            .col(id("id"))
+            .col(text("code"))
+            .col(text("name"))
+            .col(text("name_en"))
+            .col(text("sector"))
+            .col(text("level"))
+            .col(text("agency_kind"))
+            .col(big("deadline_days"))
+            .col(text("fees"))
+            .col(big("fee_vnd"))
+            .col(text("service_level"))
+            .col(text("applicants"))
+            .col(text("conditions"))
+            .col(text("steps"))
+            .col(text("legal_basis"))
+            .col(text("result_document"))
+            .col(text("components"))
+            .col(text("keywords"))
+            .col(big("form_version"))
+            .col(flag("published"))
+            .col(ts("updated_at"))
+            .to_owned(),
+        t("procedure_forms")
+            .col(big("procedure_id"))
+            .col(big("version"))
+            .col(text("schema"))
+            .col(ts("created_at"))
+            .col(big_null("created_by"))
+            .primary_key(Index::create().col("procedure_id").col("version"))
+            .foreign_key(&mut fk(("procedure_forms", "procedure_id"), ("procedures", "id")))
+            .to_owned(),
+        t("dossiers")
+            .col(id("id"))
+            .col(text("code"))
+            .col(big("procedure_id"))
+            .col(big("form_version"))
+            .col(big("agency_id"))
+            .col(big("applicant_user_id"))
+            .col(text("applicant_name"))
+            .col(text("applicant_id_number"))
+            .col(text("state"))
+            .col(text_null("resume_state"))
+            .col(text("data"))
+            .col(ts("submitted_at"))
+            .col(ts_null("received_at"))
+            .col(date_null("due_date"))
+            .col(date_null("original_due_date"))
+            .col(date_null("paused_on"))
+            .col(big_null("remaining_days"))
+            .col(ts_null("decided_at"))
+            .col(ts_null("closed_at"))
+            .col(big_null("assignee_user_id"))
+            .col(flag("overdue"))
+            .col(big("apologies"))
+            .col(big("version"))
+            .col(big_null("rating"))
+            .col(text_null("rating_comment"))
+            .col(ts_null("rated_at"))
+            .col(text_null("result"))
+            .col(ts("updated_at"))
+            .foreign_key(&mut fk(("dossiers", "procedure_id"), ("procedures", "id")))
+            .foreign_key(&mut fk(("dossiers", "agency_id"), ("agencies", "id")))
+            .to_owned(),
+        t("dossier_files")
+            .col(id("id"))
+            .col(big("dossier_id"))
+            .col(text("component"))
+            .col(text("filename"))
+            .col(text("content_type"))
+            .col(big("size"))
+            .col(text("sha256"))
+            .col(ColumnDef::new("content").blob().not_null())
+            .col(text("purpose"))
+            .col(ts("uploaded_at"))
+            .foreign_key(&mut fk(("dossier_files", "dossier_id"), ("dossiers", "id")))
+            .to_owned(),
+        t("dossier_events")
+            .col(id("id"))
+            .col(big("dossier_id"))
+            .col(ts("at"))
+            .col(big_null("actor_user_id"))
+            .col(text("actor_name"))
+            .col(text_null("actor_role"))
+            .col(big_null("actor_agency_id"))
+            .col(text("action"))
+            .col(text_null("from_state"))
+            .col(text("to_state"))
+            .col(text_null("reason"))
+            .col(text("detail"))
+            .foreign_key(&mut fk(("dossier_events", "dossier_id"), ("dossiers", "id")))
+            .to_owned(),
+        t("audit_log")
+            .col(id("id"))
+            .col(ts("at"))
+            .col(big_null("actor_user_id"))
+            .col(text("actor_name"))
+            .col(text_null("actor_role"))
+            .col(big_null("actor_agency_id"))
+            .col(text("action"))
+            .col(text("subject_type"))
+            .col(text("subject_id"))
+            .col(big_null("dossier_id"))
+            .col(text_null("reason"))
+            .col(text("detail"))
+            .to_owned(),
+        t("idempotency_keys")
+            .col(big("user_id"))
+            .col(text("key"))
+            .col(text("request_hash"))
+            .col(big("dossier_id"))
+            .col(ts("created_at"))
+            .primary_key(Index::create().col("user_id").col("key"))
+            .to_owned(),
+    ]
+}
+
+fn core_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        index("communes_by_province", "communes", &["province_code"]),
+        unique("agencies_code", "agencies", &["code"]),
+        index("agencies_by_kind", "agencies", &["kind", "province_code"]),
+        index("persons_by_household", "persons", &["household_id"]),
+        unique("users_username", "users", &["username"]),
+        index("users_by_person", "users", &["person_number"]),
+        index("user_roles_by_agency", "user_roles", &["agency_id", "role"]),
+        index("sessions_by_user", "sessions", &["user_id"]),
+        unique("api_tokens_hash", "api_tokens", &["token_hash"]),
+        unique("procedures_code", "procedures", &["code"]),
+        unique("dossiers_code", "dossiers", &["code"]),
+        index("dossiers_queue", "dossiers", &["agency_id", "state", "submitted_at"]),
+        index("dossiers_due", "dossiers", &["agency_id", "due_date"]),
+        index("dossiers_by_applicant", "dossiers", &["applicant_user_id", "submitted_at"]),
+        index("dossiers_by_assignee", "dossiers", &["assignee_user_id", "state"]),
+        index("dossiers_by_state", "dossiers", &["state", "due_date"]),
+        index("dossier_files_by_dossier", "dossier_files", &["dossier_id"]),
+        index("dossier_events_by_dossier", "dossier_events", &["dossier_id", "at"]),
+        index("audit_by_dossier", "audit_log", &["dossier_id", "at"]),
+        index("audit_by_actor", "audit_log", &["actor_user_id", "at"]),
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+struct Applied {
+    version: i64,
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
+    let mut tx = db.begin_write().await?;
+    tx.execute_schema(
+        &Table::create()
+            .table("schema_migrations")
+            .if_not_exists()
+            .col(big("version").primary_key())
+            .col(text("name"))
+            .col(ts("applied_at"))
+            .to_owned(),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let mut applied_now = Vec::new();
+    for m in migrations() {
+        let mut tx: Tx = db.begin_write().await?;
+        let done: Option<Applied> = tx
+            .fetch_optional(
+                &Query::select()
+                    .column("version")
+                    .from("schema_migrations")
+                    .and_where(Expr::col("version").eq(m.version))
+                    .to_owned(),
+            )
+            .await?;
+        if done.is_some_and(|a| a.version == m.version) {
+            tx.rollback().await?;
+            continue;
+        }
+        for t in &m.tables {
+            tx.execute_schema(t).await?;
+        }
+        for i in &m.indexes {
+            tx.execute_schema(i).await?;
+        }
+        let inserted = tx
+            .execute(
+                &Query::insert()
+                    .into_table("schema_migrations")
+                    .columns(["version", "name", "applied_at"])
+                    .values_panic([m.version.into(), m.name.into(), chrono::Utc::now().into()])
+                    .to_owned(),
+            )
+            .await;
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                applied_now.push(m.version);
+            }
+            // Another node applied it at the same moment: its work stands.
+            Err(e) if e.is_unique_violation() => tx.rollback().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(applied_now)
+}
