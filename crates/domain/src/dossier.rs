@@ -186,6 +186,37 @@ pub enum ClockEffect {
     Stop,
 }
 
+/// The legal clock of a dossier as stored: the appointment date and, while paused, the working
+/// days left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clock {
+    pub due_date: Option<chrono::NaiveDate>,
+    pub original_due_date: Option<chrono::NaiveDate>,
+    pub paused_on: Option<chrono::NaiveDate>,
+    pub remaining_days: Option<i64>,
+}
+
+impl Clock {
+    /// The clock after `effect` on `today`, for a procedure with `deadline` working days.
+    pub fn after(self, effect: ClockEffect, today: chrono::NaiveDate, deadline: u32, cal: &crate::Calendar) -> Clock {
+        match effect {
+            ClockEffect::Start => {
+                let due = cal.add_working_days(today, deadline);
+                Clock { due_date: Some(due), original_due_date: Some(due), paused_on: None, remaining_days: None }
+            }
+            ClockEffect::Pause => {
+                let left = self.due_date.map(|due| cal.working_days_between(today, due).max(0)).unwrap_or(0);
+                Clock { paused_on: Some(today), remaining_days: Some(left), ..self }
+            }
+            ClockEffect::Resume => {
+                let left = self.remaining_days.unwrap_or(0).max(0) as u32;
+                Clock { due_date: Some(cal.add_working_days(today, left)), paused_on: None, remaining_days: None, ..self }
+            }
+            ClockEffect::Stop | ClockEffect::None => self,
+        }
+    }
+}
+
 impl Lifecycle {
     pub fn new() -> Self {
         Lifecycle { state: DossierState::Submitted, resume_state: None }

@@ -11,6 +11,7 @@ pub mod dossier;
 pub mod eform;
 pub mod ident;
 pub mod procedure;
+pub mod password;
 pub mod search;
 pub mod text;
 

@@ -5,7 +5,7 @@ use crate::models::*;
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
-use sen_domain::dossier::ClockEffect;
+use sen_domain::dossier::{Clock, ClockEffect};
 use sen_domain::{Action, Calendar, DossierState};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -513,25 +513,30 @@ impl Store {
             .and_where(Expr::col("id").eq(d.id))
             .and_where(Expr::col("version").eq(d.version));
         let mut detail = json!({});
+        let clock_before = Clock {
+            due_date: d.due_date,
+            original_due_date: d.original_due_date,
+            paused_on: d.paused_on,
+            remaining_days: d.remaining_days,
+        };
+        let c = clock_before.after(clock, req.today, req.deadline_days, calendar);
+        if c != clock_before {
+            upd.value("due_date", c.due_date)
+                .value("original_due_date", c.original_due_date)
+                .value("paused_on", c.paused_on)
+                .value("remaining_days", c.remaining_days);
+        }
         match clock {
             ClockEffect::Start => {
-                let due = calendar.add_working_days(req.today, req.deadline_days);
-                upd.value("received_at", now).value("due_date", due).value("original_due_date", due);
-                detail["due_date"] = json!(due);
+                upd.value("received_at", now);
+                detail["due_date"] = json!(c.due_date);
             }
             ClockEffect::Pause => {
-                let left = d.due_date.map(|due| Ord::max(calendar.working_days_between(req.today, due), 0)).unwrap_or(0);
-                upd.value("paused_on", req.today).value("remaining_days", left);
-                detail["remaining_working_days"] = json!(left);
+                detail["remaining_working_days"] = json!(c.remaining_days);
             }
             ClockEffect::Resume => {
-                let left = Ord::max(d.remaining_days.unwrap_or(0), 0) as u32;
-                let due = calendar.add_working_days(req.today, left);
-                upd.value("due_date", due)
-                    .value("paused_on", Option::<NaiveDate>::None)
-                    .value("remaining_days", Option::<i64>::None)
-                    .value("overdue", false);
-                detail["due_date"] = json!(due);
+                upd.value("overdue", false);
+                detail["due_date"] = json!(c.due_date);
             }
             ClockEffect::Stop => {
                 upd.value("decided_at", now);

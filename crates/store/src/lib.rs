@@ -13,6 +13,7 @@ pub mod group_commit;
 pub mod models;
 pub mod reference;
 pub mod schema;
+pub mod seed;
 
 pub use exec::{Backend, Db, Tx};
 pub use models::*;
