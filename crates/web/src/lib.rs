@@ -1,1 +1,96 @@
+//! Sen's HTTP edge: the citizen portal and back-office pages, the JSON API under `/api/v1`
+//! (described by OpenAPI 3.1), health and Prometheus metrics.
 
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod openapi;
+pub mod pages;
+
+use app::Catalogue;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::Router;
+use sen_domain::Calendar;
+use sen_store::Store;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Settings of the HTTP edge.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest accepted file (default 10 MB).
+    pub max_file_bytes: usize,
+    /// Set the `Secure` flag on cookies (off only for plain HTTP on loopback).
+    pub secure_cookies: bool,
+    /// How often the overdue job runs.
+    pub overdue_every: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { max_file_bytes: 10 * 1024 * 1024, secure_cookies: true, overdue_every: Duration::from_secs(60) }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    pub calendar: Arc<RwLock<Arc<Calendar>>>,
+    pub limiter: Arc<auth::LoginLimiter>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub async fn new(store: Store, config: Config) -> Result<Self, error::AppError> {
+        let catalogue = Catalogue::load(&store).await?;
+        let days = store.holidays().await?;
+        let calendar = if days.is_empty() { Calendar::vietnam() } else { Calendar::new(&days) };
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
+            calendar: Arc::new(RwLock::new(Arc::new(calendar))),
+            limiter: Arc::new(auth::LoginLimiter::default()),
+            metrics: Arc::new(metrics::Metrics::default()),
+        })
+    }
+}
+
+impl FromRef<AppState> for () {
+    fn from_ref(_: &AppState) {}
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    // Requests may carry several files of up to `max_file_bytes` each.
+    let body_limit = state.config.max_file_bytes.saturating_mul(3).saturating_add(1024 * 1024);
+    Router::new()
+        .merge(pages::routes(state.clone()))
+        .nest("/api/v1", api::routes())
+        .merge(metrics::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Marks overdue dossiers periodically. Safe on several nodes at once: the update is
+/// idempotent and each row changes at most once.
+pub fn spawn_overdue_job(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.overdue_every);
+        loop {
+            tick.tick().await;
+            match state.store.mark_overdue(app::today()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(marked = n, "dossiers marked overdue"),
+                Err(e) => tracing::warn!(error = %e, "overdue job failed"),
+            }
+        }
+    })
+}

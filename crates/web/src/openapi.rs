@@ -1,0 +1,40 @@
+//! The OpenAPI 3.1 description, generated from the handlers and committed as
+//! `docs/openapi.json` (a test keeps the two equal).
+
+use crate::api;
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sen API", version = "1", description = "Sen, the open digital-government platform: procedure catalogue, online dossiers and back office. Errors are RFC 9457 problem documents with a stable `code`."),
+    paths(
+        api::list_procedures, api::get_procedure, api::get_form, api::create_procedure, api::update_procedure, api::agencies,
+        api::submit, api::my_dossiers, api::get_dossier, api::events, api::reads, api::files, api::act, api::claim, api::apology, api::rate,
+        api::lookup, api::queue_counts, api::queue, api::login, api::create_token,
+    ),
+    components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
+    modifiers(&Security),
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+    }
+}
+
+/// The document as served and committed.
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")
+}
+
+pub async fn serve() -> Json<serde_json::Value> {
+    Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+}

@@ -1,0 +1,832 @@
+//! Server-rendered pages: Vietnamese by default, English with `?lang=en`; no JavaScript needed.
+
+use crate::api::{check_login, client_of, open_session};
+use crate::app::{is_filled_online, today, vn_offset, Access, ActInput, SubmitRequest};
+use crate::auth::{random_token, Principal, LANG_COOKIE, SESSION_COOKIE};
+use crate::error::AppError;
+use crate::i18n::{field_error_message, Lang};
+use crate::AppState;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use sen_domain::authz::Permission;
+use sen_domain::eform::{FieldError, FieldKind};
+use sen_domain::{Action, DossierState};
+use sen_store::dossiers::{NewFile, Queue};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+const CSS: &str = include_str!("../static/sen.css");
+const LOGIN_CSRF_COOKIE: &str = "sen_login_csrf";
+
+/// An error shown as a page (or a redirect to the login page).
+pub struct PageError(pub AppError, pub Lang);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let PageError(e, lang) = self;
+        if matches!(e, AppError::Unauthenticated) {
+            return Redirect::to("/login").into_response();
+        }
+        if let AppError::Internal(m) = &e {
+            tracing::error!(error = %m, "internal error");
+        }
+        let status = e.status();
+        let title = match status {
+            StatusCode::NOT_FOUND => lang.t("Không tìm thấy", "Not found"),
+            StatusCode::FORBIDDEN => lang.t("Không có quyền truy cập", "Access refused"),
+            StatusCode::CONFLICT => lang.t("Hồ sơ đã thay đổi", "The dossier has changed"),
+            StatusCode::PAYLOAD_TOO_LARGE => lang.t("Tệp quá lớn", "File too large"),
+            StatusCode::TOO_MANY_REQUESTS => lang.t("Quá nhiều lần thử", "Too many attempts"),
+            _ => lang.t("Có lỗi xảy ra", "Something went wrong"),
+        };
+        let detail = e.problem().detail;
+        let body = html! {
+            div.error-summary role="alert" { h1 { (title) } p { (detail) } p { a href="javascript:history.back()" { (lang.t("Quay lại", "Go back")) } " · " a href="/" { (lang.t("Trang chủ", "Home")) } } }
+        };
+        (status, layout(lang, None, title, body)).into_response()
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+trait OrPage<T> {
+    fn page(self, lang: Lang) -> Result<T, PageError>;
+}
+impl<T, E: Into<AppError>> OrPage<T> for Result<T, E> {
+    fn page(self, lang: Lang) -> Result<T, PageError> {
+        self.map_err(|e| PageError(e.into(), lang))
+    }
+}
+
+fn fmt_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&vn_offset()).format("%H:%M %d/%m/%Y").to_string()
+}
+fn fmt_date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+fn vnd(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    format!("{out} đồng")
+}
+
+pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Sen" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                a.skip href="#main" { (lang.t("Bỏ qua đến nội dung chính", "Skip to main content")) }
+                header.top { nav.bar aria-label=(lang.t("Điều hướng chính", "Main navigation")) {
+                    a.brand href="/" { "Sen · " (lang.t("Cổng dịch vụ công", "Public services")) }
+                    a href="/procedures" { (lang.t("Thủ tục", "Procedures")) }
+                    a href="/lookup" { (lang.t("Tra cứu hồ sơ", "Track a dossier")) }
+                    @match who {
+                        Some(p) if p.is_officer() => { a href="/office" { (lang.t("Xử lý hồ sơ", "Back office")) } }
+                        Some(p) if p.is_applicant() => { a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) } }
+                        _ => {}
+                    }
+                    @if lang == Lang::Vi { a href="?lang=en" lang="en" { "English" } } @else { a href="?lang=vi" lang="vi" { "Tiếng Việt" } }
+                    @match who {
+                        Some(p) => {
+                            span { (p.user.display_name) }
+                            form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(p.csrf.clone().unwrap_or_default());
+                                button type="submit" { (lang.t("Đăng xuất", "Sign out")) }
+                            }
+                        }
+                        None => { a href="/login" { (lang.t("Đăng nhập", "Sign in")) } }
+                    }
+                } }
+                main #main { (body) }
+                footer { (lang.t("Sen — nền tảng Chính phủ số mở. Kết quả điện tử có giá trị pháp lý như bản giấy (Nghị định 45/2020/NĐ-CP).", "Sen — open digital-government platform. Electronic results have the legal value of paper ones (Decree 45/2020).")) }
+            }
+        }
+    }
+}
+
+fn html_page(lang: Lang, jar: Option<CookieJar>, who: Option<&Principal>, title: &str, body: Markup) -> Response {
+    let markup = layout(lang, who, title, body);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
+    match jar {
+        Some(j) => (j, headers, markup).into_response(),
+        None => (headers, markup).into_response(),
+    }
+}
+
+/// Remembers an explicit `?lang=` choice in a cookie.
+fn lang_jar(uri: &Uri, jar: CookieJar, lang: Lang) -> CookieJar {
+    if uri.query().is_some_and(|q| q.contains("lang=")) {
+        jar.add(Cookie::build((LANG_COOKIE, lang.code())).path("/").same_site(SameSite::Lax).build())
+    } else {
+        jar
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+fn procedure_list(lang: Lang, items: &[&sen_store::ProcedureRow]) -> Markup {
+    html! {
+        div.cards { @for p in items {
+            div.card {
+                h3 { a href={"/procedures/" (p.id)} { (lang.t(&p.name, &p.name_en)) } }
+                p.hint { (p.sector) " · " (lang.t(&format!("{} ngày làm việc", p.deadline_days), &format!("{} working days", p.deadline_days))) }
+            }
+        } }
+    }
+}
+
+async fn home(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar) -> Response {
+    let cat = st.catalogue();
+    let mut sectors: Vec<(&str, usize)> = Vec::new();
+    for p in &cat.procedures {
+        match sectors.iter_mut().find(|s| s.0 == p.sector) {
+            Some(s) => s.1 += 1,
+            None => sectors.push((&p.sector, 1)),
+        }
+    }
+    let popular: Vec<&sen_store::ProcedureRow> = cat.procedures.iter().take(9).collect();
+    let body = html! {
+        h1 { (lang.t("Dịch vụ công trực tuyến", "Online public services")) }
+        form.search role="search" method="get" action="/procedures" {
+            label.skip for="q" { (lang.t("Tìm thủ tục", "Search procedures")) }
+            input #q type="search" name="q" placeholder=(lang.t("Ví dụ: khai sinh, đăng ky tam tru, CCCD…", "e.g. birth registration, passport…"));
+            button type="submit" { (lang.t("Tìm kiếm", "Search")) }
+        }
+        h2 { (lang.t("Thủ tục thường dùng", "Common procedures")) }
+        (procedure_list(lang, &popular))
+        h2 { (lang.t("Lĩnh vực", "Sectors")) }
+        ul { @for (s, n) in &sectors { li { a href={"/procedures?q=" (s)} { (s) } " (" (n) ")" } } }
+    };
+    html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), lang.t("Trang chủ", "Home"), body)
+}
+
+async fn procedures(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar, Query(q): Query<SearchQuery>) -> Response {
+    let cat = st.catalogue();
+    let query = q.q.unwrap_or_default();
+    let hits = cat.search(&query, 100);
+    let body = html! {
+        h1 { (lang.t("Thủ tục hành chính", "Administrative procedures")) }
+        form.search role="search" method="get" action="/procedures" {
+            label.skip for="q" { (lang.t("Tìm thủ tục", "Search procedures")) }
+            input #q type="search" name="q" value=(query);
+            button type="submit" { (lang.t("Tìm kiếm", "Search")) }
+        }
+        @if !query.is_empty() { p aria-live="polite" { (hits.len()) " " (lang.t("kết quả cho", "results for")) " “" (query) "”" } }
+        @if hits.is_empty() { p { (lang.t("Không tìm thấy thủ tục phù hợp. Hãy thử từ khác, hoặc gọi tổng đài 1022.", "No matching procedure. Try other words, or call 1022.")) } }
+        (procedure_list(lang, &hits))
+    };
+    html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), lang.t("Thủ tục", "Procedures"), body)
+}
+
+async fn procedure_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar, Path(id): Path<i64>) -> PageResult {
+    let p = st.procedure(id).page(lang)?;
+    let s = p.spec();
+    let body = html! {
+        h1 { (lang.t(&s.name, &s.name_en)) }
+        dl.facts {
+            dt { (lang.t("Mã thủ tục", "Code")) } dd { (s.code) }
+            dt { (lang.t("Lĩnh vực", "Sector")) } dd { (s.sector) }
+            dt { (lang.t("Cấp thực hiện", "Level")) } dd { (s.level.label_vi()) }
+            dt { (lang.t("Mức độ dịch vụ", "Service level")) } dd { (s.service_level.label_vi()) }
+            dt { (lang.t("Thời hạn giải quyết", "Deadline")) } dd { (lang.t(&format!("{} ngày làm việc", s.deadline_working_days), &format!("{} working days", s.deadline_working_days))) }
+            dt { (lang.t("Phí, lệ phí", "Fees")) } dd { (s.fees) @if s.fee_vnd > 0 { " (" (lang.t("nộp trực tuyến: ", "online: ")) (vnd(s.fee_vnd)) ")" } }
+            dt { (lang.t("Đối tượng thực hiện", "Who may apply")) } dd { (s.applicants.label_vi()) }
+            dt { (lang.t("Kết quả", "Result")) } dd { (s.result_document) }
+            dt { (lang.t("Căn cứ pháp lý", "Legal basis")) } dd { (s.legal_basis) }
+            dt { (lang.t("Cách thức thực hiện", "How")) } dd { (s.steps) }
+        }
+        h2 { (lang.t("Thành phần hồ sơ", "Documents")) }
+        table { thead { tr { th { (lang.t("Giấy tờ", "Document")) } th { (lang.t("Số lượng", "Quantity")) } th { (lang.t("Bắt buộc", "Mandatory")) } } }
+            tbody { @for c in &s.components { tr { td { (c.name) } td { (c.quantity) } td { (if c.mandatory { lang.t("Có", "Yes") } else { lang.t("Không", "No") }) } } } } }
+        p { a.button href={"/procedures/" (p.id) "/apply"} { (lang.t("Nộp hồ sơ trực tuyến", "Apply online")) } }
+    };
+    Ok(html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), &s.name, body))
+}
+
+/// The application form, with values and errors from a failed attempt.
+async fn apply_form(st: &AppState, lang: Lang, who: &Principal, id: i64, values: &HashMap<String, String>, errors: &[FieldError]) -> Result<Markup, PageError> {
+    let p = st.procedure(id).page(lang)?;
+    let form = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
+    let agencies = st.agencies_for(&p).await.page(lang)?;
+    let default_agency = st.default_agency(who, &agencies).await;
+    let chosen_agency: Option<i64> = values.get("agency_id").and_then(|v| v.parse().ok()).or(default_agency);
+    let err = |name: &str| errors.iter().find(|e| e.field == name);
+    let spec = p.spec();
+    Ok(html! {
+        h1 { (lang.t("Nộp hồ sơ: ", "Apply: ")) (lang.t(&p.name, &p.name_en)) }
+        @if !errors.is_empty() {
+            div.error-summary role="alert" tabindex="-1" {
+                h2 { (lang.t("Hồ sơ chưa hợp lệ", "Please correct the form")) }
+                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (field_label(&form, &spec, &e.field, lang)) ": " (field_error_message(lang, &e.code)) } } } }
+            }
+        }
+        form method="post" action={"/procedures/" (p.id) "/apply"} enctype="multipart/form-data" novalidate {
+            input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
+            input type="hidden" name="idempotency_key" value=(values.get("idempotency_key").cloned().unwrap_or_else(random_token));
+            div.field {
+                label for="f-agency_id" { (lang.t("Cơ quan tiếp nhận", "Receiving agency")) }
+                select #f-agency_id name="agency_id" {
+                    @for a in &agencies { option value=(a.id) selected[Some(a.id) == chosen_agency] { (a.name) } }
+                }
+            }
+            @for f in form.fields() {
+                @let e = err(&f.name);
+                @let id = format!("f-{}", f.name);
+                @let value = values.get(&f.name).cloned().unwrap_or_default();
+                div.field.invalid[e.is_some()] {
+                    label for=(id) { (lang.t(&f.title_vi, &f.title_en)) @if f.required { " " span.req aria-hidden="true" { "*" } } }
+                    @match f.kind {
+                        FieldKind::LongText => { textarea #(id) name=(f.name) required[f.required] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))] { (value) } }
+                        FieldKind::Choice => {
+                            select #(id) name=(f.name) required[f.required] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))] {
+                                option value="" { (lang.t("— Chọn —", "— Choose —")) }
+                                @for c in &f.choices { option value=(c) selected[*c == value] { (c) } }
+                            }
+                        }
+                        FieldKind::Boolean => { input #(id) type="checkbox" name=(f.name) checked[value == "on"]; }
+                        kind => {
+                            @let t = match kind { FieldKind::Date => "date", FieldKind::Integer | FieldKind::Number => "number", _ => "text" };
+                            input #(id) type=(t) name=(f.name) value=(value) required[f.required] maxlength=[f.max_length] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))];
+                        }
+                    }
+                    @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
+                }
+            }
+            h2 { (lang.t("Thành phần hồ sơ đính kèm", "Attached documents")) }
+            p.hint { (lang.t(&format!("Mỗi tệp tối đa {} MB (PDF hoặc ảnh).", st.config.max_file_bytes / 1_000_000), &format!("Up to {} MB per file (PDF or image).", st.config.max_file_bytes / 1_000_000))) }
+            @for (i, c) in spec.components.iter().enumerate() {
+                @if !is_filled_online(&c.name) {
+                    @let key = format!("component:{}", c.name);
+                    @let e = err(&key);
+                    @let id = format!("f-component-{}", c.name);
+                    div.field.invalid[e.is_some()] {
+                        label for=(id) { (c.name) @if c.mandatory { " " span.req aria-hidden="true" { "*" } } }
+                        input #(id) type="file" name={"component_" (i)} accept="application/pdf,image/*" required[c.mandatory] aria-describedby=[e.map(|_| format!("{id}-err"))];
+                        @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
+                    }
+                }
+            }
+            button type="submit" { (lang.t("Nộp hồ sơ", "Submit")) }
+        }
+    })
+}
+
+fn field_label(form: &sen_domain::eform::EForm, spec: &sen_domain::procedure::ProcedureSpec, name: &str, lang: Lang) -> String {
+    if let Some(c) = name.strip_prefix("component:") {
+        return c.to_string();
+    }
+    let _ = spec;
+    form.fields().iter().find(|f| f.name == name).map(|f| lang.t(&f.title_vi, &f.title_en).to_string()).unwrap_or_else(|| name.to_string())
+}
+
+async fn apply_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, Path(id): Path<i64>) -> PageResult {
+    let Some(who) = who else { return Ok(Redirect::to(&format!("/login?next=/procedures/{id}/apply")).into_response()) };
+    if !who.is_applicant() {
+        return Err(PageError(AppError::Forbidden("only citizens and businesses submit dossiers".into()), lang));
+    }
+    let body = apply_form(&st, lang, &who, id, &HashMap::new(), &[]).await?;
+    Ok(html_page(lang, None, Some(&who), lang.t("Nộp hồ sơ", "Apply"), body))
+}
+
+/// Text fields and files of a multipart form. Files keep the field name they came in.
+struct MultipartForm {
+    fields: HashMap<String, String>,
+    files: Vec<(String, NewFile)>,
+}
+
+async fn read_multipart(mut mp: Multipart, max_file: usize) -> Result<MultipartForm, AppError> {
+    let mut fields = HashMap::new();
+    let mut files = Vec::new();
+    while let Some(field) = mp.next_field().await.map_err(|e| AppError::bad("malformed_form", e.body_text()))? {
+        let name = field.name().unwrap_or("").to_string();
+        if let Some(filename) = field.file_name().map(str::to_string) {
+            let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
+            let bytes = field.bytes().await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge { limit: max_file } } else { AppError::bad("malformed_form", e.body_text()) }
+            })?;
+            if filename.is_empty() && bytes.is_empty() {
+                continue; // an empty file input
+            }
+            if bytes.len() > max_file {
+                return Err(AppError::TooLarge { limit: max_file });
+            }
+            files.push((name, NewFile { component: String::new(), filename, content_type, content: bytes.to_vec() }));
+        } else {
+            let text = field.text().await.map_err(|e| AppError::bad("malformed_form", e.body_text()))?;
+            if text.len() > 100_000 {
+                return Err(AppError::bad("field_too_long", format!("{name} is too long")));
+            }
+            fields.insert(name, text);
+        }
+    }
+    Ok(MultipartForm { fields, files })
+}
+
+async fn apply_submit(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, mp: Multipart) -> PageResult {
+    let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
+    who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
+    let p = st.procedure(id).page(lang)?;
+    let spec = p.spec();
+    let eform = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
+    let data = eform.coerce_form(&form.fields);
+    let files: Vec<NewFile> = form
+        .files
+        .into_iter()
+        .filter_map(|(field, mut f)| {
+            let i: usize = field.strip_prefix("component_")?.parse().ok()?;
+            f.component = spec.components.get(i)?.name.clone();
+            Some(f)
+        })
+        .collect();
+    let req = SubmitRequest {
+        procedure_id: id,
+        agency_id: form.fields.get("agency_id").and_then(|v| v.parse().ok()),
+        data,
+        files,
+        idempotency_key: form.fields.get("idempotency_key").filter(|k| !k.is_empty() && k.len() <= 200).cloned(),
+    };
+    match st.submit(&who, req).await {
+        Ok(s) => Ok(Redirect::to(&format!("/dossiers/{}?submitted=1", s.id)).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let body = apply_form(&st, lang, &who, id, &form.fields, &errors).await?;
+            let mut r = html_page(lang, None, Some(&who), lang.t("Nộp hồ sơ", "Apply"), body);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}
+
+fn state_badge(st: &AppState, lang: Lang, state: &str, overdue: bool) -> Markup {
+    html! {
+        span.badge { (st.state_label(state, lang)) }
+        @if overdue { " " span.badge.late { (lang.t("Quá hạn", "Overdue")) } }
+    }
+}
+
+async fn my_dossiers(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
+    let rows = st.store.dossiers_of_applicant(who.user.id, 100, 0).await.page(lang)?;
+    let body = html! {
+        h1 { (lang.t("Hồ sơ của tôi", "My dossiers")) }
+        @if rows.is_empty() { p { (lang.t("Bạn chưa nộp hồ sơ nào.", "You have not submitted any dossier.")) " " a href="/procedures" { (lang.t("Tìm thủ tục", "Find a procedure")) } } }
+        @else {
+            table { thead { tr { th { (lang.t("Mã hồ sơ", "Code")) } th { (lang.t("Thủ tục", "Procedure")) } th { (lang.t("Ngày nộp", "Submitted")) } th { (lang.t("Ngày hẹn trả", "Appointment")) } th { (lang.t("Trạng thái", "Status")) } } }
+                tbody { @for d in &rows { tr {
+                    td { a href={"/dossiers/" (d.id)} { (d.code) } } td { (d.procedure_name) } td { (fmt_time(d.submitted_at)) }
+                    td { (d.due_date.map(fmt_date).unwrap_or_default()) } td { (state_badge(&st, lang, &d.state, d.overdue)) }
+                } } } }
+        }
+    };
+    Ok(html_page(lang, None, Some(&who), lang.t("Hồ sơ của tôi", "My dossiers"), body))
+}
+
+fn action_label(lang: Lang, action: &str) -> &'static str {
+    match action {
+        "submit" => lang.t("Nộp hồ sơ", "Submitted"),
+        "receive" => lang.t("Tiếp nhận hồ sơ, hẹn trả kết quả", "Received, appointment set"),
+        "request_supplement" => lang.t("Yêu cầu bổ sung hồ sơ", "Supplement requested"),
+        "supply" => lang.t("Công dân bổ sung hồ sơ", "Supplement provided"),
+        "hand_off" => lang.t("Chuyển xử lý", "Handed off"),
+        "approve" => lang.t("Phê duyệt", "Approved"),
+        "refuse" => lang.t("Từ chối, nêu rõ lý do", "Refused, with reasons"),
+        "issue_result" => lang.t("Trả kết quả", "Result issued"),
+        "withdraw" => lang.t("Rút hồ sơ", "Withdrawn"),
+        "claim" => lang.t("Nhận xử lý", "Claimed"),
+        "apology" => lang.t("Thư xin lỗi, hẹn lại ngày trả", "Apology letter, new appointment"),
+        _ => lang.t("Thao tác khác", "Other"),
+    }
+}
+
+#[derive(Deserialize)]
+struct DossierQuery {
+    submitted: Option<String>,
+    done: Option<String>,
+}
+
+async fn dossier_page(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Query(q): Query<DossierQuery>) -> PageResult {
+    let (d, access) = st.open_dossier(&who, id, "xem hồ sơ trên trang xử lý").await.page(lang)?;
+    let p = st.procedure(d.procedure_id).page(lang)?;
+    let form = st.catalogue().form(&st.store, p.id, d.form_version).await.page(lang)?;
+    let data: serde_json::Value = serde_json::from_str(&d.data).unwrap_or_default();
+    let events = st.store.events(d.id).await.page(lang)?;
+    let files = st.store.files(d.id).await.page(lang)?;
+    let reads = if access == Access::Applicant { st.store.dossier_audit(d.id, true).await.page(lang)? } else { Vec::new() };
+    let agency = st.store.agency(d.agency_id).await.page(lang)?;
+    let state = d.state();
+    let supplement_reason = events.iter().rev().find(|e| e.action == "request_supplement").and_then(|e| e.reason.clone());
+    let csrf = who.csrf.clone().unwrap_or_default();
+    let hidden = html! { input type="hidden" name="csrf" value=(csrf); input type="hidden" name="version" value=(d.version); };
+    let officer_can = |a: Action| access == Access::Officer && who.may(d.agency_id, Permission::Act(a), state) && d.lifecycle().apply(a).is_ok();
+    let handoff_targets = if officer_can(Action::HandOff) { st.store.officers_of(d.agency_id).await.page(lang)? } else { Vec::new() };
+    let body = html! {
+        @if q.submitted.is_some() {
+            div.notice role="status" {
+                h2 { (lang.t("Đã nộp hồ sơ thành công", "Your dossier was submitted")) }
+                p { (lang.t("Mã hồ sơ: ", "Dossier code: ")) strong { (d.code) } }
+                @if let Some(due) = d.due_date { p { (lang.t("Ngày hẹn trả kết quả (dự kiến): ", "Expected appointment date: ")) strong { (fmt_date(due)) } } }
+            }
+        }
+        @if q.done.is_some() { div.notice role="status" { (lang.t("Đã cập nhật hồ sơ.", "The dossier was updated.")) } }
+        h1 { (lang.t("Hồ sơ ", "Dossier ")) (d.code) }
+        dl.facts {
+            dt { (lang.t("Thủ tục", "Procedure")) } dd { (lang.t(&p.name, &p.name_en)) }
+            dt { (lang.t("Cơ quan xử lý", "Handling agency")) } dd { (agency.name) }
+            dt { (lang.t("Người nộp", "Applicant")) } dd { (d.applicant_name) }
+            dt { (lang.t("Trạng thái", "Status")) } dd { (state_badge(&st, lang, &d.state, d.overdue)) }
+            dt { (lang.t("Ngày nộp", "Submitted")) } dd { (fmt_time(d.submitted_at)) }
+            @if let Some(r) = d.received_at { dt { (lang.t("Ngày tiếp nhận", "Received")) } dd { (fmt_time(r)) } }
+            @if let Some(due) = d.due_date { dt { (lang.t("Ngày hẹn trả kết quả", "Appointment date")) } dd { (fmt_date(due)) } }
+            @if let Some(result) = &d.result { dt { (lang.t("Kết quả", "Result")) } dd { (p.result_document) " — " (lang.t("đã trả", "issued")) span.hint { " (" (result.len()) " bytes)" } } }
+        }
+        @if state == DossierState::AwaitingSupplement {
+            div.warning role="status" { strong { (lang.t("Cơ quan yêu cầu bổ sung hồ sơ: ", "The agency asks for more documents: ")) } (supplement_reason.clone().unwrap_or_default()) }
+        }
+        @if access == Access::Officer && st.needs_apology(&d) {
+            div.warning role="status" { (lang.t("Hồ sơ sắp quá hạn hoặc đã quá hạn: hãy gửi thư xin lỗi và hẹn lại ngày trả kết quả.", "This dossier will be late: send the apology letter with a new appointment date.")) }
+        }
+        h2 { (lang.t("Thông tin tờ khai", "Form data")) }
+        table { tbody { @for f in form.fields() { tr { th scope="row" { (lang.t(&f.title_vi, &f.title_en)) } td { (data.get(&f.name).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default()) } } } } }
+        h2 { (lang.t("Giấy tờ đính kèm", "Attached documents")) }
+        @if files.is_empty() { p { (lang.t("Không có tệp.", "No files.")) } }
+        ul { @for f in &files { li { a href={"/dossiers/" (d.id) "/files/" (f.id)} { (f.filename) } " — " (f.component) " (" (f.size) " bytes)" } } }
+
+        h2 { (lang.t("Thao tác", "Actions")) }
+        div.actions {
+            @if access == Access::Applicant && state == DossierState::AwaitingSupplement {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" {
+                    (hidden) input type="hidden" name="action" value="supply";
+                    h3 { (lang.t("Bổ sung hồ sơ", "Provide the supplement")) }
+                    div.field { label for="supply-files" { (lang.t("Tệp bổ sung", "Files")) } input #supply-files type="file" name="files" multiple accept="application/pdf,image/*"; }
+                    div.field { label for="supply-note" { (lang.t("Ghi chú", "Note")) } textarea #supply-note name="reason" {} }
+                    button type="submit" { (lang.t("Gửi bổ sung", "Send")) }
+                }
+            }
+            @if access == Access::Applicant && d.lifecycle().apply(Action::Withdraw).is_ok() {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" {
+                    (hidden) input type="hidden" name="action" value="withdraw";
+                    h3 { (lang.t("Rút hồ sơ", "Withdraw")) }
+                    div.field { label for="withdraw-reason" { (lang.t("Lý do", "Reason")) } textarea #withdraw-reason name="reason" {} }
+                    button.secondary type="submit" { (lang.t("Rút hồ sơ", "Withdraw")) }
+                }
+            }
+            @if access == Access::Applicant && state.is_terminal() {
+                @if let Some(r) = d.rating { p { (lang.t("Bạn đã đánh giá: ", "Your rating: ")) (r) "/5" } }
+                @else {
+                    form method="post" action={"/dossiers/" (d.id) "/rate"} {
+                        input type="hidden" name="csrf" value=(csrf);
+                        fieldset { legend { (lang.t("Đánh giá mức độ hài lòng", "Rate the service")) }
+                            div.stars { @for s in 1..=5 { label { input type="radio" name="score" value=(s) required; " " (s) } } }
+                        }
+                        div.field { label for="rate-comment" { (lang.t("Góp ý", "Comment")) } textarea #rate-comment name="comment" {} }
+                        button type="submit" { (lang.t("Gửi đánh giá", "Send rating")) }
+                    }
+                }
+            }
+            @if access == Access::Officer && !state.is_terminal() && d.assignee_user_id != Some(who.user.id) {
+                form method="post" action={"/dossiers/" (d.id) "/claim"} { (hidden) h3 { (lang.t("Nhận xử lý", "Claim")) } button type="submit" { (lang.t("Nhận hồ sơ này", "Claim this dossier")) } }
+            }
+            @if officer_can(Action::Receive) {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="receive";
+                    h3 { (lang.t("Tiếp nhận hồ sơ", "Receive")) } p.hint { (lang.t("Cấp giấy tiếp nhận và hẹn trả kết quả.", "Issues the receipt with the appointment date.")) }
+                    button type="submit" { (lang.t("Tiếp nhận", "Receive")) } }
+            }
+            @if officer_can(Action::RequestSupplement) {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="request_supplement";
+                    h3 { (lang.t("Yêu cầu bổ sung", "Request a supplement")) }
+                    div.field { label for="supp-reason" { (lang.t("Nội dung cần bổ sung", "What is missing")) span.req aria-hidden="true" { " *" } } textarea #supp-reason name="reason" required {} }
+                    button type="submit" { (lang.t("Gửi yêu cầu", "Send request")) } }
+            }
+            @if officer_can(Action::HandOff) {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="hand_off";
+                    h3 { (lang.t("Chuyển xử lý", "Hand off")) }
+                    div.field { label for="to-user" { (lang.t("Chuyển cho cán bộ", "To official")) }
+                        select #to-user name="to_user_id" { @for (u, role) in &handoff_targets { option value=(u.id) { (u.display_name) " — " (role) } } } }
+                    div.field { label for="handoff-note" { (lang.t("Ý kiến", "Note")) } textarea #handoff-note name="reason" {} }
+                    button type="submit" { (lang.t("Chuyển", "Hand off")) } }
+            }
+            @if officer_can(Action::Approve) {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="approve";
+                    h3 { (lang.t("Phê duyệt", "Approve")) } button type="submit" { (lang.t("Phê duyệt", "Approve")) } }
+            }
+            @if officer_can(Action::Refuse) {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="refuse";
+                    h3 { (lang.t("Từ chối", "Refuse")) }
+                    div.field { label for="refuse-reason" { (lang.t("Lý do từ chối", "Reasons")) span.req aria-hidden="true" { " *" } } textarea #refuse-reason name="reason" required {} }
+                    button.secondary type="submit" { (lang.t("Từ chối", "Refuse")) } }
+            }
+            @if officer_can(Action::IssueResult) {
+                form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="issue_result";
+                    h3 { (lang.t("Trả kết quả", "Issue the result")) } p.hint { (p.result_document) }
+                    button type="submit" { (lang.t("Trả kết quả", "Issue result")) } }
+            }
+            @if access == Access::Officer && state.clock_runs() {
+                form method="post" action={"/dossiers/" (d.id) "/apology"} { (hidden)
+                    h3 { (lang.t("Thư xin lỗi và hẹn lại", "Apology and new appointment")) }
+                    div.field { label for="new-due" { (lang.t("Ngày hẹn mới", "New appointment date")) } input #new-due type="date" name="new_due_date" required; }
+                    div.field { label for="apology-reason" { (lang.t("Lý do chậm", "Why it is late")) } textarea #apology-reason name="reason" required {} }
+                    button.secondary type="submit" { (lang.t("Gửi thư xin lỗi", "Send apology")) } }
+            }
+        }
+        h2 { (lang.t("Tiến trình xử lý", "Processing timeline")) }
+        ol.timeline { @for e in &events { li {
+            strong { (action_label(lang, &e.action)) } " — " (fmt_time(e.at)) br;
+            (e.actor_name) @if let Some(r) = &e.actor_role { " (" (r) ")" }
+            @if let Some(r) = &e.reason { br; em { (r) } }
+        } } }
+        @if access == Access::Applicant {
+            h2 { (lang.t("Ai đã xem hồ sơ của tôi", "Who opened my dossier")) }
+            @if reads.is_empty() { p { (lang.t("Chưa có cán bộ nào mở hồ sơ.", "No official has opened it yet.")) } }
+            @else { table { thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Cán bộ", "Official")) } th { (lang.t("Vai trò", "Role")) } th { (lang.t("Mục đích", "Purpose")) } } }
+                tbody { @for r in &reads { tr { td { (fmt_time(r.at)) } td { (r.actor_name) } td { (r.actor_role.clone().unwrap_or_default()) } td { (r.reason.clone().unwrap_or_default()) } } } } } }
+        }
+    };
+    Ok(html_page(lang, None, Some(&who), &d.code, body))
+}
+
+async fn dossier_act(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, mp: Multipart) -> PageResult {
+    let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
+    who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
+    let action = form.fields.get("action").and_then(|a| Action::parse(a)).ok_or(AppError::bad("invalid_request", "unknown action")).page(lang)?;
+    let files = form.files.into_iter().map(|(_, mut f)| {
+        f.component = "Bổ sung".into();
+        f
+    });
+    let input = ActInput {
+        version: form.fields.get("version").and_then(|v| v.parse().ok()),
+        reason: form.fields.get("reason").cloned(),
+        to_agency_id: form.fields.get("to_agency_id").and_then(|v| v.parse().ok()),
+        to_user_id: form.fields.get("to_user_id").and_then(|v| v.parse().ok()),
+        files: files.collect(),
+    };
+    st.act(&who, id, action, input).await.page(lang)?;
+    Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
+}
+
+#[derive(Deserialize)]
+struct VersionForm {
+    csrf: Option<String>,
+    version: Option<i64>,
+}
+
+async fn dossier_claim(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Form(f): Form<VersionForm>) -> PageResult {
+    who.check_csrf(f.csrf.as_deref()).page(lang)?;
+    st.claim(&who, id, f.version).await.page(lang)?;
+    Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ApologyForm {
+    csrf: Option<String>,
+    version: Option<i64>,
+    new_due_date: String,
+    reason: String,
+}
+
+async fn dossier_apology(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Form(f): Form<ApologyForm>) -> PageResult {
+    who.check_csrf(f.csrf.as_deref()).page(lang)?;
+    let date = NaiveDate::parse_from_str(&f.new_due_date, "%Y-%m-%d").map_err(|_| AppError::field("new_due_date", "format", "not a date")).page(lang)?;
+    st.apologise(&who, id, f.version, date, &f.reason).await.page(lang)?;
+    Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    csrf: Option<String>,
+    score: Option<i64>,
+    comment: Option<String>,
+}
+
+async fn dossier_rate(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Form(f): Form<RateForm>) -> PageResult {
+    who.check_csrf(f.csrf.as_deref()).page(lang)?;
+    let score = f.score.ok_or(AppError::field("score", "required", "choose a score")).page(lang)?;
+    st.rate(&who, id, score, f.comment.as_deref().unwrap_or("")).await.page(lang)?;
+    Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
+}
+
+async fn dossier_file(State(st): State<AppState>, lang: Lang, who: Principal, Path((id, file)): Path<(i64, i64)>) -> PageResult {
+    let (d, _) = st.open_dossier(&who, id, "tải tệp đính kèm").await.page(lang)?;
+    let f = st.store.file_content(d.id, file).await.map_err(|_| AppError::NotFound("file")).page(lang)?;
+    let disposition = format!("attachment; filename*=UTF-8''{}", percent(&f.filename));
+    Ok((
+        [(header::CONTENT_TYPE, f.content_type), (header::CONTENT_DISPOSITION, disposition), (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into())],
+        f.content,
+    )
+        .into_response())
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct LookupQuery {
+    code: Option<String>,
+}
+
+async fn lookup_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, Query(q): Query<LookupQuery>) -> Response {
+    let code = q.code.unwrap_or_default();
+    let found = if code.trim().is_empty() { None } else { st.store.dossier_by_code(&sen_domain::ident::normalise_dossier_code(&code)).await.ok() };
+    let body = html! {
+        h1 { (lang.t("Tra cứu hồ sơ", "Track a dossier")) }
+        form.search method="get" action="/lookup" {
+            label for="code" { (lang.t("Mã hồ sơ", "Dossier code")) }
+            input #code type="text" name="code" value=(code) autocomplete="off";
+            button type="submit" { (lang.t("Tra cứu", "Look up")) }
+        }
+        @if !code.trim().is_empty() {
+            @match &found {
+                Some(d) => {
+                    dl.facts {
+                        dt { (lang.t("Mã hồ sơ", "Code")) } dd { (d.code) }
+                        dt { (lang.t("Thủ tục", "Procedure")) } dd { (st.catalogue().get(d.procedure_id).map(|p| p.name.clone()).unwrap_or_default()) }
+                        dt { (lang.t("Trạng thái", "Status")) } dd { (state_badge(&st, lang, &d.state, d.overdue)) }
+                        dt { (lang.t("Ngày nộp", "Submitted")) } dd { (fmt_time(d.submitted_at)) }
+                        @if let Some(due) = d.due_date { dt { (lang.t("Ngày hẹn trả", "Appointment")) } dd { (fmt_date(due)) } }
+                    }
+                }
+                None => { p role="alert" { (lang.t("Không tìm thấy hồ sơ với mã này.", "No dossier has this code.")) } }
+            }
+        }
+    };
+    html_page(lang, None, who.as_ref(), lang.t("Tra cứu hồ sơ", "Track a dossier"), body)
+}
+
+#[derive(Deserialize)]
+struct OfficeQuery {
+    queue: Option<String>,
+    page: Option<u64>,
+}
+
+async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q): Query<OfficeQuery>) -> PageResult {
+    if !who.is_officer() {
+        return Err(PageError(AppError::Forbidden("the back office is for officials".into()), lang));
+    }
+    let queue = q.queue.as_deref().and_then(Queue::parse).unwrap_or(Queue::New);
+    let page = q.page.unwrap_or(0);
+    let counts = st.store.queue_counts(&who.working_agencies(), who.user.id, today(), st.soon(), 1000).await.page(lang)?;
+    let rows = st.queue(&who, queue, 50, page * 50).await.page(lang)?;
+    let label = |q: Queue| match q {
+        Queue::New => lang.t("Mới nộp", "New"),
+        Queue::Mine => lang.t("Của tôi", "Assigned to me"),
+        Queue::DueSoon => lang.t("Sắp đến hạn", "Due soon"),
+        Queue::Overdue => lang.t("Quá hạn", "Overdue"),
+        Queue::Waiting => lang.t("Chờ bổ sung", "Waiting for applicant"),
+        Queue::Open => lang.t("Tất cả đang xử lý", "All open"),
+    };
+    let body = html! {
+        h1 { (lang.t("Xử lý hồ sơ", "Back office")) }
+        nav.tabs aria-label=(lang.t("Hàng đợi", "Queues")) {
+            @for (qq, n) in &counts { a href={"/office?queue=" (qq.as_str())} aria-current=[(*qq == queue).then_some("page")] { (label(*qq)) " (" @if *n >= 1000 { "1000+" } @else { (n) } ")" } }
+        }
+        @if rows.is_empty() { p { (lang.t("Không có hồ sơ trong hàng đợi này.", "This queue is empty.")) } }
+        @else {
+            table { thead { tr { th { (lang.t("Mã hồ sơ", "Code")) } th { (lang.t("Thủ tục", "Procedure")) } th { (lang.t("Người nộp", "Applicant")) } th { (lang.t("Ngày nộp", "Submitted")) } th { (lang.t("Hạn xử lý", "Due")) } th { (lang.t("Trạng thái", "Status")) } } }
+                tbody { @for d in &rows { tr {
+                    td { a href={"/dossiers/" (d.id)} { (d.code) } } td { (d.procedure_name) } td { (d.applicant_name) } td { (fmt_time(d.submitted_at)) }
+                    td { (d.due_date.map(fmt_date).unwrap_or_default()) } td { (state_badge(&st, lang, &d.state, d.overdue)) }
+                } } } }
+            nav aria-label=(lang.t("Trang", "Pages")) {
+                @if page > 0 { a href={"/office?queue=" (queue.as_str()) "&page=" (page - 1)} { (lang.t("← Trang trước", "← Previous")) } " " }
+                @if rows.len() == 50 { a href={"/office?queue=" (queue.as_str()) "&page=" (page + 1)} { (lang.t("Trang sau →", "Next →")) } }
+            }
+        }
+    };
+    Ok(html_page(lang, None, Some(&who), lang.t("Xử lý hồ sơ", "Back office"), body))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+fn login_body(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> Markup {
+    html! {
+        h1 { (lang.t("Đăng nhập", "Sign in")) }
+        @if let Some(e) = error { div.error-summary role="alert" { p { (e) } } }
+        form method="post" action="/login" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="next" value=(next);
+            div.field { label for="username" { (lang.t("Tên đăng nhập hoặc số định danh", "Username or personal number")) } input #username type="text" name="username" autocomplete="username" required; }
+            div.field { label for="password" { (lang.t("Mật khẩu", "Password")) } input #password type="password" name="password" autocomplete="current-password" required; }
+            button type="submit" { (lang.t("Đăng nhập", "Sign in")) }
+        }
+    }
+}
+
+/// Only local paths are followed after login (no open redirect).
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next } else { "" }
+}
+
+async fn login_page(State(st): State<AppState>, lang: Lang, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
+    let token = random_token();
+    let jar = jar.add(Cookie::build((LOGIN_CSRF_COOKIE, token.clone())).http_only(true).secure(st.config.secure_cookies).same_site(SameSite::Strict).path("/login").build());
+    html_page(lang, Some(jar), None, lang.t("Đăng nhập", "Sign in"), login_body(lang, &token, safe_next(q.next.as_deref().unwrap_or("")), None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login_submit(State(st): State<AppState>, lang: Lang, jar: CookieJar, headers: HeaderMap, Form(f): Form<LoginForm>) -> PageResult {
+    let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    if expected.is_empty() || expected != f.csrf {
+        return Err(PageError(AppError::Forbidden("the sign-in form expired; reload it".into()), lang));
+    }
+    match check_login(&st, &f.username, &f.password, &client_of(&headers)).await {
+        Ok(u) => {
+            let (jar, _) = open_session(&st, jar, u.id).await.page(lang)?;
+            let next = safe_next(f.next.as_deref().unwrap_or(""));
+            let to = if !next.is_empty() { next.to_string() } else if u.kind == sen_store::user_kind::OFFICER { "/office".into() } else { "/dossiers".into() };
+            Ok((jar, Redirect::to(&to)).into_response())
+        }
+        Err(AppError::RateLimited) => Err(PageError(AppError::RateLimited, lang)),
+        Err(_) => {
+            let msg = lang.t("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.");
+            let mut r = html_page(lang, None, None, lang.t("Đăng nhập", "Sign in"), login_body(lang, &f.csrf, safe_next(f.next.as_deref().unwrap_or("")), Some(msg)));
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(r)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: Option<String>,
+}
+
+async fn logout(State(st): State<AppState>, lang: Lang, who: Principal, jar: CookieJar, Form(f): Form<CsrfForm>) -> PageResult {
+    who.check_csrf(f.csrf.as_deref()).page(lang)?;
+    if let Some(c) = jar.get(SESSION_COOKIE) {
+        st.store.delete_session(c.value()).await.page(lang)?;
+    }
+    Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/")).into_response())
+}
+
+async fn not_found(lang: Lang) -> PageError {
+    PageError(AppError::NotFound("page"), lang)
+}
+
+/// Page handlers need a principal as a page error (redirect to login), not problem+json.
+async fn require_login(who: Option<Principal>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match who {
+        Some(_) => next.run(req).await,
+        None => {
+            let path = req.uri().path().to_string();
+            Redirect::to(&format!("/login?next={}", if req.method() == axum::http::Method::GET { path } else { String::new() })).into_response()
+        }
+    }
+}
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let private = Router::new()
+        .route("/procedures/{id}/apply", post(apply_submit))
+        .route("/dossiers", get(my_dossiers))
+        .route("/dossiers/{id}", get(dossier_page))
+        .route("/dossiers/{id}/act", post(dossier_act))
+        .route("/dossiers/{id}/claim", post(dossier_claim))
+        .route("/dossiers/{id}/apology", post(dossier_apology))
+        .route("/dossiers/{id}/rate", post(dossier_rate))
+        .route("/dossiers/{id}/files/{file}", get(dossier_file))
+        .route("/office", get(office))
+        .route("/logout", post(logout))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_login));
+    Router::new()
+        .route("/", get(home))
+        .route("/procedures", get(procedures))
+        .route("/procedures/{id}", get(procedure_page))
+        .route("/procedures/{id}/apply", get(apply_page))
+        .route("/lookup", get(lookup_page))
+        .route("/login", get(login_page).post(login_submit))
+        .merge(private)
+        .fallback(not_found)
+}
