@@ -1,10 +1,10 @@
 //! `sen bench`: load generators for a running server. Figures go to docs/BENCHMARKS.md.
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -52,7 +52,11 @@ struct Session {
 
 async fn login(url: &str, username: &str, password: &str) -> anyhow::Result<Session> {
     let client = reqwest::Client::builder().cookie_store(true).pool_max_idle_per_host(256).build()?;
-    let r = client.post(format!("{url}/api/v1/auth/login")).json(&json!({"username": username, "password": password})).send().await?;
+    let r = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await?;
     if !r.status().is_success() {
         bail!("login as {username} failed: {}", r.status());
     }
@@ -60,15 +64,20 @@ async fn login(url: &str, username: &str, password: &str) -> anyhow::Result<Sess
     Ok(Session { client, csrf: body["csrf_token"].as_str().unwrap_or_default().to_string() })
 }
 
-const QUERIES: [&str; 8] = ["khai sinh", "dang ky ket hon", "CCCD", "hộ chiếu", "so do", "tạm trú", "lý lịch tư pháp", "birth registration"];
+const QUERIES: [&str; 8] =
+    ["khai sinh", "dang ky ket hon", "CCCD", "hộ chiếu", "so do", "tạm trú", "lý lịch tư pháp", "birth registration"];
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let url = args.url.trim_end_matches('/').to_string();
-    let session = Arc::new(login(&url, &args.username, &args.password).await.context("cannot sign in for the benchmark")?);
-    let procedures: serde_json::Value = session.client.get(format!("{url}/api/v1/procedures?q=1.004873")).send().await?.json().await?;
+    let session =
+        Arc::new(login(&url, &args.username, &args.password).await.context("cannot sign in for the benchmark")?);
+    let procedures: serde_json::Value =
+        session.client.get(format!("{url}/api/v1/procedures?q=1.004873")).send().await?.json().await?;
     let procedure_id = procedures[0]["id"].as_i64().context("the demo procedure 1.004873 is missing")?;
     let ack_file = match &args.acknowledged {
-        Some(p) => Some(Arc::new(tokio::sync::Mutex::new(tokio::fs::OpenOptions::new().create(true).append(true).open(p).await?))),
+        Some(p) => Some(Arc::new(tokio::sync::Mutex::new(
+            tokio::fs::OpenOptions::new().create(true).append(true).open(p).await?,
+        ))),
         None => None,
     };
     let errors = Arc::new(AtomicU64::new(0));
@@ -125,7 +134,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    };
     println!(
         "{{\"scenario\":\"{}\",\"clients\":{},\"seconds\":{:.1},\"ok\":{},\"errors\":{},\"per_second\":{:.0},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2}}}",
         args.scenario.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(),

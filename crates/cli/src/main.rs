@@ -2,15 +2,19 @@
 
 mod bench;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sen_store::accounts::NewUser;
-use sen_store::{redact_url, Store, StoreConfig};
+use sen_store::{Store, StoreConfig, redact_url};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "sen", version, about = "Sen — open digital-government platform: one-stop public-service portal, online dossiers, back office.")]
+#[command(
+    name = "sen",
+    version,
+    about = "Sen — open digital-government platform: one-stop public-service portal, online dossiers, back office."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,14 +35,16 @@ impl DbArgs {
         match &self.database_url {
             Some(url) => Ok(StoreConfig::new(url)),
             None => {
-                std::fs::create_dir_all(&self.data).with_context(|| format!("cannot create {}", self.data.display()))?;
+                std::fs::create_dir_all(&self.data)
+                    .with_context(|| format!("cannot create {}", self.data.display()))?;
                 Ok(StoreConfig::sqlite_in(&self.data))
             }
         }
     }
     async fn open(&self) -> anyhow::Result<Store> {
         let cfg = self.config()?;
-        let store = Store::connect(&cfg).await.with_context(|| format!("cannot open the database {}", redact_url(&cfg.url)))?;
+        let store =
+            Store::connect(&cfg).await.with_context(|| format!("cannot open the database {}", redact_url(&cfg.url)))?;
         store.migrate().await.context("migrations failed")?;
         Ok(store)
     }
@@ -181,7 +187,9 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     };
     let state = sen_web::AppState::new(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let job = sen_web::spawn_overdue_job(state.clone());
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(backend = store.backend().as_str(), "Sen is listening on http://{}", args.listen);
     axum::serve(listener, sen_web::router(state))
         .with_graceful_shutdown(async {
@@ -195,7 +203,13 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn seed(store: &Store, s: &SeedArgs) -> anyhow::Result<Vec<sen_demo::DemoAccount>> {
-    let opts = sen_demo::SeedOptions { seed: s.seed, citizens: s.citizens, businesses: s.businesses, dossiers: s.dossiers, now: chrono::Utc::now() };
+    let opts = sen_demo::SeedOptions {
+        seed: s.seed,
+        citizens: s.citizens,
+        businesses: s.businesses,
+        dossiers: s.dossiers,
+        now: chrono::Utc::now(),
+    };
     let started = std::time::Instant::now();
     let accounts = sen_demo::seed(store, &opts).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "seeded");
@@ -215,13 +229,21 @@ async fn main() -> anyhow::Result<()> {
             let store = args.db.open().await?;
             if store.count_rows("provinces").await? == 0 {
                 let accounts = seed(&store, &s).await?;
-                println!("\nSen demo — tài khoản thử nghiệm (mật khẩu chung / shared password: {})", sen_demo::DEMO_PASSWORD);
+                println!(
+                    "\nSen demo — tài khoản thử nghiệm (mật khẩu chung / shared password: {})",
+                    sen_demo::DEMO_PASSWORD
+                );
                 for a in &accounts {
                     println!("  {:<16} {}", a.username, a.who);
                 }
-                println!("  Mọi công dân mẫu đăng nhập bằng số định danh; mọi cán bộ mẫu bằng cb.<mã cơ quan>.<vai trò>.\n");
+                println!(
+                    "  Mọi công dân mẫu đăng nhập bằng số định danh; mọi cán bộ mẫu bằng cb.<mã cơ quan>.<vai trò>.\n"
+                );
             } else {
-                println!("\nSen demo: the database in use already holds data; demo accounts use the password {}.\n", sen_demo::DEMO_PASSWORD);
+                println!(
+                    "\nSen demo: the database in use already holds data; demo accounts use the password {}.\n",
+                    sen_demo::DEMO_PASSWORD
+                );
             }
             println!("Open http://{}/\n", args.listen);
             serve(store, &args).await
@@ -269,7 +291,13 @@ async fn main() -> anyhow::Result<()> {
                     let a = store.agency_by_code(&agency).await.context("no such agency")?;
                     store.grant_role(u.id, a.id, &role).await?;
                     store
-                        .record(&sen_store::dossiers::Actor::system("sen user grant"), "role.grant", "user", &u.id.to_string(), serde_json::json!({"agency": a.code, "role": role}))
+                        .record(
+                            &sen_store::dossiers::Actor::system("sen user grant"),
+                            "role.grant",
+                            "user",
+                            &u.id.to_string(),
+                            serde_json::json!({"agency": a.code, "role": role}),
+                        )
                         .await?;
                     println!("{username} is {role} in {}", a.name);
                 }

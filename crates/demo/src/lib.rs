@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sen_domain::calendar::{vietnam_days, Calendar};
+use sen_domain::calendar::{Calendar, vietnam_days};
 use sen_domain::dossier::{Clock, ClockEffect};
 use sen_domain::eform::{EForm, FieldKind};
 use sen_domain::ident::{self, Sex};
@@ -23,8 +23,8 @@ use sen_store::accounts::NewUser;
 use sen_store::dossiers::Actor;
 use sen_store::reference::NewAgency;
 use sen_store::seed::{HistoricDossier, HistoricEvent};
-use sen_store::{user_kind, Agency, Enterprise, Household, Person, Store, StoreError};
-use serde_json::{json, Map, Value};
+use sen_store::{Agency, Enterprise, Household, Person, Store, StoreError, user_kind};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 /// The password of every demo account; printed when the demo starts.
@@ -126,7 +126,9 @@ fn agencies(communes: &[sen_store::Commune]) -> Vec<NewAgency> {
         let label = province_label(p);
         for (suffix, prefix, en, kind) in DEPARTMENTS {
             let name = match kind {
-                "province_pc" | "province_police" | "province_tax" | "province_social_security" => format!("{prefix} {label}"),
+                "province_pc" | "province_police" | "province_tax" | "province_social_security" => {
+                    format!("{prefix} {label}")
+                }
                 _ => format!("{prefix} {}", label.trim_start_matches("thành phố ").trim_start_matches("tỉnh ")),
             };
             out.push(NewAgency {
@@ -140,7 +142,10 @@ fn agencies(communes: &[sen_store::Commune]) -> Vec<NewAgency> {
             });
         }
         for c in communes.iter().filter(|c| c.province_code == p) {
-            for (suffix, prefix, en, kind) in [("UB", "Ủy ban nhân dân", "People's Committee", "commune_pc"), ("CA", "Công an", "Police", "commune_police")] {
+            for (suffix, prefix, en, kind) in [
+                ("UB", "Ủy ban nhân dân", "People's Committee", "commune_pc"),
+                ("CA", "Công an", "Police", "commune_police"),
+            ] {
                 out.push(NewAgency {
                     code: format!("X{}.{suffix}", c.code),
                     name: format!("{prefix} {}", c.name),
@@ -166,11 +171,17 @@ fn random_date(rng: &mut ChaCha8Rng, from_year: i32, to_year: i32) -> NaiveDate 
 }
 
 /// Citizens in households: a head, often a spouse, and children.
-fn population(rng: &mut ChaCha8Rng, n: usize, communes: &[sen_store::Commune], today: NaiveDate) -> (Vec<Household>, Vec<Person>) {
+fn population(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    communes: &[sen_store::Commune],
+    today: NaiveDate,
+) -> (Vec<Household>, Vec<Person>) {
     let now_year = today.year();
     let mut persons: Vec<Person> = Vec::with_capacity(n);
     let mut households = Vec::new();
-    let demo: Vec<&sen_store::Commune> = communes.iter().filter(|c| geo::DEMO_PROVINCES.contains(&c.province_code.as_str())).collect();
+    let demo: Vec<&sen_store::Commune> =
+        communes.iter().filter(|c| geo::DEMO_PROVINCES.contains(&c.province_code.as_str())).collect();
     let mut serial: u32 = 10_000;
     let province_names: HashMap<&str, &str> = geo::PROVINCES.iter().map(|p| (p.0, p.1)).collect();
     let mut hid = 1i64;
@@ -186,11 +197,17 @@ fn population(rng: &mut ChaCha8Rng, n: usize, communes: &[sen_store::Commune], t
         let family = people::family_name(rng);
         let head_female = rng.gen_bool(0.3);
         let head_birth = random_date(rng, now_year - 80, now_year - 22);
-        let mut members: Vec<(String, NaiveDate, bool, &str)> = vec![(people::full_name(rng, family, head_female), head_birth, head_female, "Chủ hộ")];
+        let mut members: Vec<(String, NaiveDate, bool, &str)> =
+            vec![(people::full_name(rng, family, head_female), head_birth, head_female, "Chủ hộ")];
         if rng.gen_bool(0.75) {
             let spouse_family = people::family_name(rng);
             let y = (head_birth.year() + rng.gen_range(-4..=4)).min(now_year - 20);
-            members.push((people::full_name(rng, spouse_family, !head_female), random_date(rng, y, y), !head_female, if head_female { "Chồng" } else { "Vợ" }));
+            members.push((
+                people::full_name(rng, spouse_family, !head_female),
+                random_date(rng, y, y),
+                !head_female,
+                if head_female { "Chồng" } else { "Vợ" },
+            ));
         }
         let youngest_parent = members.iter().map(|m| m.1.year()).max().unwrap();
         for _ in 0..rng.gen_range(0..=3) {
@@ -205,7 +222,12 @@ fn population(rng: &mut ChaCha8Rng, n: usize, communes: &[sen_store::Commune], t
                 break;
             }
             serial += 1 + rng.gen_range(0..50);
-            let number = ident::personal_number(birth_province(rng), if female { Sex::Female } else { Sex::Male }, birth, serial);
+            let number = ident::personal_number(
+                birth_province(rng),
+                if female { Sex::Female } else { Sex::Male },
+                birth,
+                serial,
+            );
             if head_number.is_empty() {
                 head_number = number.clone();
             }
@@ -223,7 +245,12 @@ fn population(rng: &mut ChaCha8Rng, n: usize, communes: &[sen_store::Commune], t
             let p = persons.last_mut().unwrap();
             p.birth_province_code = p.person_number[..3].to_string();
         }
-        households.push(Household { id: hid, head_person_number: head_number, address, commune_code: commune.code.clone() });
+        households.push(Household {
+            id: hid,
+            head_person_number: head_number,
+            address,
+            commune_code: commune.code.clone(),
+        });
         hid += 1;
     }
     (households, persons)
@@ -376,7 +403,13 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     }
 
     let accounts = named_accounts(store, &agencies, &persons, &firms, &demo_hash).await?;
-    tracing::info!(citizens = persons.len(), households = households.len(), businesses = firms.len(), accounts = users.len(), "population");
+    tracing::info!(
+        citizens = persons.len(),
+        households = households.len(),
+        businesses = firms.len(),
+        accounts = users.len(),
+        "population"
+    );
 
     // The history of dossiers.
     let by_kind: HashMap<&str, Vec<&Agency>> = agencies.iter().fold(HashMap::new(), |mut m, a| {
@@ -393,7 +426,8 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
         let Some(candidates) = by_kind.get(spec.agency_kind.as_str()) else { continue };
         let agency = *candidates.choose(&mut rng).unwrap();
         let Some(team) = staff.get(&agency.id) else { continue };
-        let business = spec.applicants == Applicants::Businesses || (spec.applicants == Applicants::Both && rng.gen_bool(0.3));
+        let business =
+            spec.applicants == Applicants::Businesses || (spec.applicants == Applicants::Both && rng.gen_bool(0.3));
         let (applicant_id, applicant_name, id_number, person) = if business && !firm_ids.is_empty() {
             let (e, uid) = firm_ids.choose(&mut rng).unwrap();
             let owner = persons_by_number.get(e.owner_person_number.as_str()).copied().unwrap_or(&persons[0]);
@@ -411,8 +445,18 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
                 break c;
             }
         };
-        let applicant = Actor { user_id: Some(applicant_id), name: applicant_name.clone(), role: Some("applicant".into()), agency_id: None };
-        let officer = |uid: i64, role: &str| Actor { user_id: Some(uid), name: format!("cán bộ #{uid}"), role: Some(role.into()), agency_id: Some(agency.id) };
+        let applicant = Actor {
+            user_id: Some(applicant_id),
+            name: applicant_name.clone(),
+            role: Some("applicant".into()),
+            agency_id: None,
+        };
+        let officer = |uid: i64, role: &str| Actor {
+            user_id: Some(uid),
+            name: format!("cán bộ #{uid}"),
+            role: Some(role.into()),
+            agency_id: Some(agency.id),
+        };
         let mut events = vec![HistoricEvent {
             at: t,
             actor: applicant.clone(),
@@ -423,15 +467,26 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
             detail: "{}".into(),
         }];
         let mut life = Lifecycle::new();
-        let mut clock = Clock { due_date: Some(cal.add_working_days(t.date_naive(), spec.deadline_working_days)), ..Clock::default() };
+        let mut clock = Clock {
+            due_date: Some(cal.add_working_days(t.date_naive(), spec.deadline_working_days)),
+            ..Clock::default()
+        };
         let (mut received_at, mut decided_at, mut closed_at, mut assignee) = (None, None, None, None);
         // Walk the state machine with realistic choices until the history reaches today.
         loop {
             let choices: &[(Action, u32)] = match life.state {
-                DossierState::Submitted => &[(Action::Receive, 85), (Action::RequestSupplement, 8), (Action::Refuse, 3), (Action::Withdraw, 4)],
-                DossierState::Received => &[(Action::HandOff, 80), (Action::RequestSupplement, 10), (Action::Approve, 10)],
-                DossierState::InProcessing => &[(Action::Approve, 80), (Action::Refuse, 8), (Action::RequestSupplement, 7), (Action::HandOff, 5)],
-                DossierState::AwaitingSupplement => &[(Action::Supply, 85), (Action::Withdraw, 10), (Action::Refuse, 5)],
+                DossierState::Submitted => {
+                    &[(Action::Receive, 85), (Action::RequestSupplement, 8), (Action::Refuse, 3), (Action::Withdraw, 4)]
+                }
+                DossierState::Received => {
+                    &[(Action::HandOff, 80), (Action::RequestSupplement, 10), (Action::Approve, 10)]
+                }
+                DossierState::InProcessing => {
+                    &[(Action::Approve, 80), (Action::Refuse, 8), (Action::RequestSupplement, 7), (Action::HandOff, 5)]
+                }
+                DossierState::AwaitingSupplement => {
+                    &[(Action::Supply, 85), (Action::Withdraw, 10), (Action::Refuse, 5)]
+                }
                 DossierState::Approved => &[(Action::IssueResult, 100)],
                 _ => break,
             };
@@ -445,9 +500,13 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
             let (actor, role) = match action {
                 Action::Supply | Action::Withdraw => (applicant.clone(), "applicant"),
                 Action::Receive | Action::IssueResult => (officer(team.reception, "reception"), "reception"),
-                Action::RequestSupplement if life.state == DossierState::Submitted => (officer(team.reception, "reception"), "reception"),
+                Action::RequestSupplement if life.state == DossierState::Submitted => {
+                    (officer(team.reception, "reception"), "reception")
+                }
                 Action::RequestSupplement | Action::HandOff => (officer(team.specialist, "specialist"), "specialist"),
-                Action::Refuse if life.state == DossierState::Submitted => (officer(team.reception, "reception"), "reception"),
+                Action::Refuse if life.state == DossierState::Submitted => {
+                    (officer(team.reception, "reception"), "reception")
+                }
                 _ => (officer(team.approver, "approver"), "approver"),
             };
             let _ = role;
@@ -511,8 +570,16 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
             assignee_user_id: assignee,
             overdue,
             rating,
-            rating_comment: rating.map(|r| if r >= 4 { "Cán bộ hướng dẫn tận tình, giải quyết nhanh." } else { "Thời gian chờ còn lâu." }.to_string()),
-            result: (life.state == DossierState::ResultIssued).then(|| json!({"document": spec.result_document, "issued_on": t.date_naive()}).to_string()),
+            rating_comment: rating.map(|r| {
+                if r >= 4 {
+                    "Cán bộ hướng dẫn tận tình, giải quyết nhanh."
+                } else {
+                    "Thời gian chờ còn lâu."
+                }
+                .to_string()
+            }),
+            result: (life.state == DossierState::ResultIssued)
+                .then(|| json!({"document": spec.result_document, "issued_on": t.date_naive()}).to_string()),
             events,
         });
         if history.len() >= 5000 {
@@ -535,10 +602,12 @@ async fn named_accounts(
 ) -> Result<Vec<DemoAccount>, SeedError> {
     let find = |code: &str| agencies.iter().find(|a| a.code == code).map(|a| a.id);
     // The commune people's committee of Phường Hoàn Kiếm (Hà Nội) is the demo's front desk.
-    let hoan_kiem = agencies.iter().find(|a| a.kind == "commune_pc" && a.name.ends_with("Phường Hoàn Kiếm")).map(|a| a.id);
+    let hoan_kiem =
+        agencies.iter().find(|a| a.kind == "commune_pc" && a.name.ends_with("Phường Hoàn Kiếm")).map(|a| a.id);
     let ba_dinh = agencies.iter().find(|a| a.kind == "commune_pc" && a.name.ends_with("Phường Ba Đình")).map(|a| a.id);
     let justice = find("H01.STP");
-    let adult = persons.iter().find(|p| p.relation_to_head == "Chủ hộ" && p.birth_date.year() < 1995).unwrap_or(&persons[0]);
+    let adult =
+        persons.iter().find(|p| p.relation_to_head == "Chủ hộ" && p.birth_date.year() < 1995).unwrap_or(&persons[0]);
     let mut out = Vec::new();
     let mut add = |username: &str, name: &str, kind: &str, person: Option<&str>, tax: Option<&str>, who: &str| {
         out.push((
@@ -556,15 +625,64 @@ async fn named_accounts(
     };
     add("congdan", &adult.full_name, user_kind::CITIZEN, Some(&adult.person_number), None, "công dân / citizen");
     let other = persons.iter().rev().find(|p| p.relation_to_head == "Chủ hộ").unwrap_or(&persons[0]);
-    add("congdan2", &other.full_name, user_kind::CITIZEN, Some(&other.person_number), None, "công dân khác / another citizen");
+    add(
+        "congdan2",
+        &other.full_name,
+        user_kind::CITIZEN,
+        Some(&other.person_number),
+        None,
+        "công dân khác / another citizen",
+    );
     if let Some(f) = firms.first() {
-        add("doanhnghiep", &f.name, user_kind::BUSINESS, Some(&f.owner_person_number), Some(&f.tax_code), "doanh nghiệp / business");
+        add(
+            "doanhnghiep",
+            &f.name,
+            user_kind::BUSINESS,
+            Some(&f.owner_person_number),
+            Some(&f.tax_code),
+            "doanh nghiệp / business",
+        );
     }
-    add("motcua", "Trần Thị Thu Hà", user_kind::OFFICER, None, None, "cán bộ một cửa, UBND Phường Hoàn Kiếm / desk officer");
-    add("chuyenvien", "Lê Minh Đức", user_kind::OFFICER, None, None, "chuyên viên, UBND Phường Hoàn Kiếm và Sở Tư pháp Hà Nội / specialist in two agencies");
-    add("lanhdao", "Phạm Quang Huy", user_kind::OFFICER, None, None, "lãnh đạo phê duyệt, UBND Phường Hoàn Kiếm / approver");
-    add("quantri", "Vũ Ngọc Lan", user_kind::OFFICER, None, None, "quản trị cơ quan, UBND Phường Hoàn Kiếm / agency admin");
-    add("motcua.badinh", "Đỗ Văn Nam", user_kind::OFFICER, None, None, "cán bộ một cửa, UBND Phường Ba Đình / desk officer of another agency");
+    add(
+        "motcua",
+        "Trần Thị Thu Hà",
+        user_kind::OFFICER,
+        None,
+        None,
+        "cán bộ một cửa, UBND Phường Hoàn Kiếm / desk officer",
+    );
+    add(
+        "chuyenvien",
+        "Lê Minh Đức",
+        user_kind::OFFICER,
+        None,
+        None,
+        "chuyên viên, UBND Phường Hoàn Kiếm và Sở Tư pháp Hà Nội / specialist in two agencies",
+    );
+    add(
+        "lanhdao",
+        "Phạm Quang Huy",
+        user_kind::OFFICER,
+        None,
+        None,
+        "lãnh đạo phê duyệt, UBND Phường Hoàn Kiếm / approver",
+    );
+    add(
+        "quantri",
+        "Vũ Ngọc Lan",
+        user_kind::OFFICER,
+        None,
+        None,
+        "quản trị cơ quan, UBND Phường Hoàn Kiếm / agency admin",
+    );
+    add(
+        "motcua.badinh",
+        "Đỗ Văn Nam",
+        user_kind::OFFICER,
+        None,
+        None,
+        "cán bộ một cửa, UBND Phường Ba Đình / desk officer of another agency",
+    );
     add("admin", "Quản trị hệ thống", user_kind::ADMIN, None, None, "quản trị hệ thống / system administrator");
     let mut accounts = Vec::new();
     for (u, who) in out {

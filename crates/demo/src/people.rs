@@ -1,37 +1,105 @@
 //! Vietnamese names, addresses, households and enterprises, generated deterministically.
 
-use rand::seq::SliceRandom;
 use rand::Rng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 /// Family names with their approximate share of the population (percent × 10).
 const FAMILY: [(&str, u32); 16] = [
-    ("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 51), ("Huỳnh", 40), ("Phan", 45), ("Vũ", 39),
-    ("Võ", 30), ("Đặng", 21), ("Bùi", 20), ("Đỗ", 14), ("Hồ", 13), ("Ngô", 13), ("Dương", 10), ("Lý", 5),
+    ("Nguyễn", 380),
+    ("Trần", 110),
+    ("Lê", 95),
+    ("Phạm", 70),
+    ("Hoàng", 51),
+    ("Huỳnh", 40),
+    ("Phan", 45),
+    ("Vũ", 39),
+    ("Võ", 30),
+    ("Đặng", 21),
+    ("Bùi", 20),
+    ("Đỗ", 14),
+    ("Hồ", 13),
+    ("Ngô", 13),
+    ("Dương", 10),
+    ("Lý", 5),
 ];
-const MIDDLE_MALE: [&str; 12] = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Thanh", "Công", "Gia", "Bảo", "Xuân", "Trung", "Tiến"];
-const MIDDLE_FEMALE: [&str; 12] = ["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Kim", "Phương", "Bảo", "Diệu", "Khánh", "Mai"];
+const MIDDLE_MALE: [&str; 12] =
+    ["Văn", "Đức", "Minh", "Quang", "Hữu", "Thanh", "Công", "Gia", "Bảo", "Xuân", "Trung", "Tiến"];
+const MIDDLE_FEMALE: [&str; 12] =
+    ["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Kim", "Phương", "Bảo", "Diệu", "Khánh", "Mai"];
 const GIVEN_MALE: [&str; 30] = [
     "An", "Anh", "Bình", "Cường", "Dũng", "Duy", "Đạt", "Hải", "Hiếu", "Hoàng", "Hùng", "Huy", "Khánh", "Khoa", "Kiên",
-    "Long", "Minh", "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Sơn", "Tài", "Thắng", "Thành", "Trung", "Tuấn", "Việt", "Vinh",
+    "Long", "Minh", "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Sơn", "Tài", "Thắng", "Thành", "Trung", "Tuấn", "Việt",
+    "Vinh",
 ];
 const GIVEN_FEMALE: [&str; 30] = [
     "An", "Anh", "Chi", "Dung", "Giang", "Hà", "Hằng", "Hạnh", "Hoa", "Hương", "Huyền", "Lan", "Linh", "Loan", "Mai",
-    "My", "Nga", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quỳnh", "Tâm", "Thảo", "Thủy", "Trang", "Uyên", "Vân", "Yến",
+    "My", "Nga", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quỳnh", "Tâm", "Thảo", "Thủy", "Trang", "Uyên", "Vân",
+    "Yến",
 ];
 const STREETS: [&str; 20] = [
-    "Nguyễn Trãi", "Lê Lợi", "Trần Hưng Đạo", "Hai Bà Trưng", "Quang Trung", "Lý Thường Kiệt", "Điện Biên Phủ",
-    "Hoàng Diệu", "Phan Chu Trinh", "Bạch Đằng", "Lê Duẩn", "Nguyễn Du", "Trần Phú", "Hùng Vương", "Lê Thánh Tông",
-    "Nguyễn Huệ", "Phạm Văn Đồng", "Võ Nguyên Giáp", "Nguyễn Văn Cừ", "Tôn Đức Thắng",
+    "Nguyễn Trãi",
+    "Lê Lợi",
+    "Trần Hưng Đạo",
+    "Hai Bà Trưng",
+    "Quang Trung",
+    "Lý Thường Kiệt",
+    "Điện Biên Phủ",
+    "Hoàng Diệu",
+    "Phan Chu Trinh",
+    "Bạch Đằng",
+    "Lê Duẩn",
+    "Nguyễn Du",
+    "Trần Phú",
+    "Hùng Vương",
+    "Lê Thánh Tông",
+    "Nguyễn Huệ",
+    "Phạm Văn Đồng",
+    "Võ Nguyên Giáp",
+    "Nguyễn Văn Cừ",
+    "Tôn Đức Thắng",
 ];
 const TRADES: [&str; 14] = [
-    "Thương mại", "Dịch vụ", "Xây dựng", "Công nghệ", "Vận tải", "Thực phẩm", "May mặc", "Nông sản", "Du lịch",
-    "Giáo dục", "Cơ khí", "Điện tử", "Nội thất", "Dược phẩm",
+    "Thương mại",
+    "Dịch vụ",
+    "Xây dựng",
+    "Công nghệ",
+    "Vận tải",
+    "Thực phẩm",
+    "May mặc",
+    "Nông sản",
+    "Du lịch",
+    "Giáo dục",
+    "Cơ khí",
+    "Điện tử",
+    "Nội thất",
+    "Dược phẩm",
 ];
 const BRANDS: [&str; 24] = [
-    "Hưng Thịnh", "An Phát", "Minh Long", "Sao Việt", "Hồng Hà", "Trường Sơn", "Phú Gia", "Thành Công", "Đại Dương",
-    "Bình Minh", "Hoàng Gia", "Tân Tiến", "Việt Tín", "Kim Ngân", "Phương Nam", "Đông Á", "Lạc Hồng", "Thiên Long",
-    "Hải Âu", "Mê Kông", "Sông Hồng", "Bắc Việt", "Nam Sơn", "Vạn Xuân",
+    "Hưng Thịnh",
+    "An Phát",
+    "Minh Long",
+    "Sao Việt",
+    "Hồng Hà",
+    "Trường Sơn",
+    "Phú Gia",
+    "Thành Công",
+    "Đại Dương",
+    "Bình Minh",
+    "Hoàng Gia",
+    "Tân Tiến",
+    "Việt Tín",
+    "Kim Ngân",
+    "Phương Nam",
+    "Đông Á",
+    "Lạc Hồng",
+    "Thiên Long",
+    "Hải Âu",
+    "Mê Kông",
+    "Sông Hồng",
+    "Bắc Việt",
+    "Nam Sơn",
+    "Vạn Xuân",
 ];
 
 pub fn family_name(rng: &mut ChaCha8Rng) -> &'static str {

@@ -210,7 +210,12 @@ impl Clock {
             }
             ClockEffect::Resume => {
                 let left = self.remaining_days.unwrap_or(0).max(0) as u32;
-                Clock { due_date: Some(cal.add_working_days(today, left)), paused_on: None, remaining_days: None, ..self }
+                Clock {
+                    due_date: Some(cal.add_working_days(today, left)),
+                    paused_on: None,
+                    remaining_days: None,
+                    ..self
+                }
             }
             ClockEffect::Stop | ClockEffect::None => self,
         }

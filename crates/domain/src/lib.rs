@@ -10,8 +10,8 @@ pub mod calendar;
 pub mod dossier;
 pub mod eform;
 pub mod ident;
-pub mod procedure;
 pub mod password;
+pub mod procedure;
 pub mod search;
 pub mod text;
 

@@ -45,12 +45,12 @@ fn folded_tokens(s: &str) -> Vec<String> {
 /// `căn` (căn cước) is kept while `cần` (need) is dropped; the unaccented list holds only
 /// words whose folded form is not also a content word of the catalogue.
 const STOP_ACCENTED: [&str; 24] = [
-    "cần", "gì", "làm", "thế", "nào", "ở", "đâu", "tôi", "muốn", "thì", "cho", "của", "là", "bao",
-    "nhiêu", "mấy", "mất", "những", "để", "và", "với", "xin", "được", "em",
+    "cần", "gì", "làm", "thế", "nào", "ở", "đâu", "tôi", "muốn", "thì", "cho", "của", "là", "bao", "nhiêu", "mấy",
+    "mất", "những", "để", "và", "với", "xin", "được", "em",
 ];
 const STOP_FOLDED: [&str; 22] = [
-    "lam", "gi", "nao", "dau", "toi", "muon", "thi", "cua", "nhieu", "nhung", "voi", "xin", "duoc",
-    "how", "what", "where", "my", "i", "is", "do", "of", "for",
+    "lam", "gi", "nao", "dau", "toi", "muon", "thi", "cua", "nhieu", "nhung", "voi", "xin", "duoc", "how", "what",
+    "where", "my", "i", "is", "do", "of", "for",
 ];
 
 /// Query tokens without function words: (folded, as typed after normalisation).
@@ -59,7 +59,7 @@ fn query_tokens(query: &str) -> (Vec<String>, Vec<String>) {
     exact
         .into_iter()
         .map(|e| (fold(&e), e))
-        .filter(|(f, e)| !STOP_ACCENTED.contains(&e.as_str()) && !(f == e && STOP_FOLDED.contains(&f.as_str())))
+        .filter(|(f, e)| !(STOP_ACCENTED.contains(&e.as_str()) || (f == e && STOP_FOLDED.contains(&f.as_str()))))
         .unzip()
 }
 
@@ -84,8 +84,7 @@ impl CatalogueIndex {
             .collect();
         let mut df: HashMap<String, usize> = HashMap::new();
         for d in &docs {
-            let all: HashSet<&String> =
-                d.name.iter().chain(&d.keywords).chain(&d.english).chain(&d.sector).collect();
+            let all: HashSet<&String> = d.name.iter().chain(&d.keywords).chain(&d.english).chain(&d.sector).collect();
             for t in all {
                 *df.entry(t.clone()).or_default() += 1;
             }

@@ -7,8 +7,18 @@ use crate::{Result, Store};
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
-const USER_COLUMNS: [&str; 10] =
-    ["id", "username", "password_hash", "display_name", "kind", "person_number", "tax_code", "email", "disabled", "created_at"];
+const USER_COLUMNS: [&str; 10] = [
+    "id",
+    "username",
+    "password_hash",
+    "display_name",
+    "kind",
+    "person_number",
+    "tax_code",
+    "email",
+    "disabled",
+    "created_at",
+];
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -40,7 +50,17 @@ impl Store {
             .fetch_one(
                 &Query::insert()
                     .into_table("users")
-                    .columns(["username", "password_hash", "display_name", "kind", "person_number", "tax_code", "email", "disabled", "created_at"])
+                    .columns([
+                        "username",
+                        "password_hash",
+                        "display_name",
+                        "kind",
+                        "person_number",
+                        "tax_code",
+                        "email",
+                        "disabled",
+                        "created_at",
+                    ])
                     .values_panic([
                         u.username.clone().into(),
                         u.password_hash.clone().into(),
@@ -68,7 +88,17 @@ impl Store {
         let now = Utc::now();
         let mut q = Query::insert()
             .into_table("users")
-            .columns(["username", "password_hash", "display_name", "kind", "person_number", "tax_code", "email", "disabled", "created_at"])
+            .columns([
+                "username",
+                "password_hash",
+                "display_name",
+                "kind",
+                "person_number",
+                "tax_code",
+                "email",
+                "disabled",
+                "created_at",
+            ])
             .to_owned();
         for u in users {
             q.values_panic([
@@ -88,18 +118,34 @@ impl Store {
     }
 
     pub async fn user(&self, id: i64) -> Result<User> {
-        self.db.fetch_one(&Query::select().columns(USER_COLUMNS).from("users").and_where(Expr::col("id").eq(id)).to_owned()).await
+        self.db
+            .fetch_one(
+                &Query::select().columns(USER_COLUMNS).from("users").and_where(Expr::col("id").eq(id)).to_owned(),
+            )
+            .await
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<User> {
         self.db
-            .fetch_one(&Query::select().columns(USER_COLUMNS).from("users").and_where(Expr::col("username").eq(username)).to_owned())
+            .fetch_one(
+                &Query::select()
+                    .columns(USER_COLUMNS)
+                    .from("users")
+                    .and_where(Expr::col("username").eq(username))
+                    .to_owned(),
+            )
             .await
     }
 
     pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
         self.db
-            .execute(&Query::update().table("users").value("password_hash", password_hash).and_where(Expr::col("id").eq(user_id)).to_owned())
+            .execute(
+                &Query::update()
+                    .table("users")
+                    .value("password_hash", password_hash)
+                    .and_where(Expr::col("id").eq(user_id))
+                    .to_owned(),
+            )
             .await?;
         Ok(())
     }
@@ -162,7 +208,13 @@ impl Store {
                 &Query::insert()
                     .into_table("sessions")
                     .columns(["token_hash", "user_id", "csrf_token", "created_at", "expires_at"])
-                    .values_panic([sha256_hex(token.as_bytes()).into(), user_id.into(), csrf.into(), Utc::now().into(), expires_at.into()])
+                    .values_panic([
+                        sha256_hex(token.as_bytes()).into(),
+                        user_id.into(),
+                        csrf.into(),
+                        Utc::now().into(),
+                        expires_at.into(),
+                    ])
                     .to_owned(),
             )
             .await?;
@@ -184,7 +236,12 @@ impl Store {
 
     pub async fn delete_session(&self, token: &str) -> Result<()> {
         self.db
-            .execute(&Query::delete().from_table("sessions").and_where(Expr::col("token_hash").eq(sha256_hex(token.as_bytes()))).to_owned())
+            .execute(
+                &Query::delete()
+                    .from_table("sessions")
+                    .and_where(Expr::col("token_hash").eq(sha256_hex(token.as_bytes())))
+                    .to_owned(),
+            )
             .await?;
         Ok(())
     }

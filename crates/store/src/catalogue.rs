@@ -1,18 +1,36 @@
 //! The procedure catalogue and its versioned e-forms, and the holiday calendar.
 
-use crate::dossiers::{audit, Actor};
+use crate::dossiers::{Actor, audit};
 use crate::models::*;
 use crate::{Result, Store, StoreError};
 use chrono::{NaiveDate, Utc};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sen_domain::calendar::CalendarDay;
 use sen_domain::procedure::ProcedureSpec;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PROCEDURE_COLUMNS: [&str; 21] = [
-    "id", "code", "name", "name_en", "sector", "level", "agency_kind", "deadline_days", "fees", "fee_vnd",
-    "service_level", "applicants", "conditions", "steps", "legal_basis", "result_document", "components", "keywords",
-    "form_version", "published", "updated_at",
+    "id",
+    "code",
+    "name",
+    "name_en",
+    "sector",
+    "level",
+    "agency_kind",
+    "deadline_days",
+    "fees",
+    "fee_vnd",
+    "service_level",
+    "applicants",
+    "conditions",
+    "steps",
+    "legal_basis",
+    "result_document",
+    "components",
+    "keywords",
+    "form_version",
+    "published",
+    "updated_at",
 ];
 
 fn spec_values(s: &ProcedureSpec) -> Vec<(&'static str, sea_query::Value)> {
@@ -54,7 +72,14 @@ impl Store {
         values.push(("updated_at", now.into()));
         let (cols, vals): (Vec<_>, Vec<_>) = values.into_iter().unzip();
         let row: IdRow = tx
-            .fetch_one(&Query::insert().into_table("procedures").columns(cols).values_panic(vals.into_iter().map(Into::into)).returning_col("id").to_owned())
+            .fetch_one(
+                &Query::insert()
+                    .into_table("procedures")
+                    .columns(cols)
+                    .values_panic(vals.into_iter().map(Into::into))
+                    .returning_col("id")
+                    .to_owned(),
+            )
             .await
             .map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(spec.code.clone()) } else { e })?;
         tx.execute(
@@ -65,19 +90,33 @@ impl Store {
                 .to_owned(),
         )
         .await?;
-        audit(&mut tx, actor, "procedure.create", "procedure", &spec.code, None, None, &json!({"id": row.id}), now).await?;
+        audit(&mut tx, actor, "procedure.create", "procedure", &spec.code, None, None, &json!({"id": row.id}), now)
+            .await?;
         tx.commit().await?;
         Ok(row.id)
     }
 
     /// Edits a procedure. A changed e-form becomes a new version; dossiers already running keep
     /// the version they were submitted with.
-    pub async fn update_procedure(&self, id: i64, spec: &ProcedureSpec, form: Option<&Value>, actor: &Actor) -> Result<i64> {
+    pub async fn update_procedure(
+        &self,
+        id: i64,
+        spec: &ProcedureSpec,
+        form: Option<&Value>,
+        actor: &Actor,
+    ) -> Result<i64> {
         spec.check().map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = Utc::now();
         let mut tx = self.db.begin_write().await?;
-        let current: ProcedureRow =
-            tx.fetch_one(&Query::select().columns(PROCEDURE_COLUMNS).from("procedures").and_where(Expr::col("id").eq(id)).to_owned()).await?;
+        let current: ProcedureRow = tx
+            .fetch_one(
+                &Query::select()
+                    .columns(PROCEDURE_COLUMNS)
+                    .from("procedures")
+                    .and_where(Expr::col("id").eq(id))
+                    .to_owned(),
+            )
+            .await?;
         let mut version = current.form_version;
         if let Some(form) = form {
             let latest: ProcedureForm = tx
@@ -97,7 +136,13 @@ impl Store {
                     &Query::insert()
                         .into_table("procedure_forms")
                         .columns(["procedure_id", "version", "schema", "created_at", "created_by"])
-                        .values_panic([id.into(), version.into(), form.to_string().into(), now.into(), actor.user_id.into()])
+                        .values_panic([
+                            id.into(),
+                            version.into(),
+                            form.to_string().into(),
+                            now.into(),
+                            actor.user_id.into(),
+                        ])
                         .to_owned(),
                 )
                 .await?;
@@ -109,24 +154,54 @@ impl Store {
             upd.value(c, v);
         }
         upd.value("form_version", version).value("updated_at", now);
-        tx.execute(&upd).await.map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(spec.code.clone()) } else { e })?;
-        audit(&mut tx, actor, "procedure.update", "procedure", &spec.code, None, None, &json!({"id": id, "form_version": version}), now)
-            .await?;
+        tx.execute(&upd)
+            .await
+            .map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(spec.code.clone()) } else { e })?;
+        audit(
+            &mut tx,
+            actor,
+            "procedure.update",
+            "procedure",
+            &spec.code,
+            None,
+            None,
+            &json!({"id": id, "form_version": version}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }
 
     pub async fn procedures(&self) -> Result<Vec<ProcedureRow>> {
-        self.db.fetch_all(&Query::select().columns(PROCEDURE_COLUMNS).from("procedures").order_by("id", Order::Asc).to_owned()).await
+        self.db
+            .fetch_all(
+                &Query::select().columns(PROCEDURE_COLUMNS).from("procedures").order_by("id", Order::Asc).to_owned(),
+            )
+            .await
     }
 
     pub async fn procedure(&self, id: i64) -> Result<ProcedureRow> {
-        self.db.fetch_one(&Query::select().columns(PROCEDURE_COLUMNS).from("procedures").and_where(Expr::col("id").eq(id)).to_owned()).await
+        self.db
+            .fetch_one(
+                &Query::select()
+                    .columns(PROCEDURE_COLUMNS)
+                    .from("procedures")
+                    .and_where(Expr::col("id").eq(id))
+                    .to_owned(),
+            )
+            .await
     }
 
     pub async fn procedure_by_code(&self, code: &str) -> Result<ProcedureRow> {
         self.db
-            .fetch_one(&Query::select().columns(PROCEDURE_COLUMNS).from("procedures").and_where(Expr::col("code").eq(code)).to_owned())
+            .fetch_one(
+                &Query::select()
+                    .columns(PROCEDURE_COLUMNS)
+                    .from("procedures")
+                    .and_where(Expr::col("code").eq(code))
+                    .to_owned(),
+            )
             .await
     }
 
@@ -168,8 +243,16 @@ impl Store {
             name: String,
             working: bool,
         }
-        let rows: Vec<DayRow> =
-            self.db.fetch_all(&Query::select().columns(["day", "name", "working"]).from("holidays").order_by("day", Order::Asc).to_owned()).await?;
+        let rows: Vec<DayRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["day", "name", "working"])
+                    .from("holidays")
+                    .order_by("day", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
         Ok(rows.into_iter().map(|r| CalendarDay { date: r.day, name: r.name, working: r.working }).collect())
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sen_domain::dossier::{Clock, ClockEffect};
 use sen_domain::{Action, Calendar, DossierState};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// Who is acting: recorded with every change and every read.
@@ -152,7 +152,14 @@ async fn insert_files(tx: &mut Tx, dossier_id: i64, files: &[NewFile], purpose: 
             &Query::insert()
                 .into_table("dossier_files")
                 .columns([
-                    "dossier_id", "component", "filename", "content_type", "size", "sha256", "content", "purpose",
+                    "dossier_id",
+                    "component",
+                    "filename",
+                    "content_type",
+                    "size",
+                    "sha256",
+                    "content",
+                    "purpose",
                     "uploaded_at",
                 ])
                 .values_panic([
@@ -189,8 +196,17 @@ async fn insert_event(
         &Query::insert()
             .into_table("dossier_events")
             .columns([
-                "dossier_id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action",
-                "from_state", "to_state", "reason", "detail",
+                "dossier_id",
+                "at",
+                "actor_user_id",
+                "actor_name",
+                "actor_role",
+                "actor_agency_id",
+                "action",
+                "from_state",
+                "to_state",
+                "reason",
+                "detail",
             ])
             .values_panic([
                 dossier_id.into(),
@@ -208,8 +224,18 @@ async fn insert_event(
             .to_owned(),
     )
     .await?;
-    audit(tx, actor, &format!("dossier.{action}"), "dossier", &dossier_id.to_string(), Some(dossier_id), reason, detail, at)
-        .await
+    audit(
+        tx,
+        actor,
+        &format!("dossier.{action}"),
+        "dossier",
+        &dossier_id.to_string(),
+        Some(dossier_id),
+        reason,
+        detail,
+        at,
+    )
+    .await
 }
 
 /// Appends to the audit trail. There is no code path that updates or deletes its rows.
@@ -229,8 +255,17 @@ pub(crate) async fn audit(
         &Query::insert()
             .into_table("audit_log")
             .columns([
-                "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action", "subject_type",
-                "subject_id", "dossier_id", "reason", "detail",
+                "at",
+                "actor_user_id",
+                "actor_name",
+                "actor_role",
+                "actor_agency_id",
+                "action",
+                "subject_type",
+                "subject_id",
+                "dossier_id",
+                "reason",
+                "detail",
             ])
             .values_panic([
                 at.into(),
@@ -293,9 +328,21 @@ pub(crate) async fn insert_submission(tx: &mut Tx, new: &NewDossier) -> Result<S
             &Query::insert()
                 .into_table("dossiers")
                 .columns([
-                    "code", "procedure_id", "form_version", "agency_id", "applicant_user_id", "applicant_name",
-                    "applicant_id_number", "state", "data", "submitted_at", "due_date", "overdue", "apologies",
-                    "version", "updated_at",
+                    "code",
+                    "procedure_id",
+                    "form_version",
+                    "agency_id",
+                    "applicant_user_id",
+                    "applicant_name",
+                    "applicant_id_number",
+                    "state",
+                    "data",
+                    "submitted_at",
+                    "due_date",
+                    "overdue",
+                    "apologies",
+                    "version",
+                    "updated_at",
                 ])
                 .values_panic([
                     code.clone().into(),
@@ -368,10 +415,34 @@ fn summary_select() -> SelectStatement {
 }
 
 const DOSSIER_COLUMNS: [&str; 28] = [
-    "id", "code", "procedure_id", "form_version", "agency_id", "applicant_user_id", "applicant_name",
-    "applicant_id_number", "state", "resume_state", "data", "submitted_at", "received_at", "due_date",
-    "original_due_date", "paused_on", "remaining_days", "decided_at", "closed_at", "assignee_user_id", "overdue",
-    "apologies", "version", "rating", "rating_comment", "rated_at", "result", "updated_at",
+    "id",
+    "code",
+    "procedure_id",
+    "form_version",
+    "agency_id",
+    "applicant_user_id",
+    "applicant_name",
+    "applicant_id_number",
+    "state",
+    "resume_state",
+    "data",
+    "submitted_at",
+    "received_at",
+    "due_date",
+    "original_due_date",
+    "paused_on",
+    "remaining_days",
+    "decided_at",
+    "closed_at",
+    "assignee_user_id",
+    "overdue",
+    "apologies",
+    "version",
+    "rating",
+    "rating_comment",
+    "rated_at",
+    "result",
+    "updated_at",
 ];
 
 fn dossier_select() -> SelectStatement {
@@ -496,7 +567,8 @@ impl Store {
     pub async fn act(&self, req: ActRequest, calendar: &Calendar) -> Result<Dossier> {
         let now = Utc::now();
         let mut tx = self.db.begin_write().await?;
-        let d: Dossier = tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(req.dossier_id)).to_owned()).await?;
+        let d: Dossier =
+            tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(req.dossier_id)).to_owned()).await?;
         if let Some(v) = req.expected_version
             && v != d.version
         {
@@ -555,10 +627,8 @@ impl Store {
                 upd.value("assignee_user_id", req.to_user_id);
                 detail["to_user_id"] = json!(req.to_user_id);
             }
-            Action::Receive => {
-                if d.assignee_user_id.is_none() {
-                    upd.value("assignee_user_id", req.actor.user_id);
-                }
+            Action::Receive if d.assignee_user_id.is_none() => {
+                upd.value("assignee_user_id", req.actor.user_id);
             }
             Action::IssueResult => {
                 let result = req.result.clone().unwrap_or(Value::Null);
@@ -608,9 +678,17 @@ impl Store {
         new_due: NaiveDate,
         reason: &str,
     ) -> Result<Dossier> {
-        self.update_with_event(dossier_id, expected_version, actor, "apology", Some(reason), json!({"new_due_date": new_due}), |u| {
-            u.value("due_date", new_due).value("apologies", Expr::col("apologies").add(1));
-        })
+        self.update_with_event(
+            dossier_id,
+            expected_version,
+            actor,
+            "apology",
+            Some(reason),
+            json!({"new_due_date": new_due}),
+            |u| {
+                u.value("due_date", new_due).value("apologies", Expr::col("apologies").add(1));
+            },
+        )
         .await
     }
 
@@ -678,13 +756,30 @@ impl Store {
     /// Records that an official read a dossier, and why.
     pub async fn record_read(&self, actor: &Actor, dossier_id: i64, purpose: &str) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        audit(&mut tx, actor, "dossier.read", "dossier", &dossier_id.to_string(), Some(dossier_id), Some(purpose), &json!({}), Utc::now())
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "dossier.read",
+            "dossier",
+            &dossier_id.to_string(),
+            Some(dossier_id),
+            Some(purpose),
+            &json!({}),
+            Utc::now(),
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Appends an administrative action to the audit trail.
-    pub async fn record(&self, actor: &Actor, action: &str, subject_type: &str, subject_id: &str, detail: Value) -> Result<()> {
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject_type: &str,
+        subject_id: &str,
+        detail: Value,
+    ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         audit(&mut tx, actor, action, subject_type, subject_id, None, None, &detail, Utc::now()).await?;
         tx.commit().await
@@ -695,8 +790,18 @@ impl Store {
             .fetch_all(
                 &Query::select()
                     .columns([
-                        "id", "dossier_id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action",
-                        "from_state", "to_state", "reason", "detail",
+                        "id",
+                        "dossier_id",
+                        "at",
+                        "actor_user_id",
+                        "actor_name",
+                        "actor_role",
+                        "actor_agency_id",
+                        "action",
+                        "from_state",
+                        "to_state",
+                        "reason",
+                        "detail",
                     ])
                     .from("dossier_events")
                     .and_where(Expr::col("dossier_id").eq(dossier_id))
@@ -710,8 +815,18 @@ impl Store {
     pub async fn dossier_audit(&self, dossier_id: i64, only_reads: bool) -> Result<Vec<AuditEntry>> {
         let mut q = Query::select()
             .columns([
-                "id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action", "subject_type",
-                "subject_id", "dossier_id", "reason", "detail",
+                "id",
+                "at",
+                "actor_user_id",
+                "actor_name",
+                "actor_role",
+                "actor_agency_id",
+                "action",
+                "subject_type",
+                "subject_id",
+                "dossier_id",
+                "reason",
+                "detail",
             ])
             .from("audit_log")
             .and_where(Expr::col("dossier_id").eq(dossier_id))
@@ -728,7 +843,14 @@ impl Store {
             .fetch_all(
                 &Query::select()
                     .columns([
-                        "id", "dossier_id", "component", "filename", "content_type", "size", "sha256", "purpose",
+                        "id",
+                        "dossier_id",
+                        "component",
+                        "filename",
+                        "content_type",
+                        "size",
+                        "sha256",
+                        "purpose",
                         "uploaded_at",
                     ])
                     .from("dossier_files")
@@ -782,7 +904,10 @@ impl Store {
     }
 
     pub async fn count_dossiers(&self) -> Result<i64> {
-        let c: Count = self.db.fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from("dossiers").to_owned()).await?;
+        let c: Count = self
+            .db
+            .fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from("dossiers").to_owned())
+            .await?;
         Ok(c.n)
     }
 }

@@ -143,8 +143,12 @@ impl Tx {
     /// Runs a schema statement (migrations), rendered for the backend.
     pub async fn execute_schema<S: sea_query::SchemaStatementBuilder>(&mut self, stmt: &S) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => sqlx::query(AssertSqlSafe(stmt.to_string(SqliteQueryBuilder))).execute(&mut **t).await.map(|_| ())?,
-            Tx::Postgres(t) => sqlx::query(AssertSqlSafe(stmt.to_string(PostgresQueryBuilder))).execute(&mut **t).await.map(|_| ())?,
+            Tx::Sqlite(t) => {
+                sqlx::query(AssertSqlSafe(stmt.to_string(SqliteQueryBuilder))).execute(&mut **t).await.map(|_| ())?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query(AssertSqlSafe(stmt.to_string(PostgresQueryBuilder))).execute(&mut **t).await.map(|_| ())?
+            }
         };
         Ok(())
     }

@@ -6,10 +6,10 @@
 //! sink the others) and commits once. A submission is acknowledged only after that commit
 //! returned, so with `synchronous=FULL` every acknowledged dossier is on disk.
 
-use crate::dossiers::{insert_submission, NewDossier, Submitted};
+use crate::dossiers::{NewDossier, Submitted, insert_submission};
 use crate::exec::Db;
 use crate::{Result, StoreError};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 struct Job {

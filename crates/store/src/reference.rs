@@ -8,7 +8,8 @@ use sea_query::{Expr, ExprTrait, InsertStatement, Order, Query};
 /// Rows per multi-row INSERT: under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK_PARAMS: usize = 30_000;
 
-const AGENCY_COLUMNS: [&str; 9] = ["id", "code", "name", "name_en", "kind", "level", "province_code", "commune_code", "parent_id"];
+const AGENCY_COLUMNS: [&str; 9] =
+    ["id", "code", "name", "name_en", "kind", "level", "province_code", "commune_code", "parent_id"];
 
 #[derive(Debug, Clone)]
 pub struct NewAgency {
@@ -23,7 +24,12 @@ pub struct NewAgency {
 
 impl Store {
     /// Inserts rows in chunks inside one transaction.
-    async fn bulk(&self, table: &'static str, columns: &[&'static str], rows: Vec<Vec<sea_query::Value>>) -> Result<()> {
+    async fn bulk(
+        &self,
+        table: &'static str,
+        columns: &[&'static str],
+        rows: Vec<Vec<sea_query::Value>>,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -40,14 +46,22 @@ impl Store {
     }
 
     pub async fn insert_provinces(&self, rows: &[Province]) -> Result<()> {
-        let v = rows.iter().map(|p| vec![p.code.clone().into(), p.name.clone().into(), p.kind.clone().into()]).collect();
+        let v =
+            rows.iter().map(|p| vec![p.code.clone().into(), p.name.clone().into(), p.kind.clone().into()]).collect();
         self.bulk("provinces", &["code", "name", "kind"], v).await
     }
 
     pub async fn insert_communes(&self, rows: &[Commune]) -> Result<()> {
         let v = rows
             .iter()
-            .map(|c| vec![c.code.clone().into(), c.province_code.clone().into(), c.name.clone().into(), c.kind.clone().into()])
+            .map(|c| {
+                vec![
+                    c.code.clone().into(),
+                    c.province_code.clone().into(),
+                    c.name.clone().into(),
+                    c.kind.clone().into(),
+                ]
+            })
             .collect();
         self.bulk("communes", &["code", "province_code", "name", "kind"], v).await
     }
@@ -89,7 +103,17 @@ impl Store {
             .collect();
         self.bulk(
             "persons",
-            &["person_number", "full_name", "birth_date", "sex", "birth_province_code", "commune_code", "address", "household_id", "relation_to_head"],
+            &[
+                "person_number",
+                "full_name",
+                "birth_date",
+                "sex",
+                "birth_province_code",
+                "commune_code",
+                "address",
+                "household_id",
+                "relation_to_head",
+            ],
             v,
         )
         .await
@@ -98,7 +122,14 @@ impl Store {
     pub async fn insert_households(&self, rows: &[Household]) -> Result<()> {
         let v = rows
             .iter()
-            .map(|h| vec![h.id.into(), h.head_person_number.clone().into(), h.address.clone().into(), h.commune_code.clone().into()])
+            .map(|h| {
+                vec![
+                    h.id.into(),
+                    h.head_person_number.clone().into(),
+                    h.address.clone().into(),
+                    h.commune_code.clone().into(),
+                ]
+            })
             .collect();
         self.bulk("households", &["id", "head_person_number", "address", "commune_code"], v).await
     }
@@ -118,11 +149,24 @@ impl Store {
                 ]
             })
             .collect();
-        self.bulk("enterprises", &["tax_code", "name", "kind", "owner_person_number", "address", "province_code", "registered_on"], v).await
+        self.bulk(
+            "enterprises",
+            &["tax_code", "name", "kind", "owner_person_number", "address", "province_code", "registered_on"],
+            v,
+        )
+        .await
     }
 
     pub async fn provinces(&self) -> Result<Vec<Province>> {
-        self.db.fetch_all(&Query::select().columns(["code", "name", "kind"]).from("provinces").order_by("code", Order::Asc).to_owned()).await
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(["code", "name", "kind"])
+                    .from("provinces")
+                    .order_by("code", Order::Asc)
+                    .to_owned(),
+            )
+            .await
     }
 
     pub async fn communes_of(&self, province_code: &str) -> Result<Vec<Commune>> {
@@ -139,25 +183,45 @@ impl Store {
     }
 
     pub async fn count_rows(&self, table: &'static str) -> Result<i64> {
-        let c: Count = self.db.fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from(table).to_owned()).await?;
+        let c: Count =
+            self.db.fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from(table).to_owned()).await?;
         Ok(c.n)
     }
 
     pub async fn agencies(&self) -> Result<Vec<Agency>> {
-        self.db.fetch_all(&Query::select().columns(AGENCY_COLUMNS).from("agencies").order_by("id", Order::Asc).to_owned()).await
+        self.db
+            .fetch_all(&Query::select().columns(AGENCY_COLUMNS).from("agencies").order_by("id", Order::Asc).to_owned())
+            .await
     }
 
     pub async fn agency(&self, id: i64) -> Result<Agency> {
-        self.db.fetch_one(&Query::select().columns(AGENCY_COLUMNS).from("agencies").and_where(Expr::col("id").eq(id)).to_owned()).await
+        self.db
+            .fetch_one(
+                &Query::select().columns(AGENCY_COLUMNS).from("agencies").and_where(Expr::col("id").eq(id)).to_owned(),
+            )
+            .await
     }
 
     pub async fn agency_by_code(&self, code: &str) -> Result<Agency> {
-        self.db.fetch_one(&Query::select().columns(AGENCY_COLUMNS).from("agencies").and_where(Expr::col("code").eq(code)).to_owned()).await
+        self.db
+            .fetch_one(
+                &Query::select()
+                    .columns(AGENCY_COLUMNS)
+                    .from("agencies")
+                    .and_where(Expr::col("code").eq(code))
+                    .to_owned(),
+            )
+            .await
     }
 
     /// Agencies of a kind, optionally within a province.
     pub async fn agencies_of_kind(&self, kind: &str, province_code: Option<&str>) -> Result<Vec<Agency>> {
-        let mut q = Query::select().columns(AGENCY_COLUMNS).from("agencies").and_where(Expr::col("kind").eq(kind)).order_by("id", Order::Asc).to_owned();
+        let mut q = Query::select()
+            .columns(AGENCY_COLUMNS)
+            .from("agencies")
+            .and_where(Expr::col("kind").eq(kind))
+            .order_by("id", Order::Asc)
+            .to_owned();
         if let Some(p) = province_code {
             q.and_where(Expr::col("province_code").eq(p));
         }
@@ -169,8 +233,15 @@ impl Store {
             .fetch_one(
                 &Query::select()
                     .columns([
-                        "person_number", "full_name", "birth_date", "sex", "birth_province_code", "commune_code", "address",
-                        "household_id", "relation_to_head",
+                        "person_number",
+                        "full_name",
+                        "birth_date",
+                        "sex",
+                        "birth_province_code",
+                        "commune_code",
+                        "address",
+                        "household_id",
+                        "relation_to_head",
                     ])
                     .from("persons")
                     .and_where(Expr::col("person_number").eq(person_number))

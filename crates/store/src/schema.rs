@@ -3,10 +3,11 @@
 //!
 //! Migrations are append-only: never edit a released one, add the next.
 
-use crate::exec::{Db, Tx};
 use crate::Result;
-use sea_query::{ExprTrait, 
-    ColumnDef, Expr, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, IndexCreateStatement, Query, Table, TableCreateStatement,
+use crate::exec::{Db, Tx};
+use sea_query::{
+    ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, IndexCreateStatement,
+    Query, Table, TableCreateStatement,
 };
 
 pub(crate) fn id(name: &'static str) -> ColumnDef {
@@ -84,7 +85,12 @@ fn core_tables() -> Vec<TableCreateStatement> {
             .col(text_null("commune_code"))
             .col(big_null("parent_id"))
             .to_owned(),
-        t("households").col(id("id")).col(text("head_person_number")).col(text("address")).col(text("commune_code")).to_owned(),
+        t("households")
+            .col(id("id"))
+            .col(text("head_person_number"))
+            .col(text("address"))
+            .col(text("commune_code"))
+            .to_owned(),
         t("persons")
             .col(text("person_number").primary_key())
             .col(text("full_name"))

@@ -63,10 +63,33 @@ impl Store {
             let mut q = Query::insert()
                 .into_table("dossiers")
                 .columns([
-                    "code", "procedure_id", "form_version", "agency_id", "applicant_user_id", "applicant_name",
-                    "applicant_id_number", "state", "resume_state", "data", "submitted_at", "received_at", "due_date",
-                    "original_due_date", "paused_on", "remaining_days", "decided_at", "closed_at", "assignee_user_id",
-                    "overdue", "apologies", "version", "rating", "rating_comment", "rated_at", "result", "updated_at",
+                    "code",
+                    "procedure_id",
+                    "form_version",
+                    "agency_id",
+                    "applicant_user_id",
+                    "applicant_name",
+                    "applicant_id_number",
+                    "state",
+                    "resume_state",
+                    "data",
+                    "submitted_at",
+                    "received_at",
+                    "due_date",
+                    "original_due_date",
+                    "paused_on",
+                    "remaining_days",
+                    "decided_at",
+                    "closed_at",
+                    "assignee_user_id",
+                    "overdue",
+                    "apologies",
+                    "version",
+                    "rating",
+                    "rating_comment",
+                    "rated_at",
+                    "result",
+                    "updated_at",
                 ])
                 .to_owned();
             for d in chunk {
@@ -101,13 +124,23 @@ impl Store {
                     updated.into(),
                 ]);
             }
-            let ids: Vec<CodeId> = tx.fetch_all(&q.returning(Query::returning().columns(["id", "code"])).to_owned()).await?;
+            let ids: Vec<CodeId> =
+                tx.fetch_all(&q.returning(Query::returning().columns(["id", "code"])).to_owned()).await?;
             let by_code: HashMap<&str, i64> = ids.iter().map(|r| (r.code.as_str(), r.id)).collect();
             let mut ev = Query::insert()
                 .into_table("dossier_events")
                 .columns([
-                    "dossier_id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id", "action",
-                    "from_state", "to_state", "reason", "detail",
+                    "dossier_id",
+                    "at",
+                    "actor_user_id",
+                    "actor_name",
+                    "actor_role",
+                    "actor_agency_id",
+                    "action",
+                    "from_state",
+                    "to_state",
+                    "reason",
+                    "detail",
                 ])
                 .to_owned();
             let mut n = 0;
@@ -133,8 +166,17 @@ impl Store {
                         ev = Query::insert()
                             .into_table("dossier_events")
                             .columns([
-                                "dossier_id", "at", "actor_user_id", "actor_name", "actor_role", "actor_agency_id",
-                                "action", "from_state", "to_state", "reason", "detail",
+                                "dossier_id",
+                                "at",
+                                "actor_user_id",
+                                "actor_name",
+                                "actor_role",
+                                "actor_agency_id",
+                                "action",
+                                "from_state",
+                                "to_state",
+                                "reason",
+                                "detail",
                             ])
                             .to_owned();
                         n = 0;

@@ -1,11 +1,11 @@
 //! The JSON API under `/api/v1`. Errors are `application/problem+json` with stable codes.
 
-use crate::app::{today, ActInput, SubmitRequest};
-use crate::auth::{random_token, session_cookie, Principal};
-use crate::error::{AppError, AppResult, Problem};
 use crate::AppState;
+use crate::app::{ActInput, SubmitRequest, today};
+use crate::auth::{Principal, random_token, session_cookie};
+use crate::error::{AppError, AppResult, Problem};
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -139,22 +139,29 @@ pub struct ProcedureIn {
     pub form: Option<Value>,
 }
 
-fn check_procedure_admin(st: &AppState, principal: &Principal, agency_kind: &str) -> AppResult<()> {
+/// System administrators edit any procedure; an agency administrator edits the procedures
+/// implemented by agencies of the kind they administer.
+async fn check_procedure_admin(st: &AppState, principal: &Principal, agency_kind: &str) -> AppResult<()> {
     if principal.is_admin() {
         return Ok(());
     }
-    let _ = st;
-    let manages = principal.roles.iter().any(|r| r.role == "agency_admin");
-    if manages && !agency_kind.is_empty() {
-        return Ok(());
+    for r in principal.roles.iter().filter(|r| r.role == sen_domain::Role::AgencyAdmin.as_str()) {
+        if st.store.agency(r.agency_id).await?.kind == agency_kind {
+            return Ok(());
+        }
     }
-    Err(AppError::Forbidden("only agency administrators edit procedures".into()))
+    Err(AppError::Forbidden("only administrators of an implementing agency edit this procedure".into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/procedures", request_body = ProcedureIn, responses((status = 201, body = ProcedureDetail), (status = 403, body = Problem), (status = 422, body = Problem)), tag = "catalogue")]
-pub async fn create_procedure(State(st): State<AppState>, principal: Principal, headers: HeaderMap, JsonBody(body): JsonBody<ProcedureIn>) -> AppResult<Response> {
+pub async fn create_procedure(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ProcedureIn>,
+) -> AppResult<Response> {
     principal.check_csrf(csrf_header(&headers))?;
-    check_procedure_admin(&st, &principal, &body.spec.agency_kind)?;
+    check_procedure_admin(&st, &principal, &body.spec.agency_kind).await?;
     let form = body.form.ok_or_else(|| AppError::field("form", "required", "a new procedure needs its e-form"))?;
     sen_domain::eform::EForm::compile(form.clone()).map_err(|e| AppError::field("form", "schema", &e.to_string()))?;
     body.spec.check().map_err(|e| AppError::field("spec", "invalid", &e.to_string()))?;
@@ -165,10 +172,17 @@ pub async fn create_procedure(State(st): State<AppState>, principal: Principal, 
 }
 
 #[utoipa::path(put, path = "/api/v1/procedures/{id}", request_body = ProcedureIn, responses((status = 200, body = ProcedureDetail), (status = 403, body = Problem), (status = 422, body = Problem)), tag = "catalogue")]
-pub async fn update_procedure(State(st): State<AppState>, principal: Principal, headers: HeaderMap, Path(id): Path<i64>, JsonBody(body): JsonBody<ProcedureIn>) -> AppResult<Json<ProcedureDetail>> {
+pub async fn update_procedure(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ProcedureIn>,
+) -> AppResult<Json<ProcedureDetail>> {
     principal.check_csrf(csrf_header(&headers))?;
-    st.procedure(id)?;
-    check_procedure_admin(&st, &principal, &body.spec.agency_kind)?;
+    let current = st.procedure(id)?;
+    check_procedure_admin(&st, &principal, &current.agency_kind).await?;
+    check_procedure_admin(&st, &principal, &body.spec.agency_kind).await?;
     if let Some(f) = &body.form {
         sen_domain::eform::EForm::compile(f.clone()).map_err(|e| AppError::field("form", "schema", &e.to_string()))?;
     }
@@ -196,11 +210,14 @@ fn decode_files(files: Vec<FileIn>, limit: usize) -> AppResult<Vec<NewFile>> {
             if f.content_base64.len() / 4 * 3 > limit + 3 {
                 return Err(AppError::TooLarge { limit });
             }
-            let content = base64::engine::general_purpose::STANDARD.decode(f.content_base64.as_bytes()).map_err(|e| AppError::BadRequest {
-                code: "malformed_json",
-                detail: format!("not base64: {e}"),
-                pointer: Some(format!("/files/{i}/content_base64")),
-            })?;
+            let content =
+                base64::engine::general_purpose::STANDARD.decode(f.content_base64.as_bytes()).map_err(|e| {
+                    AppError::BadRequest {
+                        code: "malformed_json",
+                        detail: format!("not base64: {e}"),
+                        pointer: Some(format!("/files/{i}/content_base64")),
+                    }
+                })?;
             Ok(NewFile { component: f.component, filename: f.filename, content_type: f.content_type, content })
         })
         .collect()
@@ -238,7 +255,12 @@ fn csrf_header(h: &HeaderMap) -> Option<&str> {
 #[utoipa::path(post, path = "/api/v1/dossiers", request_body = SubmitIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a submission safely: the same key returns the first answer")),
     responses((status = 201, body = SubmittedOut), (status = 200, body = SubmittedOut, description = "replayed"), (status = 400, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)), tag = "dossiers")]
-pub async fn submit(State(st): State<AppState>, principal: Principal, headers: HeaderMap, JsonBody(body): JsonBody<SubmitIn>) -> AppResult<Response> {
+pub async fn submit(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SubmitIn>,
+) -> AppResult<Response> {
     principal.check_csrf(csrf_header(&headers))?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
@@ -246,10 +268,27 @@ pub async fn submit(State(st): State<AppState>, principal: Principal, headers: H
     }
     let files = decode_files(body.files, st.config.max_file_bytes)?;
     let s = st
-        .submit(&principal, SubmitRequest { procedure_id: body.procedure_id, agency_id: body.agency_id, data: body.data, files, idempotency_key: key })
+        .submit(
+            &principal,
+            SubmitRequest {
+                procedure_id: body.procedure_id,
+                agency_id: body.agency_id,
+                data: body.data,
+                files,
+                idempotency_key: key,
+            },
+        )
         .await?;
     let status = if s.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let out = SubmittedOut { id: s.id, code: s.code, state: DossierState::Submitted, submitted_at: s.submitted_at, appointment_date: s.due_date, replayed: s.replayed, url: format!("/dossiers/{}", s.id) };
+    let out = SubmittedOut {
+        id: s.id,
+        code: s.code,
+        state: DossierState::Submitted,
+        submitted_at: s.submitted_at,
+        appointment_date: s.due_date,
+        replayed: s.replayed,
+        url: format!("/dossiers/{}", s.id),
+    };
     Ok((status, [(header::LOCATION, format!("/api/v1/dossiers/{}", s.id))], Json(out)).into_response())
 }
 
@@ -337,13 +376,24 @@ pub struct Page {
 }
 
 #[utoipa::path(get, path = "/api/v1/dossiers", params(Page), responses((status = 200, body = [DossierLine]), (status = 401, body = Problem)), tag = "dossiers")]
-pub async fn my_dossiers(State(st): State<AppState>, principal: Principal, Query(p): Query<Page>) -> AppResult<Json<Vec<DossierLine>>> {
-    let rows = st.store.dossiers_of_applicant(principal.user.id, p.limit.unwrap_or(50).min(200), p.offset.unwrap_or(0)).await?;
+pub async fn my_dossiers(
+    State(st): State<AppState>,
+    principal: Principal,
+    Query(p): Query<Page>,
+) -> AppResult<Json<Vec<DossierLine>>> {
+    let rows = st
+        .store
+        .dossiers_of_applicant(principal.user.id, p.limit.unwrap_or(50).min(200), p.offset.unwrap_or(0))
+        .await?;
     Ok(Json(rows.into_iter().map(line).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}", responses((status = 200, body = DossierOut), (status = 404, body = Problem)), tag = "dossiers")]
-pub async fn get_dossier(State(st): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Json<DossierOut>> {
+pub async fn get_dossier(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<DossierOut>> {
     let (d, _) = st.open_dossier(&principal, id, "api: xem hồ sơ").await?;
     Ok(Json(dossier_out(&st, &d)))
 }
@@ -360,7 +410,11 @@ pub struct LookupOut {
 
 #[utoipa::path(get, path = "/api/v1/lookup/{code}", responses((status = 200, body = LookupOut), (status = 404, body = Problem)), tag = "dossiers")]
 pub async fn lookup(State(st): State<AppState>, Path(code): Path<String>) -> AppResult<Json<LookupOut>> {
-    let d = st.store.dossier_by_code(&sen_domain::ident::normalise_dossier_code(&code)).await.map_err(|_| AppError::NotFound("dossier"))?;
+    let d = st
+        .store
+        .dossier_by_code(&sen_domain::ident::normalise_dossier_code(&code))
+        .await
+        .map_err(|_| AppError::NotFound("dossier"))?;
     Ok(Json(LookupOut {
         code: d.code.clone(),
         procedure_name: st.catalogue().get(d.procedure_id).map(|p| p.name.clone()).unwrap_or_default(),
@@ -385,7 +439,11 @@ pub struct EventOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}/events", responses((status = 200, body = [EventOut]), (status = 404, body = Problem)), tag = "dossiers")]
-pub async fn events(State(st): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Json<Vec<EventOut>>> {
+pub async fn events(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<EventOut>>> {
     let (d, _) = st.open_dossier(&principal, id, "api: xem tiến trình").await?;
     let ev = st.store.events(d.id).await?;
     Ok(Json(
@@ -416,10 +474,24 @@ pub struct ReadOut {
 
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}/reads", responses((status = 200, body = [ReadOut]), (status = 404, body = Problem)), tag = "dossiers",
     description = "Who opened this dossier: every read by an official, from the audit trail.")]
-pub async fn reads(State(st): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Json<Vec<ReadOut>>> {
+pub async fn reads(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<ReadOut>>> {
     let (d, _) = st.open_dossier(&principal, id, "api: xem nhật ký truy cập").await?;
     let rows = st.store.dossier_audit(d.id, true).await?;
-    Ok(Json(rows.into_iter().map(|a| ReadOut { at: a.at, official: a.actor_name, role: a.actor_role, agency_id: a.actor_agency_id, purpose: a.reason }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| ReadOut {
+                at: a.at,
+                official: a.actor_name,
+                role: a.actor_role,
+                agency_id: a.actor_agency_id,
+                purpose: a.reason,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -436,7 +508,11 @@ pub struct FileOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}/files", responses((status = 200, body = [FileOut]), (status = 404, body = Problem)), tag = "dossiers")]
-pub async fn files(State(st): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Json<Vec<FileOut>>> {
+pub async fn files(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<FileOut>>> {
     let (d, _) = st.open_dossier(&principal, id, "api: xem thành phần hồ sơ").await?;
     let rows = st.store.files(d.id).await?;
     Ok(Json(
@@ -474,11 +550,28 @@ pub struct ActionIn {
 
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/actions", request_body = ActionIn,
     responses((status = 200, body = DossierOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "illegal_transition or stale_version"), (status = 422, body = Problem)), tag = "dossiers")]
-pub async fn act(State(st): State<AppState>, principal: Principal, headers: HeaderMap, Path(id): Path<i64>, JsonBody(body): JsonBody<ActionIn>) -> AppResult<Json<DossierOut>> {
+pub async fn act(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ActionIn>,
+) -> AppResult<Json<DossierOut>> {
     principal.check_csrf(csrf_header(&headers))?;
     let files = decode_files(body.files, st.config.max_file_bytes)?;
     let d = st
-        .act(&principal, id, body.action, ActInput { version: body.version, reason: body.reason, to_agency_id: body.to_agency_id, to_user_id: body.to_user_id, files })
+        .act(
+            &principal,
+            id,
+            body.action,
+            ActInput {
+                version: body.version,
+                reason: body.reason,
+                to_agency_id: body.to_agency_id,
+                to_user_id: body.to_user_id,
+                files,
+            },
+        )
         .await?;
     Ok(Json(dossier_out(&st, &d)))
 }
@@ -489,7 +582,13 @@ pub struct ClaimIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/claim", request_body = ClaimIn, responses((status = 200, body = DossierOut), (status = 403, body = Problem), (status = 409, body = Problem)), tag = "dossiers")]
-pub async fn claim(State(st): State<AppState>, principal: Principal, headers: HeaderMap, Path(id): Path<i64>, JsonBody(body): JsonBody<ClaimIn>) -> AppResult<Json<DossierOut>> {
+pub async fn claim(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ClaimIn>,
+) -> AppResult<Json<DossierOut>> {
     principal.check_csrf(csrf_header(&headers))?;
     let d = st.claim(&principal, id, body.version).await?;
     Ok(Json(dossier_out(&st, &d)))
@@ -503,7 +602,13 @@ pub struct ApologyIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/apology", request_body = ApologyIn, responses((status = 200, body = DossierOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), tag = "dossiers")]
-pub async fn apology(State(st): State<AppState>, principal: Principal, headers: HeaderMap, Path(id): Path<i64>, JsonBody(body): JsonBody<ApologyIn>) -> AppResult<Json<DossierOut>> {
+pub async fn apology(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ApologyIn>,
+) -> AppResult<Json<DossierOut>> {
     principal.check_csrf(csrf_header(&headers))?;
     let d = st.apologise(&principal, id, body.version, body.new_appointment_date, &body.reason).await?;
     Ok(Json(dossier_out(&st, &d)))
@@ -518,7 +623,13 @@ pub struct RatingIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/rating", request_body = RatingIn, responses((status = 204), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), tag = "dossiers")]
-pub async fn rate(State(st): State<AppState>, principal: Principal, headers: HeaderMap, Path(id): Path<i64>, JsonBody(body): JsonBody<RatingIn>) -> AppResult<StatusCode> {
+pub async fn rate(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<RatingIn>,
+) -> AppResult<StatusCode> {
     principal.check_csrf(csrf_header(&headers))?;
     st.rate(&principal, id, body.score, &body.comment).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -541,7 +652,12 @@ pub async fn queue_counts(State(st): State<AppState>, principal: Principal) -> A
 
 #[utoipa::path(get, path = "/api/v1/queues/{queue}", params(("queue" = String, Path, description = "new, mine, due_soon, overdue, waiting or open"), Page),
     responses((status = 200, body = [DossierLine]), (status = 403, body = Problem), (status = 404, body = Problem)), tag = "back office")]
-pub async fn queue(State(st): State<AppState>, principal: Principal, Path(name): Path<String>, Query(p): Query<Page>) -> AppResult<Json<Vec<DossierLine>>> {
+pub async fn queue(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+    Query(p): Query<Page>,
+) -> AppResult<Json<Vec<DossierLine>>> {
     let q = Queue::parse(&name).ok_or(AppError::NotFound("queue"))?;
     let rows = st.queue(&principal, q, p.limit.unwrap_or(50), p.offset.unwrap_or(0)).await?;
     Ok(Json(rows.into_iter().map(line).collect()))
@@ -570,9 +686,11 @@ pub async fn check_login(st: &AppState, username: &str, password: &str, client: 
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_string();
     // Verify even for unknown accounts, so timing does not reveal which exist.
-    let ok = tokio::task::spawn_blocking(move || sen_domain::password::verify(&password, hash.as_deref().unwrap_or(DUMMY_HASH)))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let ok = tokio::task::spawn_blocking(move || {
+        sen_domain::password::verify(&password, hash.as_deref().unwrap_or(DUMMY_HASH))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     match user {
         Some(u) if ok && !u.disabled => {
             st.limiter.succeeded(&key);
@@ -591,19 +709,33 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2VuLWR1bW15LXNhbHQ$Zm9
 pub async fn open_session(st: &AppState, jar: CookieJar, user_id: i64) -> AppResult<(CookieJar, String)> {
     let token = random_token();
     let csrf = random_token();
-    st.store.create_session(&token, user_id, &csrf, Utc::now() + chrono::Duration::hours(crate::auth::SESSION_HOURS)).await?;
+    st.store
+        .create_session(&token, user_id, &csrf, Utc::now() + chrono::Duration::hours(crate::auth::SESSION_HOURS))
+        .await?;
     Ok((jar.add(session_cookie(token, st.config.secure_cookies)), csrf))
 }
 
 pub fn client_of(headers: &HeaderMap) -> String {
-    headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).unwrap_or("direct").trim().to_string()
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .unwrap_or("direct")
+        .trim()
+        .to_string()
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn, responses((status = 200, body = LoginOut), (status = 403, body = Problem), (status = 429, body = Problem)), tag = "accounts")]
-pub async fn login(State(st): State<AppState>, jar: CookieJar, headers: HeaderMap, JsonBody(body): JsonBody<LoginIn>) -> AppResult<Response> {
+pub async fn login(
+    State(st): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<LoginIn>,
+) -> AppResult<Response> {
     let u = check_login(&st, &body.username, &body.password, &client_of(&headers)).await?;
     let (jar, csrf) = open_session(&st, jar, u.id).await?;
-    Ok((jar, Json(LoginOut { user_id: u.id, display_name: u.display_name, kind: u.kind, csrf_token: csrf })).into_response())
+    Ok((jar, Json(LoginOut { user_id: u.id, display_name: u.display_name, kind: u.kind, csrf_token: csrf }))
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -620,14 +752,27 @@ pub struct TokenOut {
 
 #[utoipa::path(post, path = "/api/v1/auth/tokens", request_body = TokenIn, responses((status = 201, body = TokenOut), (status = 401, body = Problem)), tag = "accounts",
     description = "Issues an API token for a system client acting as the caller. Only its hash is stored.")]
-pub async fn create_token(State(st): State<AppState>, principal: Principal, headers: HeaderMap, JsonBody(body): JsonBody<TokenIn>) -> AppResult<Response> {
+pub async fn create_token(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<TokenIn>,
+) -> AppResult<Response> {
     principal.check_csrf(csrf_header(&headers))?;
     if body.name.trim().is_empty() || body.name.len() > 100 {
         return Err(AppError::field("name", "required", "name the client (1 to 100 characters)"));
     }
     let token = format!("sen_{}", random_token());
     let id = st.store.create_api_token(&token, principal.user.id, body.name.trim()).await?;
-    st.store.record(&st.actor(&principal, None), "api_token.create", "api_token", &id.to_string(), serde_json::json!({"name": body.name})).await?;
+    st.store
+        .record(
+            &st.actor(&principal, None),
+            "api_token.create",
+            "api_token",
+            &id.to_string(),
+            serde_json::json!({"name": body.name}),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(TokenOut { id, token })).into_response())
 }
 
@@ -657,7 +802,15 @@ pub async fn agencies(State(st): State<AppState>, Query(p): Query<AgencyParams>)
     Ok(Json(
         rows.into_iter()
             .filter(|a| p.province.is_none() || a.province_code == p.province)
-            .map(|a| AgencyOut { id: a.id, code: a.code, name: a.name, name_en: a.name_en, kind: a.kind, level: a.level, province_code: a.province_code })
+            .map(|a| AgencyOut {
+                id: a.id,
+                code: a.code,
+                name: a.name,
+                name_en: a.name_en,
+                kind: a.kind,
+                level: a.level,
+                province_code: a.province_code,
+            })
             .collect(),
     ))
 }

@@ -1,9 +1,9 @@
 //! Application logic shared by the JSON API and the pages: every rule about who may do what is
 //! checked here once, whichever door the request came through.
 
+use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::AppState;
 use chrono::{FixedOffset, NaiveDate, Utc};
 use sen_domain::authz::Permission;
 use sen_domain::eform::EForm;
@@ -11,8 +11,8 @@ use sen_domain::procedure::Applicants;
 use sen_domain::search::{CatalogueIndex, SearchDoc};
 use sen_domain::{Action, Calendar, DossierState};
 use sen_store::dossiers::{ActRequest, Actor, Idempotency, NewDossier, NewFile, Queue, Submitted};
-use sen_store::{user_kind, Agency, Dossier, ProcedureRow, Store};
-use serde_json::{json, Value};
+use sen_store::{Agency, Dossier, ProcedureRow, Store, user_kind};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -135,10 +135,10 @@ impl AppState {
             Some(n) => self.store.person(n).await.ok(),
             None => None,
         };
-        if let Some(p) = &person {
-            if let Some(a) = candidates.iter().find(|a| a.commune_code.as_deref() == Some(p.commune_code.as_str())) {
-                return Some(a.id);
-            }
+        if let Some(p) = &person
+            && let Some(a) = candidates.iter().find(|a| a.commune_code.as_deref() == Some(p.commune_code.as_str()))
+        {
+            return Some(a.id);
         }
         candidates.first().map(|a| a.id)
     }
@@ -152,7 +152,11 @@ impl AppState {
                 return Err(AppError::TooLarge { limit: self.config.max_file_bytes });
             }
             if f.filename.len() > 255 || f.filename.contains(['/', '\\', '\0']) {
-                return Err(AppError::field("files", "filename", "file names must be plain names of at most 255 bytes"));
+                return Err(AppError::field(
+                    "files",
+                    "filename",
+                    "file names must be plain names of at most 255 bytes",
+                ));
             }
         }
         Ok(())
@@ -199,9 +203,10 @@ impl AppState {
         }
         let candidates = self.agencies_for(&p).await?;
         let agency = match req.agency_id {
-            Some(id) => candidates.iter().find(|a| a.id == id).ok_or_else(|| {
-                AppError::field("agency_id", "enum", "this agency does not handle this procedure")
-            })?,
+            Some(id) => candidates
+                .iter()
+                .find(|a| a.id == id)
+                .ok_or_else(|| AppError::field("agency_id", "enum", "this agency does not handle this procedure"))?,
             None => {
                 let id = self.default_agency(principal, &candidates).await.ok_or(AppError::NotFound("agency"))?;
                 candidates.iter().find(|a| a.id == id).ok_or(AppError::NotFound("agency"))?
@@ -225,7 +230,12 @@ impl AppState {
                 agency_code: agency.code.clone(),
                 applicant_user_id: principal.user.id,
                 applicant_name: principal.user.display_name.clone(),
-                applicant_id_number: principal.user.tax_code.clone().or(principal.user.person_number.clone()).unwrap_or_default(),
+                applicant_id_number: principal
+                    .user
+                    .tax_code
+                    .clone()
+                    .or(principal.user.person_number.clone())
+                    .unwrap_or_default(),
                 data: req.data,
                 due_date: due,
                 files: req.files,
@@ -304,7 +314,11 @@ impl AppState {
                 let target_agency = input.to_agency_id.unwrap_or(d.agency_id);
                 let roles = self.store.roles(u).await?;
                 if !roles.iter().any(|r| r.agency_id == target_agency) {
-                    return Err(AppError::field("to_user_id", "enum", "that official does not serve the receiving agency"));
+                    return Err(AppError::field(
+                        "to_user_id",
+                        "enum",
+                        "that official does not serve the receiving agency",
+                    ));
                 }
             }
         }
@@ -351,16 +365,32 @@ impl AppState {
         Ok(self.store.claim(id, version, &self.actor(principal, Some(d.agency_id))).await?)
     }
 
-    pub async fn apologise(&self, principal: &Principal, id: i64, version: Option<i64>, new_due: NaiveDate, reason: &str) -> AppResult<Dossier> {
+    pub async fn apologise(
+        &self,
+        principal: &Principal,
+        id: i64,
+        version: Option<i64>,
+        new_due: NaiveDate,
+        reason: &str,
+    ) -> AppResult<Dossier> {
         let d = self.store.dossier(id).await.map_err(|_| AppError::NotFound("dossier"))?;
-        if self.access(principal, &d)? != Access::Officer || !principal.may(d.agency_id, Permission::Apologise, d.state()) {
+        if self.access(principal, &d)? != Access::Officer
+            || !principal.may(d.agency_id, Permission::Apologise, d.state())
+        {
             return Err(AppError::Forbidden("only officials of the handling agency send apology letters".into()));
         }
         if reason.trim().is_empty() {
             return Err(AppError::field("reason", "required", "say why the dossier is late"));
         }
-        if !self.calendar().is_working_day(new_due) || d.due_date.is_some_and(|due| new_due <= due) || new_due <= today() {
-            return Err(AppError::field("new_due_date", "minimum", "the new appointment must be a working day after the current one"));
+        if !self.calendar().is_working_day(new_due)
+            || d.due_date.is_some_and(|due| new_due <= due)
+            || new_due <= today()
+        {
+            return Err(AppError::field(
+                "new_due_date",
+                "minimum",
+                "the new appointment must be a working day after the current one",
+            ));
         }
         if !d.state().clock_runs() {
             return Err(AppError::Conflict {
@@ -393,7 +423,12 @@ impl AppState {
             });
         }
         if d.rating.is_some() {
-            return Err(AppError::Conflict { code: "already_rated", detail: "this dossier was already rated".into(), state: Some(d.state), version: Some(d.version) });
+            return Err(AppError::Conflict {
+                code: "already_rated",
+                detail: "this dossier was already rated".into(),
+                state: Some(d.state),
+                version: Some(d.version),
+            });
         }
         Ok(self.store.rate(id, principal.user.id, score, comment.trim()).await?)
     }
@@ -403,11 +438,28 @@ impl AppState {
         self.calendar().add_working_days(today(), 2)
     }
 
-    pub async fn queue(&self, principal: &Principal, queue: Queue, limit: u64, offset: u64) -> AppResult<Vec<sen_store::DossierSummary>> {
+    pub async fn queue(
+        &self,
+        principal: &Principal,
+        queue: Queue,
+        limit: u64,
+        offset: u64,
+    ) -> AppResult<Vec<sen_store::DossierSummary>> {
         if !principal.is_officer() {
             return Err(AppError::Forbidden("queues are for officials".into()));
         }
-        Ok(self.store.queue(&principal.working_agencies(), principal.user.id, queue, today(), self.soon(), limit.min(200), offset).await?)
+        Ok(self
+            .store
+            .queue(
+                &principal.working_agencies(),
+                principal.user.id,
+                queue,
+                today(),
+                self.soon(),
+                limit.min(200),
+                offset,
+            )
+            .await?)
     }
 
     /// Whether the dossier will be late: the clock runs and the appointment is today or past.

@@ -1,16 +1,16 @@
 //! Who is asking: a session cookie (people) or a bearer API token (system clients), the roles
 //! they hold per agency, CSRF checks for forms, and login rate limiting.
 
+use crate::AppState;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::AppState;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
-use sen_domain::authz::{officer_may, Permission};
+use sen_domain::authz::{Permission, officer_may};
 use sen_domain::{DossierState, Role};
-use sen_store::{user_kind, RoleGrant, User};
+use sen_store::{RoleGrant, User, user_kind};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -47,7 +47,10 @@ impl Principal {
     }
     /// Agencies where the caller may work on dossiers.
     pub fn working_agencies(&self) -> Vec<i64> {
-        self.agencies().into_iter().filter(|a| officer_may(&self.roles_in(*a), Permission::WorkOnDossier, DossierState::Submitted)).collect()
+        self.agencies()
+            .into_iter()
+            .filter(|a| officer_may(&self.roles_in(*a), Permission::WorkOnDossier, DossierState::Submitted))
+            .collect()
     }
     pub fn roles_in(&self, agency_id: i64) -> Vec<Role> {
         self.roles.iter().filter(|r| r.agency_id == agency_id).filter_map(|r| Role::parse(&r.role)).collect()
@@ -146,22 +149,17 @@ where
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let from_query = parts.uri.query().and_then(|q| {
-            q.split('&').find_map(|kv| kv.strip_prefix("lang=")).and_then(Lang::parse)
-        });
-        let from_cookie = || CookieJar::from_headers(&parts.headers).get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
+        let from_query =
+            parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")).and_then(Lang::parse));
+        let from_cookie =
+            || CookieJar::from_headers(&parts.headers).get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
         Ok(from_query.or_else(from_cookie).unwrap_or(Lang::Vi))
     }
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure unless serving plain HTTP on loopback.
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .build()
+    Cookie::build((SESSION_COOKIE, token)).http_only(true).secure(secure).same_site(SameSite::Lax).path("/").build()
 }
 
 /// Failed logins allowed per account and client address within the window.

@@ -1,7 +1,7 @@
 //! The one error type of the HTTP edge, rendered as RFC 9457 `application/problem+json` with a
 //! stable `code`. Pages render the same errors as HTML.
 
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sen_domain::eform::FieldError;
 use sen_store::StoreError;
@@ -149,7 +149,12 @@ impl From<StoreError> for AppError {
                 state: Some(t.from.as_str().to_string()),
                 version: None,
             },
-            StoreError::Duplicate(what) => AppError::Conflict { code: "duplicate", detail: format!("{what} already exists"), state: None, version: None },
+            StoreError::Duplicate(what) => AppError::Conflict {
+                code: "duplicate",
+                detail: format!("{what} already exists"),
+                state: None,
+                version: None,
+            },
             StoreError::Invalid(m) => AppError::bad("invalid_request", m),
             StoreError::IdempotencyMismatch => AppError::Conflict {
                 code: "idempotency_key_reused",

@@ -11,8 +11,8 @@ pub mod openapi;
 pub mod pages;
 
 use app::Catalogue;
-use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use sen_domain::Calendar;
 use sen_store::Store;
 use std::sync::{Arc, RwLock};

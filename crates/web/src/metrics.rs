@@ -2,16 +2,16 @@
 //! Paths are recorded as route templates, never with identifiers or personal data.
 
 use crate::AppState;
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -47,7 +47,8 @@ impl Metrics {
 }
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
@@ -63,7 +64,8 @@ const STATE_TTL: Duration = Duration::from_secs(15);
 
 async fn render(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
-    let cached = m.states.lock().expect("metrics").as_ref().filter(|(at, _)| at.elapsed() < STATE_TTL).map(|(_, v)| v.clone());
+    let cached =
+        m.states.lock().expect("metrics").as_ref().filter(|(at, _)| at.elapsed() < STATE_TTL).map(|(_, v)| v.clone());
     let states = match cached {
         Some(v) => v,
         None => {
@@ -76,17 +78,31 @@ async fn render(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# HELP sen_http_requests_total HTTP requests by method, route and status.");
     let _ = writeln!(out, "# TYPE sen_http_requests_total counter");
     for ((method, route, status), n) in m.requests.lock().expect("metrics").iter() {
-        let _ = writeln!(out, "sen_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+        let _ =
+            writeln!(out, "sen_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
     }
     let _ = writeln!(out, "# HELP sen_http_request_duration_seconds HTTP request latency.");
     let _ = writeln!(out, "# TYPE sen_http_request_duration_seconds histogram");
     for ((method, route), s) in m.latency.lock().expect("metrics").iter() {
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "sen_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"{b}\"}} {}", s.buckets[i]);
+            let _ = writeln!(
+                out,
+                "sen_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"{b}\"}} {}",
+                s.buckets[i]
+            );
         }
-        let _ = writeln!(out, "sen_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"+Inf\"}} {}", s.count);
-        let _ = writeln!(out, "sen_http_request_duration_seconds_sum{{method=\"{method}\",route=\"{route}\"}} {}", s.sum);
-        let _ = writeln!(out, "sen_http_request_duration_seconds_count{{method=\"{method}\",route=\"{route}\"}} {}", s.count);
+        let _ = writeln!(
+            out,
+            "sen_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"+Inf\"}} {}",
+            s.count
+        );
+        let _ =
+            writeln!(out, "sen_http_request_duration_seconds_sum{{method=\"{method}\",route=\"{route}\"}} {}", s.sum);
+        let _ = writeln!(
+            out,
+            "sen_http_request_duration_seconds_count{{method=\"{method}\",route=\"{route}\"}} {}",
+            s.count
+        );
     }
     let _ = writeln!(out, "# HELP sen_dossier_submissions_total Dossiers submitted through this node.");
     let _ = writeln!(out, "# TYPE sen_dossier_submissions_total counter");

@@ -1,20 +1,20 @@
 //! Server-rendered pages: Vietnamese by default, English with `?lang=en`; no JavaScript needed.
 
-use crate::api::{check_login, client_of, open_session};
-use crate::app::{is_filled_online, today, vn_offset, Access, ActInput, SubmitRequest};
-use crate::auth::{random_token, Principal, LANG_COOKIE, SESSION_COOKIE};
-use crate::error::AppError;
-use crate::i18n::{field_error_message, Lang};
 use crate::AppState;
+use crate::api::{check_login, client_of, open_session};
+use crate::app::{Access, ActInput, SubmitRequest, is_filled_online, today, vn_offset};
+use crate::auth::{LANG_COOKIE, Principal, SESSION_COOKIE, random_token};
+use crate::error::AppError;
+use crate::i18n::{Lang, field_error_message};
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::{DateTime, NaiveDate, Utc};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sen_domain::authz::Permission;
 use sen_domain::eform::{FieldError, FieldKind};
 use sen_domain::{Action, DossierState};
@@ -75,7 +75,7 @@ fn vnd(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -183,7 +183,14 @@ async fn home(State(st): State<AppState>, lang: Lang, who: Option<Principal>, ur
     html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), lang.t("Trang chủ", "Home"), body)
 }
 
-async fn procedures(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar, Query(q): Query<SearchQuery>) -> Response {
+async fn procedures(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Option<Principal>,
+    uri: Uri,
+    jar: CookieJar,
+    Query(q): Query<SearchQuery>,
+) -> Response {
     let cat = st.catalogue();
     let query = q.q.unwrap_or_default();
     let hits = cat.search(&query, 100);
@@ -201,7 +208,14 @@ async fn procedures(State(st): State<AppState>, lang: Lang, who: Option<Principa
     html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), lang.t("Thủ tục", "Procedures"), body)
 }
 
-async fn procedure_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar, Path(id): Path<i64>) -> PageResult {
+async fn procedure_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Option<Principal>,
+    uri: Uri,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+) -> PageResult {
     let p = st.procedure(id).page(lang)?;
     let s = p.spec();
     let body = html! {
@@ -227,7 +241,14 @@ async fn procedure_page(State(st): State<AppState>, lang: Lang, who: Option<Prin
 }
 
 /// The application form, with values and errors from a failed attempt.
-async fn apply_form(st: &AppState, lang: Lang, who: &Principal, id: i64, values: &HashMap<String, String>, errors: &[FieldError]) -> Result<Markup, PageError> {
+async fn apply_form(
+    st: &AppState,
+    lang: Lang,
+    who: &Principal,
+    id: i64,
+    values: &HashMap<String, String>,
+    errors: &[FieldError],
+) -> Result<Markup, PageError> {
     let p = st.procedure(id).page(lang)?;
     let form = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
     let agencies = st.agencies_for(&p).await.page(lang)?;
@@ -294,16 +315,27 @@ async fn apply_form(st: &AppState, lang: Lang, who: &Principal, id: i64, values:
     })
 }
 
-fn field_label(form: &sen_domain::eform::EForm, spec: &sen_domain::procedure::ProcedureSpec, name: &str, lang: Lang) -> String {
+fn field_label(
+    form: &sen_domain::eform::EForm,
+    spec: &sen_domain::procedure::ProcedureSpec,
+    name: &str,
+    lang: Lang,
+) -> String {
     if let Some(c) = name.strip_prefix("component:") {
         return c.to_string();
     }
     let _ = spec;
-    form.fields().iter().find(|f| f.name == name).map(|f| lang.t(&f.title_vi, &f.title_en).to_string()).unwrap_or_else(|| name.to_string())
+    form.fields()
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| lang.t(&f.title_vi, &f.title_en).to_string())
+        .unwrap_or_else(|| name.to_string())
 }
 
 async fn apply_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, Path(id): Path<i64>) -> PageResult {
-    let Some(who) = who else { return Ok(Redirect::to(&format!("/login?next=/procedures/{id}/apply")).into_response()) };
+    let Some(who) = who else {
+        return Ok(Redirect::to(&format!("/login?next=/procedures/{id}/apply")).into_response());
+    };
     if !who.is_applicant() {
         return Err(PageError(AppError::Forbidden("only citizens and businesses submit dossiers".into()), lang));
     }
@@ -325,7 +357,11 @@ async fn read_multipart(mut mp: Multipart, max_file: usize) -> Result<MultipartF
         if let Some(filename) = field.file_name().map(str::to_string) {
             let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
             let bytes = field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge { limit: max_file } } else { AppError::bad("malformed_form", e.body_text()) }
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge { limit: max_file }
+                } else {
+                    AppError::bad("malformed_form", e.body_text())
+                }
             })?;
             if filename.is_empty() && bytes.is_empty() {
                 continue; // an empty file input
@@ -345,7 +381,13 @@ async fn read_multipart(mut mp: Multipart, max_file: usize) -> Result<MultipartF
     Ok(MultipartForm { fields, files })
 }
 
-async fn apply_submit(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, mp: Multipart) -> PageResult {
+async fn apply_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<i64>,
+    mp: Multipart,
+) -> PageResult {
     let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
     who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
     let p = st.procedure(id).page(lang)?;
@@ -426,21 +468,33 @@ struct DossierQuery {
     done: Option<String>,
 }
 
-async fn dossier_page(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Query(q): Query<DossierQuery>) -> PageResult {
+async fn dossier_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<i64>,
+    Query(q): Query<DossierQuery>,
+) -> PageResult {
     let (d, access) = st.open_dossier(&who, id, "xem hồ sơ trên trang xử lý").await.page(lang)?;
     let p = st.procedure(d.procedure_id).page(lang)?;
     let form = st.catalogue().form(&st.store, p.id, d.form_version).await.page(lang)?;
     let data: serde_json::Value = serde_json::from_str(&d.data).unwrap_or_default();
     let events = st.store.events(d.id).await.page(lang)?;
     let files = st.store.files(d.id).await.page(lang)?;
-    let reads = if access == Access::Applicant { st.store.dossier_audit(d.id, true).await.page(lang)? } else { Vec::new() };
+    let reads =
+        if access == Access::Applicant { st.store.dossier_audit(d.id, true).await.page(lang)? } else { Vec::new() };
     let agency = st.store.agency(d.agency_id).await.page(lang)?;
     let state = d.state();
-    let supplement_reason = events.iter().rev().find(|e| e.action == "request_supplement").and_then(|e| e.reason.clone());
+    let supplement_reason =
+        events.iter().rev().find(|e| e.action == "request_supplement").and_then(|e| e.reason.clone());
     let csrf = who.csrf.clone().unwrap_or_default();
-    let hidden = html! { input type="hidden" name="csrf" value=(csrf); input type="hidden" name="version" value=(d.version); };
-    let officer_can = |a: Action| access == Access::Officer && who.may(d.agency_id, Permission::Act(a), state) && d.lifecycle().apply(a).is_ok();
-    let handoff_targets = if officer_can(Action::HandOff) { st.store.officers_of(d.agency_id).await.page(lang)? } else { Vec::new() };
+    let hidden =
+        html! { input type="hidden" name="csrf" value=(csrf); input type="hidden" name="version" value=(d.version); };
+    let officer_can = |a: Action| {
+        access == Access::Officer && who.may(d.agency_id, Permission::Act(a), state) && d.lifecycle().apply(a).is_ok()
+    };
+    let handoff_targets =
+        if officer_can(Action::HandOff) { st.store.officers_of(d.agency_id).await.page(lang)? } else { Vec::new() };
     let body = html! {
         @if q.submitted.is_some() {
             div.notice role="status" {
@@ -566,10 +620,21 @@ async fn dossier_page(State(st): State<AppState>, lang: Lang, who: Principal, Pa
     Ok(html_page(lang, None, Some(&who), &d.code, body))
 }
 
-async fn dossier_act(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, mp: Multipart) -> PageResult {
+async fn dossier_act(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<i64>,
+    mp: Multipart,
+) -> PageResult {
     let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
     who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
-    let action = form.fields.get("action").and_then(|a| Action::parse(a)).ok_or(AppError::bad("invalid_request", "unknown action")).page(lang)?;
+    let action = form
+        .fields
+        .get("action")
+        .and_then(|a| Action::parse(a))
+        .ok_or(AppError::bad("invalid_request", "unknown action"))
+        .page(lang)?;
     let files = form.files.into_iter().map(|(_, mut f)| {
         f.component = "Bổ sung".into();
         f
@@ -591,7 +656,13 @@ struct VersionForm {
     version: Option<i64>,
 }
 
-async fn dossier_claim(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Form(f): Form<VersionForm>) -> PageResult {
+async fn dossier_claim(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<VersionForm>,
+) -> PageResult {
     who.check_csrf(f.csrf.as_deref()).page(lang)?;
     st.claim(&who, id, f.version).await.page(lang)?;
     Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
@@ -605,9 +676,17 @@ struct ApologyForm {
     reason: String,
 }
 
-async fn dossier_apology(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Form(f): Form<ApologyForm>) -> PageResult {
+async fn dossier_apology(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<ApologyForm>,
+) -> PageResult {
     who.check_csrf(f.csrf.as_deref()).page(lang)?;
-    let date = NaiveDate::parse_from_str(&f.new_due_date, "%Y-%m-%d").map_err(|_| AppError::field("new_due_date", "format", "not a date")).page(lang)?;
+    let date = NaiveDate::parse_from_str(&f.new_due_date, "%Y-%m-%d")
+        .map_err(|_| AppError::field("new_due_date", "format", "not a date"))
+        .page(lang)?;
     st.apologise(&who, id, f.version, date, &f.reason).await.page(lang)?;
     Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
 }
@@ -619,19 +698,34 @@ struct RateForm {
     comment: Option<String>,
 }
 
-async fn dossier_rate(State(st): State<AppState>, lang: Lang, who: Principal, Path(id): Path<i64>, Form(f): Form<RateForm>) -> PageResult {
+async fn dossier_rate(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<RateForm>,
+) -> PageResult {
     who.check_csrf(f.csrf.as_deref()).page(lang)?;
     let score = f.score.ok_or(AppError::field("score", "required", "choose a score")).page(lang)?;
     st.rate(&who, id, score, f.comment.as_deref().unwrap_or("")).await.page(lang)?;
     Ok(Redirect::to(&format!("/dossiers/{id}?done=1")).into_response())
 }
 
-async fn dossier_file(State(st): State<AppState>, lang: Lang, who: Principal, Path((id, file)): Path<(i64, i64)>) -> PageResult {
+async fn dossier_file(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path((id, file)): Path<(i64, i64)>,
+) -> PageResult {
     let (d, _) = st.open_dossier(&who, id, "tải tệp đính kèm").await.page(lang)?;
     let f = st.store.file_content(d.id, file).await.map_err(|_| AppError::NotFound("file")).page(lang)?;
     let disposition = format!("attachment; filename*=UTF-8''{}", percent(&f.filename));
     Ok((
-        [(header::CONTENT_TYPE, f.content_type), (header::CONTENT_DISPOSITION, disposition), (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into())],
+        [
+            (header::CONTENT_TYPE, f.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+        ],
         f.content,
     )
         .into_response())
@@ -639,7 +733,13 @@ async fn dossier_file(State(st): State<AppState>, lang: Lang, who: Principal, Pa
 
 fn percent(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -648,9 +748,18 @@ struct LookupQuery {
     code: Option<String>,
 }
 
-async fn lookup_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, Query(q): Query<LookupQuery>) -> Response {
+async fn lookup_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Option<Principal>,
+    Query(q): Query<LookupQuery>,
+) -> Response {
     let code = q.code.unwrap_or_default();
-    let found = if code.trim().is_empty() { None } else { st.store.dossier_by_code(&sen_domain::ident::normalise_dossier_code(&code)).await.ok() };
+    let found = if code.trim().is_empty() {
+        None
+    } else {
+        st.store.dossier_by_code(&sen_domain::ident::normalise_dossier_code(&code)).await.ok()
+    };
     let body = html! {
         h1 { (lang.t("Tra cứu hồ sơ", "Track a dossier")) }
         form.search method="get" action="/lookup" {
@@ -688,7 +797,8 @@ async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q)
     }
     let queue = q.queue.as_deref().and_then(Queue::parse).unwrap_or(Queue::New);
     let page = q.page.unwrap_or(0);
-    let counts = st.store.queue_counts(&who.working_agencies(), who.user.id, today(), st.soon(), 1000).await.page(lang)?;
+    let counts =
+        st.store.queue_counts(&who.working_agencies(), who.user.id, today(), st.soon(), 1000).await.page(lang)?;
     let rows = st.queue(&who, queue, 50, page * 50).await.page(lang)?;
     let label = |q: Queue| match q {
         Queue::New => lang.t("Mới nộp", "New"),
@@ -745,8 +855,21 @@ fn safe_next(next: &str) -> &str {
 
 async fn login_page(State(st): State<AppState>, lang: Lang, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
     let token = random_token();
-    let jar = jar.add(Cookie::build((LOGIN_CSRF_COOKIE, token.clone())).http_only(true).secure(st.config.secure_cookies).same_site(SameSite::Strict).path("/login").build());
-    html_page(lang, Some(jar), None, lang.t("Đăng nhập", "Sign in"), login_body(lang, &token, safe_next(q.next.as_deref().unwrap_or("")), None))
+    let jar = jar.add(
+        Cookie::build((LOGIN_CSRF_COOKIE, token.clone()))
+            .http_only(true)
+            .secure(st.config.secure_cookies)
+            .same_site(SameSite::Strict)
+            .path("/login")
+            .build(),
+    );
+    html_page(
+        lang,
+        Some(jar),
+        None,
+        lang.t("Đăng nhập", "Sign in"),
+        login_body(lang, &token, safe_next(q.next.as_deref().unwrap_or("")), None),
+    )
 }
 
 #[derive(Deserialize)]
@@ -757,7 +880,13 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(st): State<AppState>, lang: Lang, jar: CookieJar, headers: HeaderMap, Form(f): Form<LoginForm>) -> PageResult {
+async fn login_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> PageResult {
     let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
     if expected.is_empty() || expected != f.csrf {
         return Err(PageError(AppError::Forbidden("the sign-in form expired; reload it".into()), lang));
@@ -766,13 +895,25 @@ async fn login_submit(State(st): State<AppState>, lang: Lang, jar: CookieJar, he
         Ok(u) => {
             let (jar, _) = open_session(&st, jar, u.id).await.page(lang)?;
             let next = safe_next(f.next.as_deref().unwrap_or(""));
-            let to = if !next.is_empty() { next.to_string() } else if u.kind == sen_store::user_kind::OFFICER { "/office".into() } else { "/dossiers".into() };
+            let to = if !next.is_empty() {
+                next.to_string()
+            } else if u.kind == sen_store::user_kind::OFFICER {
+                "/office".into()
+            } else {
+                "/dossiers".into()
+            };
             Ok((jar, Redirect::to(&to)).into_response())
         }
         Err(AppError::RateLimited) => Err(PageError(AppError::RateLimited, lang)),
         Err(_) => {
             let msg = lang.t("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.");
-            let mut r = html_page(lang, None, None, lang.t("Đăng nhập", "Sign in"), login_body(lang, &f.csrf, safe_next(f.next.as_deref().unwrap_or("")), Some(msg)));
+            let mut r = html_page(
+                lang,
+                None,
+                None,
+                lang.t("Đăng nhập", "Sign in"),
+                login_body(lang, &f.csrf, safe_next(f.next.as_deref().unwrap_or("")), Some(msg)),
+            );
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(r)
         }
@@ -784,7 +925,13 @@ struct CsrfForm {
     csrf: Option<String>,
 }
 
-async fn logout(State(st): State<AppState>, lang: Lang, who: Principal, jar: CookieJar, Form(f): Form<CsrfForm>) -> PageResult {
+async fn logout(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    jar: CookieJar,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
     who.check_csrf(f.csrf.as_deref()).page(lang)?;
     if let Some(c) = jar.get(SESSION_COOKIE) {
         st.store.delete_session(c.value()).await.page(lang)?;
@@ -802,7 +949,11 @@ async fn require_login(who: Option<Principal>, req: axum::extract::Request, next
         Some(_) => next.run(req).await,
         None => {
             let path = req.uri().path().to_string();
-            Redirect::to(&format!("/login?next={}", if req.method() == axum::http::Method::GET { path } else { String::new() })).into_response()
+            Redirect::to(&format!(
+                "/login?next={}",
+                if req.method() == axum::http::Method::GET { path } else { String::new() }
+            ))
+            .into_response()
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use reqwest::{Client, StatusCode};
 use sen_store::{Store, StoreConfig};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -29,7 +29,9 @@ async fn seeded_store(backend: &str) -> Option<Store> {
         }
         _ => {
             let Ok(url) = std::env::var("SEN_TEST_POSTGRES_URL") else {
-                eprintln!("SKIPPED on PostgreSQL: set SEN_TEST_POSTGRES_URL (for example postgres://postgres@127.0.0.1/test) to run it");
+                eprintln!(
+                    "SKIPPED on PostgreSQL: set SEN_TEST_POSTGRES_URL (for example postgres://postgres@127.0.0.1/test) to run it"
+                );
                 return None;
             };
             let schema = format!("t{}_{}_{}", std::process::id(), n, rand_suffix());
@@ -81,7 +83,12 @@ struct User {
 
 async fn login(s: &Server, username: &str) -> User {
     let client = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = client.post(format!("{}/api/v1/auth/login", s.base)).json(&json!({"username": username, "password": sen_demo::DEMO_PASSWORD})).send().await.unwrap();
+    let r = client
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"username": username, "password": sen_demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "login {username}");
     let v: Value = r.json().await.unwrap();
     User { client, csrf: v["csrf_token"].as_str().unwrap().into(), id: v["user_id"].as_i64().unwrap() }
@@ -107,11 +114,19 @@ async fn get(u: &User, url: String) -> (StatusCode, Value) {
 
 /// The agency id of the demo desk (UBND Phường Hoàn Kiếm).
 async fn hoan_kiem(s: &Server) -> i64 {
-    let v: Value = reqwest::get(format!("{}/api/v1/agencies?kind=commune_pc&province=01", s.base)).await.unwrap().json().await.unwrap();
-    v.as_array().unwrap().iter().find(|a| a["name"].as_str().unwrap().ends_with("Phường Hoàn Kiếm")).unwrap()["id"].as_i64().unwrap()
+    let v: Value = reqwest::get(format!("{}/api/v1/agencies?kind=commune_pc&province=01", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.as_array().unwrap().iter().find(|a| a["name"].as_str().unwrap().ends_with("Phường Hoàn Kiếm")).unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }
 
-const PDF: &str = "JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCnRyYWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg==";
+const PDF: &str =
+    "JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCnRyYWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg==";
 
 async fn submit_birth(s: &Server, citizen: &User) -> (StatusCode, Value) {
     let pid = procedure_id(s, "1.001193").await;
@@ -146,10 +161,16 @@ async fn the_main_journey_through_the_api() {
 
         let (st, _) = get(&desk, format!("{}/api/v1/dossiers/{id}", s.base)).await;
         assert_eq!(st, StatusCode::OK, "the desk opens the dossier");
-        let (st, d) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
+        let (st, d) =
+            post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
         assert_eq!(st, StatusCode::OK, "{d}");
         assert_eq!(d["state"], "RECEIVED");
-        let (st, d) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "request_supplement", "reason": "Thiếu bản sao giấy chứng sinh có xác nhận"})).await;
+        let (st, d) = post(
+            &desk,
+            format!("{}/api/v1/dossiers/{id}/actions", s.base),
+            json!({"action": "request_supplement", "reason": "Thiếu bản sao giấy chứng sinh có xác nhận"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::OK, "{d}");
         assert_eq!(d["state"], "AWAITING_SUPPLEMENT");
 
@@ -159,25 +180,42 @@ async fn the_main_journey_through_the_api() {
         assert_eq!(d["state"], "RECEIVED");
 
         let specialist = login(&s, "chuyenvien").await;
-        let (st, d) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "hand_off", "to_user_id": specialist.id})).await;
+        let (st, d) = post(
+            &desk,
+            format!("{}/api/v1/dossiers/{id}/actions", s.base),
+            json!({"action": "hand_off", "to_user_id": specialist.id}),
+        )
+        .await;
         assert_eq!(st, StatusCode::OK, "{d}");
         assert_eq!(d["assignee_user_id"].as_i64(), Some(specialist.id));
         let approver = login(&s, "lanhdao").await;
-        let (st, d) = post(&approver, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "approve"})).await;
+        let (st, d) =
+            post(&approver, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "approve"})).await;
         assert_eq!(st, StatusCode::OK, "{d}");
-        let (st, d) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "issue_result"})).await;
+        let (st, d) =
+            post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "issue_result"})).await;
         assert_eq!(st, StatusCode::OK, "{d}");
         assert_eq!(d["state"], "RESULT_ISSUED");
         assert_eq!(d["result"]["document"], "Giấy khai sinh (bản chính, bản điện tử)");
 
-        let r = citizen.client.post(format!("{}/api/v1/dossiers/{id}/rating", s.base)).header("x-csrf-token", &citizen.csrf).json(&json!({"score": 5, "comment": "Nhanh"})).send().await.unwrap();
+        let r = citizen
+            .client
+            .post(format!("{}/api/v1/dossiers/{id}/rating", s.base))
+            .header("x-csrf-token", &citizen.csrf)
+            .json(&json!({"score": 5, "comment": "Nhanh"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         let (st, p) = post(&citizen, format!("{}/api/v1/dossiers/{id}/rating", s.base), json!({"score": 4})).await;
         assert_eq!((st, p["code"].as_str()), (StatusCode::CONFLICT, Some("already_rated")));
 
         let (_, events) = get(&citizen, format!("{}/api/v1/dossiers/{id}/events", s.base)).await;
         let actions: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-        assert_eq!(actions, ["submit", "receive", "request_supplement", "supply", "hand_off", "approve", "issue_result"]);
+        assert_eq!(
+            actions,
+            ["submit", "receive", "request_supplement", "supply", "hand_off", "approve", "issue_result"]
+        );
         // The applicant sees which officials opened the dossier.
         let (_, reads) = get(&citizen, format!("{}/api/v1/dossiers/{id}/reads", s.base)).await;
         assert!(reads.as_array().unwrap().iter().any(|r| r["official"] == "Trần Thị Thu Hà"), "{reads}");
@@ -185,7 +223,12 @@ async fn the_main_journey_through_the_api() {
         assert_eq!(files.as_array().unwrap().len(), 2);
         // Anyone can look the status up by code, without personal data.
         let code = sub["code"].as_str().unwrap();
-        let v: Value = reqwest::get(format!("{}/api/v1/lookup/{}", s.base, code.to_lowercase())).await.unwrap().json().await.unwrap();
+        let v: Value = reqwest::get(format!("{}/api/v1/lookup/{}", s.base, code.to_lowercase()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(v["state"], "RESULT_ISSUED");
         assert!(v.get("applicant_name").is_none());
     });
@@ -202,7 +245,8 @@ async fn other_agencies_other_citizens_and_anonymous_users_are_refused() {
         for u in [&other_desk, &other_citizen] {
             let (st, p) = get(u, format!("{}/api/v1/dossiers/{id}", s.base)).await;
             assert_eq!(st, StatusCode::NOT_FOUND, "{p}");
-            let (st, _) = post(u, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
+            let (st, _) =
+                post(u, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
             assert_eq!(st, StatusCode::NOT_FOUND);
             let r = u.client.get(format!("{}/dossiers/{id}", s.base)).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "page refused too");
@@ -210,11 +254,13 @@ async fn other_agencies_other_citizens_and_anonymous_users_are_refused() {
         let (_, q) = get(&other_desk, format!("{}/api/v1/queues/new?limit=200", s.base)).await;
         assert!(!q.as_array().unwrap().iter().any(|d| d["id"].as_i64() == Some(id)));
         // A citizen may not act as an officer on their own dossier.
-        let (st, p) = post(&citizen, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
+        let (st, p) =
+            post(&citizen, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
         assert_eq!((st, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
         // An approver may not receive (desk role).
         let approver = login(&s, "lanhdao").await;
-        let (st, _) = post(&approver, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
+        let (st, _) =
+            post(&approver, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
         // Anonymous.
         let anon = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -242,36 +288,73 @@ async fn bad_input_is_refused_precisely_and_changes_nothing() {
         let before = s.store.count_dossiers().await.unwrap();
         let pid = procedure_id(&s, "1.001193").await;
         // Malformed JSON: 400 with a pointer.
-        let r = citizen.client.post(format!("{}/api/v1/dossiers", s.base)).header("x-csrf-token", &citizen.csrf).header("content-type", "application/json").body("{\"procedure_id\": ").send().await.unwrap();
+        let r = citizen
+            .client
+            .post(format!("{}/api/v1/dossiers", s.base))
+            .header("x-csrf-token", &citizen.csrf)
+            .header("content-type", "application/json")
+            .body("{\"procedure_id\": ")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        let (st, p) = post(&citizen, format!("{}/api/v1/dossiers", s.base), json!({"procedure_id": "one", "data": {}})).await;
-        assert_eq!((st, p["code"].as_str(), p["pointer"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json"), Some("/procedure_id")));
+        let (st, p) =
+            post(&citizen, format!("{}/api/v1/dossiers", s.base), json!({"procedure_id": "one", "data": {}})).await;
+        assert_eq!(
+            (st, p["code"].as_str(), p["pointer"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed_json"), Some("/procedure_id"))
+        );
         // Schema failures: 422, one error per field.
-        let (st, p) = post(&citizen, format!("{}/api/v1/dossiers", s.base), json!({"procedure_id": pid, "data": {"child_birth_date": "2026-02-30", "child_sex": "X"}})).await;
+        let (st, p) = post(
+            &citizen,
+            format!("{}/api/v1/dossiers", s.base),
+            json!({"procedure_id": pid, "data": {"child_birth_date": "2026-02-30", "child_sex": "X"}}),
+        )
+        .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
         let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         for f in ["child_full_name", "child_birth_date", "child_sex", "mother_full_name"] {
             assert!(fields.contains(&f), "{f} in {fields:?}");
         }
         // Unknown procedure: 404.
-        let (st, p) = post(&citizen, format!("{}/api/v1/dossiers", s.base), json!({"procedure_id": 999999, "data": {}})).await;
+        let (st, p) =
+            post(&citizen, format!("{}/api/v1/dossiers", s.base), json!({"procedure_id": 999999, "data": {}})).await;
         assert_eq!((st, p["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
         // Missing CSRF header with a session cookie: 403.
-        let r = citizen.client.post(format!("{}/api/v1/dossiers", s.base)).json(&json!({"procedure_id": pid, "data": {}})).send().await.unwrap();
+        let r = citizen
+            .client
+            .post(format!("{}/api/v1/dossiers", s.base))
+            .json(&json!({"procedure_id": pid, "data": {}}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert_eq!(s.store.count_dossiers().await.unwrap(), before, "nothing was written");
         // Illegal transition: 409 with the current state.
         let (_, sub) = submit_birth(&s, &citizen).await;
         let id = sub["id"].as_i64().unwrap();
         let desk = login(&s, "motcua").await;
-        let (st, p) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "issue_result"})).await;
-        assert_eq!((st, p["code"].as_str(), p["current_state"].as_str()), (StatusCode::CONFLICT, Some("illegal_transition"), Some("SUBMITTED")));
+        let (st, p) =
+            post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "issue_result"})).await;
+        assert_eq!(
+            (st, p["code"].as_str(), p["current_state"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition"), Some("SUBMITTED"))
+        );
         // A reason is required to refuse.
-        let (st, p) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "refuse"})).await;
+        let (st, p) =
+            post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "refuse"})).await;
         assert_eq!((st, p["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
         // Stale version: 409.
-        let (st, p) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive", "version": 99})).await;
-        assert_eq!((st, p["code"].as_str(), p["current_version"].as_i64()), (StatusCode::CONFLICT, Some("stale_version"), Some(1)));
+        let (st, p) = post(
+            &desk,
+            format!("{}/api/v1/dossiers/{id}/actions", s.base),
+            json!({"action": "receive", "version": 99}),
+        )
+        .await;
+        assert_eq!(
+            (st, p["code"].as_str(), p["current_version"].as_i64()),
+            (StatusCode::CONFLICT, Some("stale_version"), Some(1))
+        );
         assert_eq!(s.store.dossier(id).await.unwrap().state, "SUBMITTED");
     });
 }
@@ -279,7 +362,11 @@ async fn bad_input_is_refused_precisely_and_changes_nothing() {
 #[tokio::test]
 async fn oversize_files_are_refused_with_413() {
     for backend in ["sqlite", "postgres"] {
-        let Some(s) = start(backend, sen_web::Config { max_file_bytes: 1000, secure_cookies: false, ..Default::default() }).await else { continue };
+        let Some(s) =
+            start(backend, sen_web::Config { max_file_bytes: 1000, secure_cookies: false, ..Default::default() }).await
+        else {
+            continue;
+        };
         let citizen = login(&s, "congdan").await;
         let pid = procedure_id(&s, "1.001193").await;
         let big = base64_of(&vec![b'a'; 5000]);
@@ -325,7 +412,13 @@ async fn idempotency_key_replays_the_first_answer() {
         let pid = procedure_id(&s, "1.004873").await;
         let body = json!({"procedure_id": pid, "data": {"purpose": "Vay vốn", "marital_status": "Chưa kết hôn"}});
         let send = |b: Value| {
-            citizen.client.post(format!("{}/api/v1/dossiers", s.base)).header("x-csrf-token", &citizen.csrf).header("idempotency-key", "k-1").json(&b).send()
+            citizen
+                .client
+                .post(format!("{}/api/v1/dossiers", s.base))
+                .header("x-csrf-token", &citizen.csrf)
+                .header("idempotency-key", "k-1")
+                .json(&b)
+                .send()
         };
         let r1 = send(body.clone()).await.unwrap();
         assert_eq!(r1.status(), StatusCode::CREATED);
@@ -349,20 +442,40 @@ async fn supplement_stops_the_clock_and_apology_sets_a_new_appointment() {
         let id = sub["id"].as_i64().unwrap();
         let desk = login(&s, "motcua").await;
         post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "receive"})).await;
-        let (_, d) = post(&desk, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "request_supplement", "reason": "Thiếu"})).await;
+        let (_, d) = post(
+            &desk,
+            format!("{}/api/v1/dossiers/{id}/actions", s.base),
+            json!({"action": "request_supplement", "reason": "Thiếu"}),
+        )
+        .await;
         let stored = s.store.dossier(id).await.unwrap();
         assert!(stored.paused_on.is_some() && stored.remaining_days.is_some(), "{d}");
-        let (_, d) = post(&citizen, format!("{}/api/v1/dossiers/{id}/actions", s.base), json!({"action": "supply", "reason": "Đã nộp bản sao tại bộ phận một cửa"})).await;
+        let (_, d) = post(
+            &citizen,
+            format!("{}/api/v1/dossiers/{id}/actions", s.base),
+            json!({"action": "supply", "reason": "Đã nộp bản sao tại bộ phận một cửa"}),
+        )
+        .await;
         assert_eq!(d["state"], "RECEIVED");
         let stored = s.store.dossier(id).await.unwrap();
         assert!(stored.paused_on.is_none() && stored.due_date.is_some());
         // Apology: a new appointment later than the current one, on a working day.
         let cal = sen_domain::Calendar::vietnam();
         let new_due = cal.add_working_days(stored.due_date.unwrap(), 3);
-        let (st, d) = post(&desk, format!("{}/api/v1/dossiers/{id}/apology", s.base), json!({"new_appointment_date": new_due, "reason": "Cần xác minh thêm", "version": stored.version})).await;
+        let (st, d) = post(
+            &desk,
+            format!("{}/api/v1/dossiers/{id}/apology", s.base),
+            json!({"new_appointment_date": new_due, "reason": "Cần xác minh thêm", "version": stored.version}),
+        )
+        .await;
         assert_eq!(st, StatusCode::OK, "{d}");
         assert_eq!(d["appointment_date"], json!(new_due));
-        let (st, _) = post(&desk, format!("{}/api/v1/dossiers/{id}/apology", s.base), json!({"new_appointment_date": "2020-01-01", "reason": "x"})).await;
+        let (st, _) = post(
+            &desk,
+            format!("{}/api/v1/dossiers/{id}/apology", s.base),
+            json!({"new_appointment_date": "2020-01-01", "reason": "x"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     });
 }
@@ -391,17 +504,27 @@ async fn pages_speak_vietnamese_and_english_and_work_without_javascript() {
         assert!(again.contains("Administrative procedures"));
         // Search with and without diacritics.
         for q in ["đăng ký khai sinh", "dang ky khai sinh"] {
-            let html = anon.get(format!("{}/procedures?q={q}&lang=vi", s.base)).send().await.unwrap().text().await.unwrap();
+            let html =
+                anon.get(format!("{}/procedures?q={q}&lang=vi", s.base)).send().await.unwrap().text().await.unwrap();
             assert!(html.contains("Đăng ký khai sinh"), "{q}");
         }
         assert!(!home.contains("<script"), "no JavaScript needed");
         // Form page: every input has a label.
         let citizen = login(&s, "congdan").await;
         let pid = procedure_id(&s, "1.001193").await;
-        let form = citizen.client.get(format!("{}/procedures/{pid}/apply", s.base)).send().await.unwrap().text().await.unwrap();
+        let form = citizen
+            .client
+            .get(format!("{}/procedures/{pid}/apply", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(form.contains("name=\"csrf\"") && form.contains("for=\"f-child_full_name\""));
         // A form POST without the CSRF token is refused.
-        let r = citizen.client.post(format!("{}/dossiers/1/rate", s.base)).form(&[("score", "5")]).send().await.unwrap();
+        let r =
+            citizen.client.post(format!("{}/dossiers/1/rate", s.base)).form(&[("score", "5")]).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     });
 }
@@ -412,7 +535,13 @@ async fn login_is_rate_limited() {
     let c = Client::new();
     let mut last = StatusCode::OK;
     for _ in 0..7 {
-        last = c.post(format!("{}/api/v1/auth/login", s.base)).json(&json!({"username": "congdan", "password": "wrong-password"})).send().await.unwrap().status();
+        last = c
+            .post(format!("{}/api/v1/auth/login", s.base))
+            .json(&json!({"username": "congdan", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(s.backend, "sqlite");
@@ -422,7 +551,8 @@ async fn login_is_rate_limited() {
 async fn api_tokens_authenticate_system_clients_and_are_stored_hashed() {
     on_both!(|s| {
         let desk = login(&s, "motcua").await;
-        let (st, t) = post(&desk, format!("{}/api/v1/auth/tokens", s.base), json!({"name": "hệ thống một cửa tỉnh"})).await;
+        let (st, t) =
+            post(&desk, format!("{}/api/v1/auth/tokens", s.base), json!({"name": "hệ thống một cửa tỉnh"})).await;
         assert_eq!(st, StatusCode::CREATED);
         let token = t["token"].as_str().unwrap();
         let c = Client::new();
@@ -453,7 +583,14 @@ async fn a_changed_eform_is_a_new_version_and_running_dossiers_keep_theirs() {
             "service_level": spec["service_level"], "applicants": spec["applicants"], "conditions": "", "steps": "", "legal_basis": spec["legal_basis"],
             "result_document": spec["result_document"], "components": spec["components"], "keywords": "khai sinh", "form": form
         });
-        let r = admin.client.put(format!("{}/api/v1/procedures/{pid}", s.base)).header("x-csrf-token", &admin.csrf).json(&body).send().await.unwrap();
+        let r = admin
+            .client
+            .put(format!("{}/api/v1/procedures/{pid}", s.base))
+            .header("x-csrf-token", &admin.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         let v: Value = r.json().await.unwrap();
         assert_eq!(status, StatusCode::OK, "{v}");
@@ -463,7 +600,14 @@ async fn a_changed_eform_is_a_new_version_and_running_dossiers_keep_theirs() {
         assert_eq!(st, StatusCode::OK);
         assert!(old["properties"].get("note").is_none());
         // A citizen may not edit procedures.
-        let r = citizen.client.put(format!("{}/api/v1/procedures/{pid}", s.base)).header("x-csrf-token", &citizen.csrf).json(&body).send().await.unwrap();
+        let r = citizen
+            .client
+            .put(format!("{}/api/v1/procedures/{pid}", s.base))
+            .header("x-csrf-token", &citizen.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     });
 }
@@ -483,7 +627,11 @@ async fn health_readiness_metrics_and_openapi() {
 
 #[test]
 fn committed_openapi_document_is_current() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).expect("docs/openapi.json exists");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
+        .expect("docs/openapi.json exists");
     let current = sen_web::openapi::document();
-    assert!(committed.trim() == current.trim(), "docs/openapi.json is stale: run `cargo run -- openapi > docs/openapi.json`");
+    assert!(
+        committed.trim() == current.trim(),
+        "docs/openapi.json is stale: run `cargo run -- openapi > docs/openapi.json`"
+    );
 }
