@@ -160,6 +160,16 @@ impl Tx {
         }
     }
 
+    /// Serialises schema changes across nodes until this transaction ends. SQLite's
+    /// `BEGIN IMMEDIATE` already does; PostgreSQL needs a transaction-scoped advisory lock,
+    /// since concurrent `CREATE TABLE IF NOT EXISTS` can otherwise collide.
+    pub async fn lock_schema(&mut self) -> Result<()> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(7368736)").execute(&mut **t).await?;
+        }
+        Ok(())
+    }
+
     /// Transaction control statements only; the same text on both backends.
     async fn raw(&mut self, sql: &'static str) -> Result<()> {
         match self {

@@ -301,6 +301,7 @@ struct Applied {
 /// Applies the migrations not yet applied, each in its own transaction.
 pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
     let mut tx = db.begin_write().await?;
+    tx.lock_schema().await?;
     tx.execute_schema(
         &Table::create()
             .table("schema_migrations")
@@ -316,6 +317,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
     let mut applied_now = Vec::new();
     for m in migrations() {
         let mut tx: Tx = db.begin_write().await?;
+        tx.lock_schema().await?;
         let done: Option<Applied> = tx
             .fetch_optional(
                 &Query::select()

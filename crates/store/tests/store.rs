@@ -1,0 +1,187 @@
+//! Storage tests, run on SQLite and (with `SEN_TEST_POSTGRES_URL`) PostgreSQL.
+
+use chrono::{NaiveDate, Utc};
+use sen_domain::procedure::{Applicants, Level, ProcedureSpec, ServiceLevel};
+use sen_domain::{Action, Calendar};
+use sen_store::accounts::NewUser;
+use sen_store::dossiers::{ActRequest, Actor, Idempotency, NewDossier};
+use sen_store::reference::NewAgency;
+use sen_store::{Store, StoreConfig, StoreError};
+use serde_json::json;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+async fn stores() -> Vec<Store> {
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("sen-store-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut v = vec![Store::connect(&StoreConfig::sqlite_in(&dir)).await.unwrap()];
+    match std::env::var("SEN_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            v.push(
+                Store::connect_postgres_schema(&url, &format!("s{}_{n}_{nanos}", std::process::id())).await.unwrap(),
+            );
+        }
+        Err(_) => eprintln!("SKIPPED on PostgreSQL: set SEN_TEST_POSTGRES_URL to run it"),
+    }
+    v
+}
+
+struct Fixture {
+    procedure_id: i64,
+    agency_id: i64,
+    user_id: i64,
+}
+
+async fn fixture(s: &Store) -> Fixture {
+    s.migrate().await.unwrap();
+    s.insert_agencies(&[NewAgency {
+        code: "H01.STP".into(),
+        name: "Sở Tư pháp Hà Nội".into(),
+        name_en: "Department of Justice, Hà Nội".into(),
+        kind: "province_justice".into(),
+        level: "province".into(),
+        province_code: None,
+        commune_code: None,
+    }])
+    .await
+    .unwrap();
+    let agency_id = s.agency_by_code("H01.STP").await.unwrap().id;
+    let spec = ProcedureSpec {
+        code: "2.000488".into(),
+        name: "Cấp Phiếu lý lịch tư pháp".into(),
+        name_en: "Criminal record certificate".into(),
+        sector: "Lý lịch tư pháp".into(),
+        level: Level::Province,
+        agency_kind: "province_justice".into(),
+        deadline_working_days: 10,
+        fees: "200.000 đồng".into(),
+        fee_vnd: 200_000,
+        service_level: ServiceLevel::FullProcess,
+        applicants: Applicants::Citizens,
+        conditions: String::new(),
+        steps: String::new(),
+        legal_basis: "Luật Lý lịch tư pháp 2009".into(),
+        result_document: "Phiếu lý lịch tư pháp".into(),
+        components: vec![],
+        keywords: String::new(),
+    };
+    let procedure_id =
+        s.create_procedure(&spec, &json!({"type": "object", "properties": {}}), &Actor::system("test")).await.unwrap();
+    let user_id = s
+        .create_user(&NewUser {
+            username: "001190012345".into(),
+            password_hash: "x".into(),
+            display_name: "Nguyễn Văn An".into(),
+            kind: "citizen".into(),
+            person_number: Some("001190012345".into()),
+            tax_code: None,
+            email: None,
+        })
+        .await
+        .unwrap();
+    Fixture { procedure_id, agency_id, user_id }
+}
+
+fn new_dossier(f: &Fixture, key: Option<(&str, &str)>) -> NewDossier {
+    NewDossier {
+        procedure_id: f.procedure_id,
+        form_version: 1,
+        agency_id: f.agency_id,
+        agency_code: "H01.STP".into(),
+        applicant_user_id: f.user_id,
+        applicant_name: "Nguyễn Văn An".into(),
+        applicant_id_number: "001190012345".into(),
+        data: json!({"purpose": "xin việc"}),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 11).unwrap(),
+        files: vec![],
+        idempotency: key.map(|(k, h)| Idempotency { key: k.into(), request_hash: h.into() }),
+        submitted_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
+    for s in stores().await {
+        let (a, b) = tokio::join!(s.migrate(), s.migrate());
+        let applied: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        assert_eq!(applied, vec![1], "{:?}: applied once", s.backend());
+        assert!(s.migrate().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn group_commit_writes_every_submission_and_isolates_a_bad_one() {
+    for s in stores().await {
+        let f = fixture(&s).await;
+        // A key used before, now with another request: refused alone.
+        s.submit_dossier(new_dossier(&f, Some(("dup", "h1")))).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..300 {
+            let (s, d) = (s.clone(), new_dossier(&f, if i == 150 { Some(("dup", "h2")) } else { None }));
+            tasks.push(tokio::spawn(async move { s.submit_dossier(d).await }));
+        }
+        let mut ok = 0;
+        let mut refused = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(StoreError::IdempotencyMismatch) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((ok, refused), (299, 1));
+        assert_eq!(s.count_dossiers().await.unwrap(), 300);
+        let events = s.count_rows("dossier_events").await.unwrap();
+        assert_eq!(events, 300, "each dossier has its submit event, none from the refused one");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_key_returns_the_first_dossier() {
+    for s in stores().await {
+        let f = fixture(&s).await;
+        let a = s.submit_dossier(new_dossier(&f, Some(("k", "h")))).await.unwrap();
+        let b = s.submit_dossier(new_dossier(&f, Some(("k", "h")))).await.unwrap();
+        assert_eq!((a.id, a.replayed, b.replayed), (b.id, false, true));
+        assert_eq!(s.count_dossiers().await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn actions_follow_the_state_machine_and_the_clock() {
+    for s in stores().await {
+        let f = fixture(&s).await;
+        let sub = s.submit_dossier(new_dossier(&f, None)).await.unwrap();
+        let cal = Calendar::vietnam();
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let req = |action, today| ActRequest {
+            dossier_id: sub.id,
+            action,
+            actor: Actor::system("test"),
+            expected_version: None,
+            reason: Some("lý do".into()),
+            to_agency_id: None,
+            to_user_id: None,
+            result: None,
+            files: vec![],
+            today,
+            deadline_days: 10,
+        };
+        let d = s.act(req(Action::Receive, monday), &cal).await.unwrap();
+        assert_eq!(d.due_date, Some(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
+        // Paused on Wednesday with 8 working days left, resumed a week later.
+        let wed = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let d = s.act(req(Action::RequestSupplement, wed), &cal).await.unwrap();
+        assert_eq!(d.remaining_days, Some(8));
+        let d = s.act(req(Action::Supply, wed + chrono::Duration::days(7)), &cal).await.unwrap();
+        assert_eq!(d.due_date, Some(NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()));
+        let err = s.act(req(Action::IssueResult, wed), &cal).await.unwrap_err();
+        assert!(matches!(err, StoreError::Transition(_)));
+        assert_eq!(s.events(sub.id).await.unwrap().len(), 4);
+        assert_eq!(s.dossier_audit(sub.id, false).await.unwrap().len(), 4, "every change is in the audit trail");
+    }
+}
