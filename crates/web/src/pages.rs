@@ -445,6 +445,30 @@ async fn my_dossiers(State(st): State<AppState>, lang: Lang, who: Principal) -> 
     Ok(html_page(lang, None, Some(&who), lang.t("Hồ sơ của tôi", "My dossiers"), body))
 }
 
+/// Roles as recorded in the trail (`reception`, `approver,specialist`, `citizen`…), in words.
+fn role_words(lang: Lang, roles: &str) -> String {
+    roles
+        .split(',')
+        .map(|r| match (sen_domain::Role::parse(r), r) {
+            (Some(role), _) => lang.t(role.label_vi(), r).to_string(),
+            (None, "citizen" | "applicant") => lang.t("Công dân", "Citizen").to_string(),
+            (None, "business") => lang.t("Doanh nghiệp", "Business").to_string(),
+            (None, "admin") => lang.t("Quản trị hệ thống", "Administrator").to_string(),
+            (None, "system") => lang.t("Hệ thống", "System").to_string(),
+            (None, other) => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A form value for display: dates as dd/mm/yyyy, strings as they are.
+fn show_value(v: &serde_json::Value) -> String {
+    match v.as_str() {
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map(fmt_date).unwrap_or_else(|_| s.to_string()),
+        None => v.to_string(),
+    }
+}
+
 fn action_label(lang: Lang, action: &str) -> &'static str {
     match action {
         "submit" => lang.t("Nộp hồ sơ", "Submitted"),
@@ -513,7 +537,10 @@ async fn dossier_page(
             dt { (lang.t("Ngày nộp", "Submitted")) } dd { (fmt_time(d.submitted_at)) }
             @if let Some(r) = d.received_at { dt { (lang.t("Ngày tiếp nhận", "Received")) } dd { (fmt_time(r)) } }
             @if let Some(due) = d.due_date { dt { (lang.t("Ngày hẹn trả kết quả", "Appointment date")) } dd { (fmt_date(due)) } }
-            @if let Some(result) = &d.result { dt { (lang.t("Kết quả", "Result")) } dd { (p.result_document) " — " (lang.t("đã trả", "issued")) span.hint { " (" (result.len()) " bytes)" } } }
+            @if let Some(result) = d.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) {
+                dt { (lang.t("Kết quả", "Result")) }
+                dd { (result["document"].as_str().unwrap_or(&p.result_document)) " — " (lang.t("ban hành ngày ", "issued on ")) (show_value(&result["issued_on"])) }
+            }
         }
         @if state == DossierState::AwaitingSupplement {
             div.warning role="status" { strong { (lang.t("Cơ quan yêu cầu bổ sung hồ sơ: ", "The agency asks for more documents: ")) } (supplement_reason.clone().unwrap_or_default()) }
@@ -522,7 +549,7 @@ async fn dossier_page(
             div.warning role="status" { (lang.t("Hồ sơ sắp quá hạn hoặc đã quá hạn: hãy gửi thư xin lỗi và hẹn lại ngày trả kết quả.", "This dossier will be late: send the apology letter with a new appointment date.")) }
         }
         h2 { (lang.t("Thông tin tờ khai", "Form data")) }
-        table { tbody { @for f in form.fields() { tr { th scope="row" { (lang.t(&f.title_vi, &f.title_en)) } td { (data.get(&f.name).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default()) } } } } }
+        table { tbody { @for f in form.fields() { tr { th scope="row" { (lang.t(&f.title_vi, &f.title_en)) } td { (data.get(&f.name).map(show_value).unwrap_or_default()) } } } } }
         h2 { (lang.t("Giấy tờ đính kèm", "Attached documents")) }
         @if files.is_empty() { p { (lang.t("Không có tệp.", "No files.")) } }
         ul { @for f in &files { li { a href={"/dossiers/" (d.id) "/files/" (f.id)} { (f.filename) } " — " (f.component) " (" (f.size) " bytes)" } } }
@@ -607,14 +634,14 @@ async fn dossier_page(
         h2 { (lang.t("Tiến trình xử lý", "Processing timeline")) }
         ol.timeline { @for e in &events { li {
             strong { (action_label(lang, &e.action)) } " — " (fmt_time(e.at)) br;
-            (e.actor_name) @if let Some(r) = &e.actor_role { " (" (r) ")" }
+            (e.actor_name) @if let Some(r) = &e.actor_role { " (" (role_words(lang, r)) ")" }
             @if let Some(r) = &e.reason { br; em { (r) } }
         } } }
         @if access == Access::Applicant {
             h2 { (lang.t("Ai đã xem hồ sơ của tôi", "Who opened my dossier")) }
             @if reads.is_empty() { p { (lang.t("Chưa có cán bộ nào mở hồ sơ.", "No official has opened it yet.")) } }
             @else { table { thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Cán bộ", "Official")) } th { (lang.t("Vai trò", "Role")) } th { (lang.t("Mục đích", "Purpose")) } } }
-                tbody { @for r in &reads { tr { td { (fmt_time(r.at)) } td { (r.actor_name) } td { (r.actor_role.clone().unwrap_or_default()) } td { (r.reason.clone().unwrap_or_default()) } } } } } }
+                tbody { @for r in &reads { tr { td { (fmt_time(r.at)) } td { (r.actor_name) } td { (role_words(lang, r.actor_role.as_deref().unwrap_or(""))) } td { (r.reason.clone().unwrap_or_default()) } } } } } }
         }
     };
     Ok(html_page(lang, None, Some(&who), &d.code, body))

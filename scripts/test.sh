@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, property and integration tests on SQLite and PostgreSQL, the
+# kill -9 durability test, and the main journey in headless Chromium.
+#
+# PostgreSQL: SEN_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1/test). Without a
+# reachable server the PostgreSQL half is skipped with a message, unless CI=true.
+# Browser: Debian's chromium and Node.js; skipped with a message when missing, unless CI=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export SEN_TEST_POSTGRES_URL="${SEN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1/test}"
+if ! (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432); then
+  if [ "${CI:-}" = "true" ]; then echo "PostgreSQL is required in CI and is not reachable" >&2; exit 1; fi
+  echo "PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL tests will be SKIPPED"
+  unset SEN_TEST_POSTGRES_URL
+fi
+
+cargo test --workspace --all-targets
+
+if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  cargo build --quiet -p sen
+  data=$(mktemp -d)
+  port=${SEN_BROWSER_PORT:-8099}
+  ./target/debug/sen demo --data "$data" --listen "127.0.0.1:$port" --citizens 2000 --dossiers 1000 >"$data/server.log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+  for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+    sleep 0.5
+  done
+  (cd tests/browser && npm ci --no-audit --no-fund --silent && SEN_URL="http://127.0.0.1:$port" node journey.mjs)
+else
+  if [ "${CI:-}" = "true" ]; then echo "Chromium and Node.js are required in CI" >&2; exit 1; fi
+  echo "browser test SKIPPED: install Debian's chromium and Node.js to run it"
+fi

@@ -1,0 +1,149 @@
+// The main journey of Sen in a real browser: a citizen searches, applies with a file; an
+// officer receives and requests a supplement; the citizen supplies it; the officer hands off,
+// the approver approves, the desk issues the result; the citizen sees it and rates the service.
+// A screenshot of each page goes to docs/screenshots/.
+//
+// Usage: SEN_URL=http://127.0.0.1:8099 node journey.mjs   (a `sen demo` must be running there)
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const base = process.env.SEN_URL ?? 'http://127.0.0.1:8099';
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, '..', '..', 'docs', 'screenshots');
+mkdirSync(shots, { recursive: true });
+const pdf = join(here, 'giay-chung-sinh.pdf');
+writeFileSync(pdf, '%PDF-1.4\n1 0 obj <</Type/Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n');
+
+let passed = 0, failed = 0;
+async function step(name, fn) {
+  try { await fn(); passed++; console.log(`ok - ${name}`); }
+  catch (e) { failed++; console.log(`not ok - ${name}\n  ${String(e).split('\n').join('\n  ')}`); throw e; }
+}
+const expectText = async (page, text) => {
+  await page.getByText(text, { exact: false }).first().waitFor({ timeout: 10000 });
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const viewport = { width: 1280, height: 900 };
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+async function signIn(name) {
+  const ctx = await browser.newContext({ viewport, locale: 'vi-VN' });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#username', name);
+  await page.fill('#password', 'sen-demo-2026');
+  await page.click('main button[type=submit]');
+  await page.waitForLoadState('networkidle');
+  return page;
+}
+
+let code = '', dossierUrl = '';
+try {
+  const citizen = await signIn('congdan');
+  await step('citizen searches the catalogue without diacritics', async () => {
+    await citizen.goto(`${base}/`);
+    await shot(citizen, '01-home');
+    await citizen.fill('#q', 'dang ky khai sinh');
+    await citizen.press('#q', 'Enter');
+    await expectText(citizen, 'Đăng ký khai sinh');
+    await shot(citizen, '02-search');
+  });
+  await step('citizen reads the procedure page', async () => {
+    await citizen.getByRole('link', { name: 'Đăng ký khai sinh', exact: true }).first().click();
+    await expectText(citizen, 'Thời hạn giải quyết');
+    await shot(citizen, '03-procedure');
+  });
+  await step('citizen sees field errors, then applies with a file', async () => {
+    await citizen.getByRole('link', { name: 'Nộp hồ sơ trực tuyến' }).click();
+    await expectText(citizen, 'Họ, chữ đệm, tên của trẻ');
+    await citizen.click('form[enctype] button[type=submit]');
+    await expectText(citizen, 'Hồ sơ chưa hợp lệ');
+    await shot(citizen, '04-form-errors');
+    await citizen.fill('#f-child_full_name', 'Nguyễn Minh An');
+    await citizen.fill('#f-child_birth_date', '2026-11-20');
+    await citizen.selectOption('#f-child_sex', 'Nam');
+    await citizen.fill('#f-place_of_birth', 'Bệnh viện Phụ sản Hà Nội');
+    await citizen.fill('#f-ethnicity', 'Kinh');
+    await citizen.fill('#f-mother_full_name', 'Trần Thị Mai');
+    await citizen.fill('#f-mother_id_number', '001190012345');
+    await citizen.selectOption('#f-relationship', 'Mẹ');
+    await citizen.setInputFiles('input[name=component_1]', pdf);
+    await shot(citizen, '05-form-filled');
+    await citizen.click('form[enctype] button[type=submit]');
+    await expectText(citizen, 'Đã nộp hồ sơ thành công');
+    code = (await citizen.locator('.notice strong').first().textContent()).trim();
+    dossierUrl = citizen.url().split('?')[0];
+    await shot(citizen, '06-receipt');
+    if (!code) throw new Error('no dossier code on the receipt');
+  });
+
+  const desk = await signIn('motcua');
+  await step('officer finds it in the queue, receives it and requests a supplement', async () => {
+    await desk.goto(`${base}/office?queue=new`);
+    await expectText(desk, code);
+    await shot(desk, '07-queue');
+    await desk.getByRole('link', { name: code }).click();
+    await desk.getByRole('button', { name: 'Tiếp nhận', exact: true }).click();
+    await expectText(desk, 'Đã tiếp nhận');
+    await desk.fill('#supp-reason', 'Đề nghị bổ sung bản sao giấy chứng sinh có xác nhận của bệnh viện.');
+    await desk.getByRole('button', { name: 'Gửi yêu cầu' }).click();
+    await expectText(desk, 'Chờ bổ sung');
+    await shot(desk, '08-supplement-requested');
+  });
+  await step('citizen supplies the document', async () => {
+    await citizen.goto(dossierUrl);
+    await expectText(citizen, 'Cơ quan yêu cầu bổ sung hồ sơ');
+    await citizen.setInputFiles('#supply-files', pdf);
+    await citizen.fill('#supply-note', 'Đã bổ sung bản sao có xác nhận.');
+    await citizen.getByRole('button', { name: 'Gửi bổ sung' }).click();
+    await expectText(citizen, 'Đã tiếp nhận');
+    await shot(citizen, '09-supplied');
+  });
+  await step('officer hands off to the approver, who approves', async () => {
+    await desk.goto(dossierUrl);
+    const value = await desk.locator('#to-user option', { hasText: 'Phạm Quang Huy' }).first().getAttribute('value');
+    await desk.selectOption('#to-user', value);
+    await desk.getByRole('button', { name: 'Chuyển', exact: true }).click();
+    await expectText(desk, 'Đang xử lý');
+    const approver = await signIn('lanhdao');
+    await approver.goto(dossierUrl);
+    await approver.getByRole('button', { name: 'Phê duyệt', exact: true }).click();
+    await expectText(approver, 'Đã phê duyệt');
+    await shot(approver, '10-approved');
+  });
+  await step('officer issues the result', async () => {
+    await desk.goto(dossierUrl);
+    await desk.getByRole('button', { name: 'Trả kết quả', exact: true }).click();
+    await expectText(desk, 'Đã trả kết quả');
+    await shot(desk, '11-result-issued');
+  });
+  await step('citizen sees the result, who opened the dossier, and rates the service', async () => {
+    await citizen.goto(dossierUrl);
+    await expectText(citizen, 'Đã trả kết quả');
+    await expectText(citizen, 'Ai đã xem hồ sơ của tôi');
+    await expectText(citizen, 'Trần Thị Thu Hà');
+    await citizen.check('input[name=score][value="5"]');
+    await citizen.fill('#rate-comment', 'Cán bộ hướng dẫn tận tình, nhận kết quả đúng hẹn.');
+    await citizen.getByRole('button', { name: 'Gửi đánh giá' }).click();
+    await expectText(citizen, 'Bạn đã đánh giá: 5/5');
+    await shot(citizen, '12-rated');
+  });
+  await step('the portal speaks English on request', async () => {
+    await citizen.goto(`${base}/procedures?lang=en`);
+    await expectText(citizen, 'Administrative procedures');
+    await shot(citizen, '13-english');
+    await citizen.goto(`${base}/?lang=vi`);
+  });
+} catch (e) {
+  if (!failed) { failed++; console.log(`not ok - ${e}`); }
+} finally {
+  await browser.close();
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
