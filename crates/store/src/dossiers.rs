@@ -286,7 +286,8 @@ pub(crate) async fn audit(
     Ok(())
 }
 
-/// Writes one submission inside the group commit's transaction.
+/// Writes one submission inside the group commit's transaction. Refusals (a reused
+/// idempotency key) are decided before the first write.
 pub(crate) async fn insert_submission(tx: &mut Tx, new: &NewDossier) -> Result<Submitted> {
     if let Some(idem) = &new.idempotency {
         let seen: Option<KeyRow> = tx

@@ -125,21 +125,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Marks a point that [`Tx::rollback_to_savepoint`] can return to.
-    pub async fn savepoint(&mut self) -> Result<()> {
-        self.raw("SAVEPOINT sen_item").await
-    }
-
-    pub async fn release_savepoint(&mut self) -> Result<()> {
-        self.raw("RELEASE SAVEPOINT sen_item").await
-    }
-
-    /// Undoes the writes since [`Tx::savepoint`], keeping the rest of the transaction.
-    pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.raw("ROLLBACK TO SAVEPOINT sen_item").await?;
-        self.raw("RELEASE SAVEPOINT sen_item").await
-    }
-
     /// Runs a schema statement (migrations), rendered for the backend.
     pub async fn execute_schema<S: sea_query::SchemaStatementBuilder>(&mut self, stmt: &S) -> Result<()> {
         match self {
@@ -170,14 +155,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Transaction control statements only; the same text on both backends.
-    async fn raw(&mut self, sql: &'static str) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await.map(|_| ())?,
-            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await.map(|_| ())?,
-        };
-        Ok(())
-    }
 }
 
 impl Db {

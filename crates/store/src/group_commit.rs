@@ -2,8 +2,8 @@
 //!
 //! A disk flush costs milliseconds; one commit per submission would cap throughput at the
 //! disk's flush rate. Instead one writer task takes every submission waiting at that moment,
-//! writes them all in one transaction (each inside a savepoint, so one bad submission does not
-//! sink the others) and commits once. A submission is acknowledged only after that commit
+//! writes them all in one transaction and commits once (see [`write_batch`] for how one bad
+//! submission is kept from sinking the others). A submission is acknowledged only after that commit
 //! returned, so with `synchronous=FULL` every acknowledged dossier is on disk.
 
 use crate::dossiers::{NewDossier, Submitted, insert_submission};
@@ -66,43 +66,52 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     }
 }
 
+/// Writes a batch in one transaction. An item that is refused before writing anything (a reused
+/// idempotency key) is answered alone; an unexpected database error aborts the shared
+/// transaction, and the batch is then written again one transaction per item, so one bad item
+/// never sinks the others.
 async fn write_batch(db: &Db, batch: &[Job]) -> Vec<Result<Submitted>> {
-    let fail_all = |e: &StoreError| {
-        batch.iter().map(|_| Err(StoreError::Invalid(format!("the commit failed: {e}")))).collect::<Vec<_>>()
-    };
-    let mut tx = match db.begin_write().await {
-        Ok(tx) => tx,
+    match try_batch(db, batch).await {
+        Ok(results) => results,
         Err(e) => {
-            tracing::error!(error = %e, "group commit could not begin");
-            return fail_all(&e);
-        }
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let r = async {
-            tx.savepoint().await?;
-            match insert_submission(&mut tx, &job.new).await {
-                Ok(s) => {
-                    tx.release_savepoint().await?;
-                    Ok(s)
-                }
-                Err(e) => {
-                    tx.rollback_to_savepoint().await?;
-                    Err(e)
-                }
+            tracing::warn!(error = %e, size = batch.len(), "group commit failed; writing items one by one");
+            let mut results = Vec::with_capacity(batch.len());
+            for job in batch {
+                results.push(write_one(db, &job.new).await);
             }
-        }
-        .await;
-        results.push(r);
-    }
-    match tx.commit().await {
-        Ok(()) => {
-            tracing::debug!(size = batch.len(), "group commit");
             results
         }
+    }
+}
+
+async fn try_batch(db: &Db, batch: &[Job]) -> Result<Vec<Result<Submitted>>> {
+    let mut tx = db.begin_write().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        match insert_submission(&mut tx, &job.new).await {
+            Err(StoreError::Database(e)) => {
+                let _ = tx.rollback().await;
+                return Err(StoreError::Database(e));
+            }
+            // Refusals happen before the item writes anything: the transaction is intact.
+            r => results.push(r),
+        }
+    }
+    tx.commit().await?;
+    tracing::debug!(size = batch.len(), "group commit");
+    Ok(results)
+}
+
+async fn write_one(db: &Db, new: &NewDossier) -> Result<Submitted> {
+    let mut tx = db.begin_write().await?;
+    match insert_submission(&mut tx, new).await {
+        Ok(s) => {
+            tx.commit().await?;
+            Ok(s)
+        }
         Err(e) => {
-            tracing::error!(error = %e, "group commit failed");
-            fail_all(&e)
+            let _ = tx.rollback().await;
+            Err(e)
         }
     }
 }

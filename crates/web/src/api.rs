@@ -815,6 +815,40 @@ pub async fn agencies(State(st): State<AppState>, Query(p): Query<AgencyParams>)
     ))
 }
 
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CalendarDayIo {
+    pub date: NaiveDate,
+    pub name: String,
+    /// `true` for a make-up working day on a weekend; `false` for a day off.
+    #[serde(default)]
+    pub working: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/calendar", responses((status = 200, body = [CalendarDayIo])), tag = "catalogue",
+    description = "Public holidays and make-up working days used to count deadlines in working days.")]
+pub async fn get_calendar(State(st): State<AppState>) -> AppResult<Json<Vec<CalendarDayIo>>> {
+    let days = st.store.holidays().await?;
+    Ok(Json(days.into_iter().map(|d| CalendarDayIo { date: d.date, name: d.name, working: d.working }).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/calendar", request_body = [CalendarDayIo], responses((status = 200, body = [CalendarDayIo]), (status = 403, body = Problem)), tag = "catalogue",
+    description = "Replaces the calendar (system administrators). Lunar holidays and extra days are announced yearly.")]
+pub async fn put_calendar(State(st): State<AppState>, principal: Principal, headers: HeaderMap, JsonBody(days): JsonBody<Vec<CalendarDayIo>>) -> AppResult<Json<Vec<CalendarDayIo>>> {
+    principal.check_csrf(csrf_header(&headers))?;
+    if !principal.is_admin() {
+        return Err(AppError::Forbidden("only system administrators edit the calendar".into()));
+    }
+    if days.len() > 2000 {
+        return Err(AppError::bad("too_many_days", "at most 2000 calendar days"));
+    }
+    let days: Vec<sen_domain::calendar::CalendarDay> =
+        days.into_iter().map(|d| sen_domain::calendar::CalendarDay { date: d.date, name: d.name, working: d.working }).collect();
+    st.store.set_holidays(&days).await?;
+    st.store.record(&st.actor(&principal, None), "calendar.replace", "calendar", "vn", serde_json::json!({"days": days.len()})).await?;
+    *st.calendar.write().expect("calendar lock") = std::sync::Arc::new(sen_domain::Calendar::new(&days));
+    get_calendar(State(st)).await
+}
+
 async fn not_found() -> AppError {
     AppError::NotFound("endpoint")
 }
@@ -826,6 +860,7 @@ pub fn routes() -> Router<AppState> {
         .route("/procedures/{id}", get(get_procedure).put(update_procedure))
         .route("/procedures/{id}/forms/{version}", get(get_form))
         .route("/agencies", get(agencies))
+        .route("/calendar", get(get_calendar).put(put_calendar))
         .route("/dossiers", get(my_dossiers).post(submit))
         .route("/dossiers/{id}", get(get_dossier))
         .route("/dossiers/{id}/events", get(events))

@@ -29,6 +29,9 @@ pub fn today() -> NaiveDate {
 /// The catalogue in memory: procedures, the search index and compiled e-forms.
 pub struct Catalogue {
     pub procedures: Vec<ProcedureRow>,
+    /// Agencies change rarely and are read on every submission: kept here, reloaded with the
+    /// catalogue.
+    pub agencies: Vec<Agency>,
     pub index: CatalogueIndex,
     forms: Mutex<HashMap<(i64, i64), Arc<EForm>>>,
 }
@@ -36,6 +39,7 @@ pub struct Catalogue {
 impl Catalogue {
     pub async fn load(store: &Store) -> AppResult<Catalogue> {
         let procedures = store.procedures().await?;
+        let agencies = store.agencies().await?;
         let index = CatalogueIndex::new(procedures.iter().map(|p| SearchDoc {
             id: p.id,
             code: p.code.clone(),
@@ -44,7 +48,7 @@ impl Catalogue {
             sector: p.sector.clone(),
             keywords: p.keywords.clone(),
         }));
-        Ok(Catalogue { procedures, index, forms: Mutex::new(HashMap::new()) })
+        Ok(Catalogue { procedures, agencies, index, forms: Mutex::new(HashMap::new()) })
     }
 
     pub fn get(&self, id: i64) -> Option<&ProcedureRow> {
@@ -126,7 +130,7 @@ impl AppState {
 
     /// Agencies that can handle a procedure (its agency kind).
     pub async fn agencies_for(&self, p: &ProcedureRow) -> AppResult<Vec<Agency>> {
-        Ok(self.store.agencies_of_kind(&p.agency_kind, None).await?)
+        Ok(self.catalogue().agencies.iter().filter(|a| a.kind == p.agency_kind).cloned().collect())
     }
 
     /// The agency the applicant's dossier goes to by default: in their commune or province.

@@ -83,7 +83,56 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// How long an authenticated principal is reused without asking the database again. Sign-out
+/// clears it at once on this node; role changes and sign-outs on other nodes take effect
+/// within this time.
+pub const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
+
+/// Recently authenticated principals, by a hash of their credential.
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: Mutex<HashMap<String, (Instant, Principal)>>,
+}
+
+impl PrincipalCache {
+    fn get(&self, key: &str) -> Option<Principal> {
+        let m = self.entries.lock().expect("principal cache");
+        m.get(key).filter(|(at, _)| at.elapsed() < PRINCIPAL_TTL).map(|(_, p)| p.clone())
+    }
+    fn put(&self, key: String, p: Principal) {
+        let mut m = self.entries.lock().expect("principal cache");
+        if m.len() > 50_000 {
+            m.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_TTL);
+        }
+        m.insert(key, (Instant::now(), p));
+    }
+    pub fn forget(&self, credential: &str) {
+        self.entries.lock().expect("principal cache").remove(&sen_store::dossiers::sha256_hex(credential.as_bytes()));
+    }
+}
+
 async fn load(state: &AppState, parts: &Parts) -> Result<Option<Principal>, AppError> {
+    let bearer = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let jar = CookieJar::from_headers(&parts.headers);
+    let credential = bearer.map(str::to_string).or_else(|| jar.get(SESSION_COOKIE).map(|c| c.value().to_string()));
+    let Some(credential) = credential else { return Ok(None) };
+    let key = sen_store::dossiers::sha256_hex(credential.as_bytes());
+    if let Some(p) = state.principals.get(&key) {
+        return Ok(Some(p));
+    }
+    let p = load_uncached(state, parts).await?;
+    if let Some(p) = &p {
+        state.principals.put(key, p.clone());
+    }
+    Ok(p)
+}
+
+async fn load_uncached(state: &AppState, parts: &Parts) -> Result<Option<Principal>, AppError> {
     let bearer = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)

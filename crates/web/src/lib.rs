@@ -42,6 +42,7 @@ pub struct AppState {
     pub catalogue: Arc<RwLock<Arc<Catalogue>>>,
     pub calendar: Arc<RwLock<Arc<Calendar>>>,
     pub limiter: Arc<auth::LoginLimiter>,
+    pub principals: Arc<auth::PrincipalCache>,
     pub metrics: Arc<metrics::Metrics>,
 }
 
@@ -56,6 +57,7 @@ impl AppState {
             catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             limiter: Arc::new(auth::LoginLimiter::default()),
+            principals: Arc::new(auth::PrincipalCache::default()),
             metrics: Arc::new(metrics::Metrics::default()),
         })
     }

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Sen API", version = "1", description = "Sen, the open digital-government platform: procedure catalogue, online dossiers and back office. Errors are RFC 9457 problem documents with a stable `code`."),
     paths(
-        api::list_procedures, api::get_procedure, api::get_form, api::create_procedure, api::update_procedure, api::agencies,
+        api::list_procedures, api::get_procedure, api::get_form, api::create_procedure, api::update_procedure, api::agencies, api::get_calendar, api::put_calendar,
         api::submit, api::my_dossiers, api::get_dossier, api::events, api::reads, api::files, api::act, api::claim, api::apology, api::rate,
         api::lookup, api::queue_counts, api::queue, api::login, api::create_token,
     ),

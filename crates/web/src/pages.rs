@@ -517,8 +517,14 @@ async fn dossier_page(
     let officer_can = |a: Action| {
         access == Access::Officer && who.may(d.agency_id, Permission::Act(a), state) && d.lifecycle().apply(a).is_ok()
     };
-    let handoff_targets =
-        if officer_can(Action::HandOff) { st.store.officers_of(d.agency_id).await.page(lang)? } else { Vec::new() };
+    let (handoff_targets, handoff_agencies) = if officer_can(Action::HandOff) {
+        let agencies = st.store.agencies().await.page(lang)?;
+        let same_place: Vec<sen_store::Agency> =
+            agencies.into_iter().filter(|a| a.level == "central" || a.province_code == agency.province_code).collect();
+        (st.store.officers_of(d.agency_id).await.page(lang)?, same_place)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let body = html! {
         @if q.submitted.is_some() {
             div.notice role="status" {
@@ -603,8 +609,16 @@ async fn dossier_page(
             @if officer_can(Action::HandOff) {
                 form method="post" action={"/dossiers/" (d.id) "/act"} enctype="multipart/form-data" { (hidden) input type="hidden" name="action" value="hand_off";
                     h3 { (lang.t("Chuyển xử lý", "Hand off")) }
-                    div.field { label for="to-user" { (lang.t("Chuyển cho cán bộ", "To official")) }
-                        select #to-user name="to_user_id" { @for (u, role) in &handoff_targets { option value=(u.id) { (u.display_name) " — " (role) } } } }
+                    div.field { label for="to-user" { (lang.t("Chuyển cho cán bộ (trong cơ quan)", "To official (this agency)")) }
+                        select #to-user name="to_user_id" {
+                            option value="" { (lang.t("— Không chỉ định —", "— Not assigned —")) }
+                            @for (u, role) in &handoff_targets { option value=(u.id) { (u.display_name) " — " (role_words(lang, role)) } }
+                        } }
+                    div.field { label for="to-agency" { (lang.t("Hoặc chuyển sang cơ quan khác", "Or to another agency")) }
+                        select #to-agency name="to_agency_id" {
+                            option value="" { (lang.t("— Giữ tại cơ quan này —", "— Keep in this agency —")) }
+                            @for a in &handoff_agencies { @if a.id != d.agency_id { option value=(a.id) { (a.name) } } }
+                        } }
                     div.field { label for="handoff-note" { (lang.t("Ý kiến", "Note")) } textarea #handoff-note name="reason" {} }
                     button type="submit" { (lang.t("Chuyển", "Hand off")) } }
             }
@@ -962,6 +976,7 @@ async fn logout(
     who.check_csrf(f.csrf.as_deref()).page(lang)?;
     if let Some(c) = jar.get(SESSION_COOKIE) {
         st.store.delete_session(c.value()).await.page(lang)?;
+        st.principals.forget(c.value());
     }
     Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/")).into_response())
 }
