@@ -479,45 +479,85 @@ impl Store {
             .await
     }
 
-    fn queue_query(agencies: &[i64], user_id: i64, queue: Queue, today: NaiveDate, soon: NaiveDate) -> SelectStatement {
+    /// The states a queue covers.
+    fn queue_states(queue: Queue) -> &'static [&'static str] {
+        match queue {
+            Queue::New => &["SUBMITTED"],
+            Queue::Mine | Queue::Open => &OPEN_STATES,
+            Queue::DueSoon | Queue::Overdue => &CLOCK_STATES,
+            Queue::Waiting => &["AWAITING_SUPPLEMENT"],
+        }
+    }
+
+    /// Queues are ordered by appointment date, or by submission (first come, first served).
+    fn by_due_date(queue: Queue) -> bool {
+        matches!(queue, Queue::Mine | Queue::DueSoon | Queue::Overdue)
+    }
+
+    /// One slice of a queue: one agency (or the assignee) and one state, so that each slice is
+    /// a single range of an index already in the queue's order.
+    fn queue_slice(
+        agency: Option<i64>,
+        state: &str,
+        user_id: i64,
+        queue: Queue,
+        today: NaiveDate,
+        soon: NaiveDate,
+    ) -> SelectStatement {
         let mut q = summary_select();
-        q.and_where(Expr::col(("dossiers", "agency_id")).is_in(agencies.iter().copied()));
+        q.and_where(Expr::col(("dossiers", "state")).eq(state));
+        if let Some(a) = agency {
+            q.and_where(Expr::col(("dossiers", "agency_id")).eq(a));
+        }
         match queue {
             Queue::New => {
-                q.and_where(Expr::col(("dossiers", "state")).eq("SUBMITTED"))
-                    .and_where(Expr::col(("dossiers", "assignee_user_id")).is_null())
-                    .order_by(("dossiers", "submitted_at"), Order::Asc);
+                q.and_where(Expr::col(("dossiers", "assignee_user_id")).is_null());
             }
             Queue::Mine => {
-                q.and_where(Expr::col(("dossiers", "assignee_user_id")).eq(user_id))
-                    .and_where(Expr::col(("dossiers", "state")).is_in(OPEN_STATES))
-                    .order_by(("dossiers", "due_date"), Order::Asc);
+                q.and_where(Expr::col(("dossiers", "assignee_user_id")).eq(user_id));
             }
             Queue::DueSoon => {
-                q.and_where(Expr::col(("dossiers", "state")).is_in(CLOCK_STATES))
-                    .and_where(Expr::col(("dossiers", "due_date")).gte(today))
-                    .and_where(Expr::col(("dossiers", "due_date")).lte(soon))
-                    .order_by(("dossiers", "due_date"), Order::Asc);
+                q.and_where(Expr::col(("dossiers", "due_date")).gte(today))
+                    .and_where(Expr::col(("dossiers", "due_date")).lte(soon));
             }
             Queue::Overdue => {
-                q.and_where(Expr::col(("dossiers", "state")).is_in(CLOCK_STATES))
-                    .and_where(Expr::col(("dossiers", "due_date")).lt(today))
-                    .order_by(("dossiers", "due_date"), Order::Asc);
+                q.and_where(Expr::col(("dossiers", "due_date")).lt(today));
             }
-            Queue::Waiting => {
-                q.and_where(Expr::col(("dossiers", "state")).eq("AWAITING_SUPPLEMENT"))
-                    .order_by(("dossiers", "submitted_at"), Order::Asc);
-            }
-            Queue::Open => {
-                q.and_where(Expr::col(("dossiers", "state")).is_in(OPEN_STATES))
-                    .order_by(("dossiers", "submitted_at"), Order::Asc);
-            }
+            Queue::Waiting | Queue::Open => {}
         }
-        q.order_by(("dossiers", "id"), Order::Asc);
+        let key = if Self::by_due_date(queue) { "due_date" } else { "submitted_at" };
+        q.order_by(("dossiers", key), Order::Asc).order_by(("dossiers", "id"), Order::Asc);
         q
     }
 
+    /// The slices of a queue: per state, and per agency except for "assigned to me".
+    fn queue_slices(
+        agencies: &[i64],
+        user_id: i64,
+        queue: Queue,
+        today: NaiveDate,
+        soon: NaiveDate,
+    ) -> Vec<SelectStatement> {
+        let owners: Vec<Option<i64>> =
+            if queue == Queue::Mine { vec![None] } else { agencies.iter().copied().map(Some).collect() };
+        let mut out = Vec::new();
+        for owner in owners {
+            for state in Self::queue_states(queue) {
+                let mut q = Self::queue_slice(owner, state, user_id, queue, today, soon);
+                if queue == Queue::Mine {
+                    q.and_where(Expr::col(("dossiers", "agency_id")).is_in(agencies.iter().copied()));
+                }
+                out.push(q);
+            }
+        }
+        out
+    }
+
     /// A queue of the agencies an officer serves. `soon` is the last day counted as due soon.
+    ///
+    /// Each slice (agency × state) is read in index order up to `offset + limit` rows and the
+    /// slices are merged here, so a page costs a few short index range scans however many
+    /// dossiers the agency holds.
     #[allow(clippy::too_many_arguments)]
     pub async fn queue(
         &self,
@@ -532,8 +572,16 @@ impl Store {
         if agencies.is_empty() {
             return Ok(Vec::new());
         }
-        let q = Self::queue_query(agencies, user_id, queue, today, soon).limit(limit).offset(offset).to_owned();
-        self.db.fetch_all(&q).await
+        let mut rows: Vec<DossierSummary> = Vec::new();
+        for mut slice in Self::queue_slices(agencies, user_id, queue, today, soon) {
+            rows.extend(self.db.fetch_all::<DossierSummary, _>(slice.limit(offset + limit)).await?);
+        }
+        if Self::by_due_date(queue) {
+            rows.sort_by(|a, b| a.due_date.cmp(&b.due_date).then(a.id.cmp(&b.id)));
+        } else {
+            rows.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+        }
+        Ok(rows.into_iter().skip(offset as usize).take(limit as usize).collect())
     }
 
     /// How many dossiers each queue holds, capped at `cap` (a tab shows "1000+").
@@ -547,18 +595,24 @@ impl Store {
     ) -> Result<Vec<(Queue, i64)>> {
         let mut out = Vec::new();
         for queue in Queue::ALL {
-            if agencies.is_empty() {
-                out.push((queue, 0));
-                continue;
+            let mut total = 0;
+            if !agencies.is_empty() {
+                for mut slice in Self::queue_slices(agencies, user_id, queue, today, soon) {
+                    slice.clear_order_by();
+                    let inner = slice.limit(cap).to_owned();
+                    let c: Count = self
+                        .db
+                        .fetch_one(
+                            &Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(inner, "q").to_owned(),
+                        )
+                        .await?;
+                    total += c.n;
+                    if total >= cap as i64 {
+                        break;
+                    }
+                }
             }
-            let mut inner = Self::queue_query(agencies, user_id, queue, today, soon);
-            inner.clear_order_by();
-            let inner = inner.limit(cap).to_owned();
-            let c: Count = self
-                .db
-                .fetch_one(&Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(inner, "q").to_owned())
-                .await?;
-            out.push((queue, c.n));
+            out.push((queue, Ord::min(total, cap as i64)));
         }
         Ok(out)
     }

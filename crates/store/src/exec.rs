@@ -154,7 +154,6 @@ impl Tx {
         }
         Ok(())
     }
-
 }
 
 impl Db {

@@ -646,7 +646,10 @@ pub async fn queue_counts(State(st): State<AppState>, principal: Principal) -> A
     if !principal.is_officer() {
         return Err(AppError::Forbidden("queues are for officials".into()));
     }
-    let c = st.store.queue_counts(&principal.working_agencies(), principal.user.id, today(), st.soon(), 1000).await?;
+    let c = st
+        .store
+        .queue_counts(&principal.working_agencies(), principal.user.id, today(), st.soon(), crate::app::QUEUE_COUNT_CAP)
+        .await?;
     Ok(Json(c.into_iter().map(|(q, n)| QueueCount { queue: q.as_str().into(), count: n }).collect()))
 }
 
@@ -833,7 +836,12 @@ pub async fn get_calendar(State(st): State<AppState>) -> AppResult<Json<Vec<Cale
 
 #[utoipa::path(put, path = "/api/v1/calendar", request_body = [CalendarDayIo], responses((status = 200, body = [CalendarDayIo]), (status = 403, body = Problem)), tag = "catalogue",
     description = "Replaces the calendar (system administrators). Lunar holidays and extra days are announced yearly.")]
-pub async fn put_calendar(State(st): State<AppState>, principal: Principal, headers: HeaderMap, JsonBody(days): JsonBody<Vec<CalendarDayIo>>) -> AppResult<Json<Vec<CalendarDayIo>>> {
+pub async fn put_calendar(
+    State(st): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    JsonBody(days): JsonBody<Vec<CalendarDayIo>>,
+) -> AppResult<Json<Vec<CalendarDayIo>>> {
     principal.check_csrf(csrf_header(&headers))?;
     if !principal.is_admin() {
         return Err(AppError::Forbidden("only system administrators edit the calendar".into()));
@@ -841,10 +849,20 @@ pub async fn put_calendar(State(st): State<AppState>, principal: Principal, head
     if days.len() > 2000 {
         return Err(AppError::bad("too_many_days", "at most 2000 calendar days"));
     }
-    let days: Vec<sen_domain::calendar::CalendarDay> =
-        days.into_iter().map(|d| sen_domain::calendar::CalendarDay { date: d.date, name: d.name, working: d.working }).collect();
+    let days: Vec<sen_domain::calendar::CalendarDay> = days
+        .into_iter()
+        .map(|d| sen_domain::calendar::CalendarDay { date: d.date, name: d.name, working: d.working })
+        .collect();
     st.store.set_holidays(&days).await?;
-    st.store.record(&st.actor(&principal, None), "calendar.replace", "calendar", "vn", serde_json::json!({"days": days.len()})).await?;
+    st.store
+        .record(
+            &st.actor(&principal, None),
+            "calendar.replace",
+            "calendar",
+            "vn",
+            serde_json::json!({"days": days.len()}),
+        )
+        .await?;
     *st.calendar.write().expect("calendar lock") = std::sync::Arc::new(sen_domain::Calendar::new(&days));
     get_calendar(State(st)).await
 }

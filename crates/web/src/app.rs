@@ -107,6 +107,8 @@ pub struct ActInput {
 }
 
 pub const MAX_FILES: usize = 20;
+/// Queue tabs count up to this many dossiers and then show "100+": counting is bounded.
+pub const QUEUE_COUNT_CAP: u64 = 100;
 pub const MAX_REASON: usize = 4000;
 
 impl AppState {
@@ -135,16 +137,12 @@ impl AppState {
 
     /// The agency the applicant's dossier goes to by default: in their commune or province.
     pub async fn default_agency(&self, principal: &Principal, candidates: &[Agency]) -> Option<i64> {
-        let person = match &principal.user.person_number {
-            Some(n) => self.store.person(n).await.ok(),
-            None => None,
-        };
-        if let Some(p) = &person
-            && let Some(a) = candidates.iter().find(|a| a.commune_code.as_deref() == Some(p.commune_code.as_str()))
-        {
-            return Some(a.id);
-        }
-        candidates.first().map(|a| a.id)
+        let home = principal.home_commune.as_deref();
+        candidates
+            .iter()
+            .find(|a| home.is_some() && a.commune_code.as_deref() == home)
+            .or(candidates.first())
+            .map(|a| a.id)
     }
 
     fn check_files(&self, files: &[NewFile]) -> AppResult<()> {

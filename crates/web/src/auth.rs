@@ -26,6 +26,8 @@ pub struct Principal {
     pub roles: Vec<RoleGrant>,
     /// The CSRF token of the session; `None` for API tokens (no ambient authority).
     pub csrf: Option<String>,
+    /// The commune of residence in the population registry, for a person.
+    pub home_commune: Option<String>,
 }
 
 impl Principal {
@@ -156,7 +158,11 @@ async fn load_uncached(state: &AppState, parts: &Parts) -> Result<Option<Princip
         return Err(AppError::Forbidden("this account is disabled".into()));
     }
     let roles = state.store.roles(user.id).await?;
-    Ok(Some(Principal { user, roles, csrf }))
+    let home_commune = match &user.person_number {
+        Some(n) => state.store.person(n).await.ok().map(|p| p.commune_code),
+        None => None,
+    };
+    Ok(Some(Principal { user, roles, csrf, home_commune }))
 }
 
 impl<S> FromRequestParts<S> for Principal

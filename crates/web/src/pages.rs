@@ -838,8 +838,11 @@ async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q)
     }
     let queue = q.queue.as_deref().and_then(Queue::parse).unwrap_or(Queue::New);
     let page = q.page.unwrap_or(0);
-    let counts =
-        st.store.queue_counts(&who.working_agencies(), who.user.id, today(), st.soon(), 1000).await.page(lang)?;
+    let counts = st
+        .store
+        .queue_counts(&who.working_agencies(), who.user.id, today(), st.soon(), crate::app::QUEUE_COUNT_CAP)
+        .await
+        .page(lang)?;
     let rows = st.queue(&who, queue, 50, page * 50).await.page(lang)?;
     let label = |q: Queue| match q {
         Queue::New => lang.t("Mới nộp", "New"),
@@ -852,7 +855,7 @@ async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q)
     let body = html! {
         h1 { (lang.t("Xử lý hồ sơ", "Back office")) }
         nav.tabs aria-label=(lang.t("Hàng đợi", "Queues")) {
-            @for (qq, n) in &counts { a href={"/office?queue=" (qq.as_str())} aria-current=[(*qq == queue).then_some("page")] { (label(*qq)) " (" @if *n >= 1000 { "1000+" } @else { (n) } ")" } }
+            @for (qq, n) in &counts { a href={"/office?queue=" (qq.as_str())} aria-current=[(*qq == queue).then_some("page")] { (label(*qq)) " (" @if *n >= crate::app::QUEUE_COUNT_CAP as i64 { (crate::app::QUEUE_COUNT_CAP) "+" } @else { (n) } ")" } }
         }
         @if rows.is_empty() { p { (lang.t("Không có hồ sơ trong hàng đợi này.", "This queue is empty.")) } }
         @else {

@@ -643,10 +643,24 @@ async fn the_holiday_calendar_is_configurable_by_administrators_only() {
         assert!(days.as_array().unwrap().iter().any(|d| d["date"] == "2026-09-02"), "seeded 2025-2027");
         let desk = login(&s, "motcua").await;
         let body = json!([{"date": "2026-12-31", "name": "Nghỉ bù", "working": false}]);
-        let r = desk.client.put(format!("{}/api/v1/calendar", s.base)).header("x-csrf-token", &desk.csrf).json(&body).send().await.unwrap();
+        let r = desk
+            .client
+            .put(format!("{}/api/v1/calendar", s.base))
+            .header("x-csrf-token", &desk.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let admin = login(&s, "admin").await;
-        let r = admin.client.put(format!("{}/api/v1/calendar", s.base)).header("x-csrf-token", &admin.csrf).json(&body).send().await.unwrap();
+        let r = admin
+            .client
+            .put(format!("{}/api/v1/calendar", s.base))
+            .header("x-csrf-token", &admin.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(s.store.holidays().await.unwrap().len(), 1);
     });
