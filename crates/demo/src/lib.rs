@@ -182,7 +182,9 @@ fn population(
     let mut households = Vec::new();
     let demo: Vec<&sen_store::Commune> =
         communes.iter().filter(|c| geo::DEMO_PROVINCES.contains(&c.province_code.as_str())).collect();
-    let mut serial: u32 = 10_000;
+    // Serials are counted per (province, sex and century, year) prefix, so numbers stay unique
+    // at any population size.
+    let mut serials: HashMap<String, u32> = HashMap::new();
     let province_names: HashMap<&str, &str> = geo::PROVINCES.iter().map(|p| (p.0, p.1)).collect();
     let mut hid = 1i64;
     while persons.len() < n {
@@ -221,13 +223,12 @@ fn population(
             if persons.len() >= n {
                 break;
             }
-            serial += 1 + rng.gen_range(0..50);
-            let number = ident::personal_number(
-                birth_province(rng),
-                if female { Sex::Female } else { Sex::Male },
-                birth,
-                serial,
-            );
+            let sex = if female { Sex::Female } else { Sex::Male };
+            let province = birth_province(rng);
+            let prefix = ident::personal_number(province, sex, birth, 0)[..6].to_string();
+            let serial = serials.entry(prefix).or_insert_with(|| rng.gen_range(0..1000));
+            *serial += 1 + rng.gen_range(0..3);
+            let number = ident::personal_number(province, sex, birth, *serial);
             if head_number.is_empty() {
                 head_number = number.clone();
             }
