@@ -19,6 +19,8 @@ pub enum Scenario {
     Queue,
     /// GET the citizen's dossier list.
     MyDossiers,
+    /// GET /api/v1/lookup/{code} for the citizen's own dossier codes.
+    Lookup,
 }
 
 #[derive(Args)]
@@ -74,6 +76,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let procedures: serde_json::Value =
         session.client.get(format!("{url}/api/v1/procedures?q=1.004873")).send().await?.json().await?;
     let procedure_id = procedures[0]["id"].as_i64().context("the demo procedure 1.004873 is missing")?;
+    let codes: Arc<Vec<String>> = Arc::new(if args.scenario == Scenario::Lookup {
+        let mine: serde_json::Value = session.client.get(format!("{url}/api/v1/dossiers?limit=200")).send().await?.json().await?;
+        let v: Vec<String> = mine.as_array().into_iter().flatten().filter_map(|d| d["code"].as_str().map(str::to_string)).collect();
+        if v.is_empty() {
+            bail!("{} has no dossier to look up", args.username);
+        }
+        v
+    } else {
+        Vec::new()
+    });
     let ack_file = match &args.acknowledged {
         Some(p) => Some(Arc::new(tokio::sync::Mutex::new(
             tokio::fs::OpenOptions::new().create(true).append(true).open(p).await?,
@@ -85,7 +97,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..args.clients {
-        let (session, url, errors, ack_file) = (session.clone(), url.clone(), errors.clone(), ack_file.clone());
+        let (session, url, errors, ack_file, codes) =
+            (session.clone(), url.clone(), errors.clone(), ack_file.clone(), codes.clone());
         let scenario = args.scenario;
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -104,6 +117,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     Scenario::ProcedurePage => session.client.get(format!("{url}/procedures/{procedure_id}")),
                     Scenario::Queue => session.client.get(format!("{url}/office?queue=open")),
                     Scenario::MyDossiers => session.client.get(format!("{url}/api/v1/dossiers")),
+                    Scenario::Lookup => session.client.get(format!("{url}/api/v1/lookup/{}", codes[(i as usize + c) % codes.len()])),
                 };
                 match req.send().await {
                     Ok(r) if r.status().is_success() => {
