@@ -77,8 +77,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         session.client.get(format!("{url}/api/v1/procedures?q=1.004873")).send().await?.json().await?;
     let procedure_id = procedures[0]["id"].as_i64().context("the demo procedure 1.004873 is missing")?;
     let codes: Arc<Vec<String>> = Arc::new(if args.scenario == Scenario::Lookup {
-        let mine: serde_json::Value = session.client.get(format!("{url}/api/v1/dossiers?limit=200")).send().await?.json().await?;
-        let v: Vec<String> = mine.as_array().into_iter().flatten().filter_map(|d| d["code"].as_str().map(str::to_string)).collect();
+        let mine: serde_json::Value =
+            session.client.get(format!("{url}/api/v1/dossiers?limit=200")).send().await?.json().await?;
+        let v: Vec<String> =
+            mine.as_array().into_iter().flatten().filter_map(|d| d["code"].as_str().map(str::to_string)).collect();
         if v.is_empty() {
             bail!("{} has no dossier to look up", args.username);
         }

@@ -5,7 +5,7 @@ use crate::dossiers::sha256_hex;
 use crate::models::*;
 use crate::{Result, Store};
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
 
 const USER_COLUMNS: [&str; 10] = [
     "id",
@@ -31,6 +31,38 @@ pub struct NewUser {
     pub email: Option<String>,
 }
 
+fn users_insert(users: &[NewUser]) -> InsertStatement {
+    let now = Utc::now();
+    let mut q = Query::insert()
+        .into_table("users")
+        .columns([
+            "username",
+            "password_hash",
+            "display_name",
+            "kind",
+            "person_number",
+            "tax_code",
+            "email",
+            "disabled",
+            "created_at",
+        ])
+        .to_owned();
+    for u in users {
+        q.values_panic([
+            u.username.clone().into(),
+            u.password_hash.clone().into(),
+            u.display_name.clone().into(),
+            u.kind.clone().into(),
+            u.person_number.clone().into(),
+            u.tax_code.clone().into(),
+            u.email.clone().into(),
+            false.into(),
+            now.into(),
+        ]);
+    }
+    q
+}
+
 #[derive(sqlx::FromRow)]
 struct IdRow {
     id: i64,
@@ -45,75 +77,18 @@ pub struct SessionRow {
 
 impl Store {
     pub async fn create_user(&self, u: &NewUser) -> Result<i64> {
-        let row: IdRow = self
-            .db
-            .fetch_one(
-                &Query::insert()
-                    .into_table("users")
-                    .columns([
-                        "username",
-                        "password_hash",
-                        "display_name",
-                        "kind",
-                        "person_number",
-                        "tax_code",
-                        "email",
-                        "disabled",
-                        "created_at",
-                    ])
-                    .values_panic([
-                        u.username.clone().into(),
-                        u.password_hash.clone().into(),
-                        u.display_name.clone().into(),
-                        u.kind.clone().into(),
-                        u.person_number.clone().into(),
-                        u.tax_code.clone().into(),
-                        u.email.clone().into(),
-                        false.into(),
-                        Utc::now().into(),
-                    ])
-                    .returning_col("id")
-                    .to_owned(),
-            )
-            .await
-            .map_err(|e| if e.is_unique_violation() { crate::StoreError::Duplicate(u.username.clone()) } else { e })?;
+        let row: IdRow =
+            self.db.fetch_one(&users_insert(std::slice::from_ref(u)).returning_col("id").to_owned()).await.map_err(
+                |e| if e.is_unique_violation() { crate::StoreError::Duplicate(u.username.clone()) } else { e },
+            )?;
         Ok(row.id)
     }
 
     /// Inserts many users in one statement (seeding).
     pub async fn create_users_bulk(&self, users: &[NewUser]) -> Result<()> {
-        if users.is_empty() {
-            return Ok(());
+        if !users.is_empty() {
+            self.db.execute(&users_insert(users)).await?;
         }
-        let now = Utc::now();
-        let mut q = Query::insert()
-            .into_table("users")
-            .columns([
-                "username",
-                "password_hash",
-                "display_name",
-                "kind",
-                "person_number",
-                "tax_code",
-                "email",
-                "disabled",
-                "created_at",
-            ])
-            .to_owned();
-        for u in users {
-            q.values_panic([
-                u.username.clone().into(),
-                u.password_hash.clone().into(),
-                u.display_name.clone().into(),
-                u.kind.clone().into(),
-                u.person_number.clone().into(),
-                u.tax_code.clone().into(),
-                u.email.clone().into(),
-                false.into(),
-                now.into(),
-            ]);
-        }
-        self.db.execute(&q).await?;
         Ok(())
     }
 

@@ -123,6 +123,21 @@ impl Queue {
 const CLOCK_STATES: [&str; 3] = ["RECEIVED", "IN_PROCESSING", "APPROVED"];
 const OPEN_STATES: [&str; 5] = ["SUBMITTED", "RECEIVED", "IN_PROCESSING", "AWAITING_SUPPLEMENT", "APPROVED"];
 
+/// The columns written for a tracking-log entry (the id is generated).
+pub(crate) const EVENT_COLUMNS: [&str; 11] = [
+    "dossier_id",
+    "at",
+    "actor_user_id",
+    "actor_name",
+    "actor_role",
+    "actor_agency_id",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "detail",
+];
+
 #[derive(sqlx::FromRow)]
 struct IdRow {
     id: i64,
@@ -195,19 +210,7 @@ async fn insert_event(
     tx.execute(
         &Query::insert()
             .into_table("dossier_events")
-            .columns([
-                "dossier_id",
-                "at",
-                "actor_user_id",
-                "actor_name",
-                "actor_role",
-                "actor_agency_id",
-                "action",
-                "from_state",
-                "to_state",
-                "reason",
-                "detail",
-            ])
+            .columns(EVENT_COLUMNS)
             .values_panic([
                 dossier_id.into(),
                 at.into(),
@@ -844,20 +847,8 @@ impl Store {
         self.db
             .fetch_all(
                 &Query::select()
-                    .columns([
-                        "id",
-                        "dossier_id",
-                        "at",
-                        "actor_user_id",
-                        "actor_name",
-                        "actor_role",
-                        "actor_agency_id",
-                        "action",
-                        "from_state",
-                        "to_state",
-                        "reason",
-                        "detail",
-                    ])
+                    .column("id")
+                    .columns(EVENT_COLUMNS)
                     .from("dossier_events")
                     .and_where(Expr::col("dossier_id").eq(dossier_id))
                     .order_by("id", Order::Asc)

@@ -1,7 +1,7 @@
 //! Bulk loading of generated history (demo and scale data). Rows go in chunked multi-row
 //! inserts; events are attached to their dossier by its unique code.
 
-use crate::dossiers::Actor;
+use crate::dossiers::{Actor, EVENT_COLUMNS};
 use crate::{Result, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{Expr, ExprTrait, Query};
@@ -127,22 +127,7 @@ impl Store {
             let ids: Vec<CodeId> =
                 tx.fetch_all(&q.returning(Query::returning().columns(["id", "code"])).to_owned()).await?;
             let by_code: HashMap<&str, i64> = ids.iter().map(|r| (r.code.as_str(), r.id)).collect();
-            let mut ev = Query::insert()
-                .into_table("dossier_events")
-                .columns([
-                    "dossier_id",
-                    "at",
-                    "actor_user_id",
-                    "actor_name",
-                    "actor_role",
-                    "actor_agency_id",
-                    "action",
-                    "from_state",
-                    "to_state",
-                    "reason",
-                    "detail",
-                ])
-                .to_owned();
+            let mut ev = Query::insert().into_table("dossier_events").columns(EVENT_COLUMNS).to_owned();
             let mut n = 0;
             for d in chunk {
                 let id = by_code[d.code.as_str()];
@@ -163,22 +148,7 @@ impl Store {
                     n += 1;
                     if n == 2000 {
                         tx.execute(&ev).await?;
-                        ev = Query::insert()
-                            .into_table("dossier_events")
-                            .columns([
-                                "dossier_id",
-                                "at",
-                                "actor_user_id",
-                                "actor_name",
-                                "actor_role",
-                                "actor_agency_id",
-                                "action",
-                                "from_state",
-                                "to_state",
-                                "reason",
-                                "detail",
-                            ])
-                            .to_owned();
+                        ev = Query::insert().into_table("dossier_events").columns(EVENT_COLUMNS).to_owned();
                         n = 0;
                     }
                 }
