@@ -21,11 +21,12 @@ if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   cargo build --quiet -p sen
   data=$(mktemp -d)
   port=${SEN_BROWSER_PORT:-8099}
-  ./target/debug/sen demo --data "$data" --listen "127.0.0.1:$port" --citizens 2000 --dossiers 1000 >"$data/server.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/debug/sen" demo --data "$data" --listen "127.0.0.1:$port" --citizens 2000 --dossiers 1000 >"$data/server.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 240); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+    if ! kill -0 "$server" 2>/dev/null; then echo "the demo server did not start:" >&2; cat "$data/server.log" >&2; exit 1; fi
     sleep 0.5
   done
   (cd tests/browser && npm ci --no-audit --no-fund --silent && SEN_URL="http://127.0.0.1:$port" node journey.mjs)
