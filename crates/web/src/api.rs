@@ -139,20 +139,6 @@ pub struct ProcedureIn {
     pub form: Option<Value>,
 }
 
-/// System administrators edit any procedure; an agency administrator edits the procedures
-/// implemented by agencies of the kind they administer.
-async fn check_procedure_admin(st: &AppState, principal: &Principal, agency_kind: &str) -> AppResult<()> {
-    if principal.is_admin() {
-        return Ok(());
-    }
-    for r in principal.roles.iter().filter(|r| r.role == sen_domain::Role::AgencyAdmin.as_str()) {
-        if st.store.agency(r.agency_id).await?.kind == agency_kind {
-            return Ok(());
-        }
-    }
-    Err(AppError::Forbidden("only administrators of an implementing agency edit this procedure".into()))
-}
-
 #[utoipa::path(post, path = "/api/v1/procedures", request_body = ProcedureIn, responses((status = 201, body = ProcedureDetail), (status = 403, body = Problem), (status = 422, body = Problem)), tag = "catalogue")]
 pub async fn create_procedure(
     State(st): State<AppState>,
@@ -161,7 +147,7 @@ pub async fn create_procedure(
     JsonBody(body): JsonBody<ProcedureIn>,
 ) -> AppResult<Response> {
     principal.check_csrf(csrf_header(&headers))?;
-    check_procedure_admin(&st, &principal, &body.spec.agency_kind).await?;
+    st.check_procedure_admin(&principal, &body.spec.agency_kind).await?;
     let form = body.form.ok_or_else(|| AppError::field("form", "required", "a new procedure needs its e-form"))?;
     sen_domain::eform::EForm::compile(form.clone()).map_err(|e| AppError::field("form", "schema", &e.to_string()))?;
     body.spec.check().map_err(|e| AppError::field("spec", "invalid", &e.to_string()))?;
@@ -181,8 +167,8 @@ pub async fn update_procedure(
 ) -> AppResult<Json<ProcedureDetail>> {
     principal.check_csrf(csrf_header(&headers))?;
     let current = st.procedure(id)?;
-    check_procedure_admin(&st, &principal, &current.agency_kind).await?;
-    check_procedure_admin(&st, &principal, &body.spec.agency_kind).await?;
+    st.check_procedure_admin(&principal, &current.agency_kind).await?;
+    st.check_procedure_admin(&principal, &body.spec.agency_kind).await?;
     if let Some(f) = &body.form {
         sen_domain::eform::EForm::compile(f.clone()).map_err(|e| AppError::field("form", "schema", &e.to_string()))?;
     }

@@ -130,6 +130,20 @@ impl AppState {
         self.catalogue().get(id).cloned().ok_or(AppError::NotFound("procedure"))
     }
 
+    /// System administrators edit any procedure; an agency administrator edits the procedures
+    /// implemented by agencies of the kind they administer.
+    pub async fn check_procedure_admin(&self, principal: &Principal, agency_kind: &str) -> AppResult<()> {
+        if principal.is_admin() {
+            return Ok(());
+        }
+        for r in principal.roles.iter().filter(|r| r.role == sen_domain::Role::AgencyAdmin.as_str()) {
+            if self.store.agency(r.agency_id).await?.kind == agency_kind {
+                return Ok(());
+            }
+        }
+        Err(AppError::Forbidden("only administrators of an implementing agency edit this procedure".into()))
+    }
+
     /// Agencies that can handle a procedure (its agency kind).
     pub async fn agencies_for(&self, p: &ProcedureRow) -> AppResult<Vec<Agency>> {
         Ok(self.catalogue().agencies.iter().filter(|a| a.kind == p.agency_kind).cloned().collect())

@@ -100,7 +100,11 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                     a href="/procedures" { (lang.t("Thủ tục", "Procedures")) }
                     a href="/lookup" { (lang.t("Tra cứu hồ sơ", "Track a dossier")) }
                     @match who {
-                        Some(p) if p.is_officer() => { a href="/office" { (lang.t("Xử lý hồ sơ", "Back office")) } }
+                        Some(p) if p.is_officer() => {
+                            a href="/office" { (lang.t("Xử lý hồ sơ", "Back office")) }
+                            @if p.roles.iter().any(|r| r.role == "agency_admin") { a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) } }
+                        }
+                        Some(p) if p.is_admin() => { a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) } }
                         Some(p) if p.is_applicant() => { a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) } }
                         _ => {}
                     }
@@ -873,6 +877,207 @@ async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q)
     Ok(html_page(lang, None, Some(&who), lang.t("Xử lý hồ sơ", "Back office"), body))
 }
 
+/// Agency kinds whose procedures the caller may edit; `None` means all (system administrator).
+async fn editable_kinds(st: &AppState, who: &Principal) -> Result<Option<Vec<String>>, AppError> {
+    if who.is_admin() {
+        return Ok(None);
+    }
+    let mut kinds = Vec::new();
+    for r in who.roles.iter().filter(|r| r.role == sen_domain::Role::AgencyAdmin.as_str()) {
+        kinds.push(st.store.agency(r.agency_id).await?.kind);
+    }
+    if kinds.is_empty() {
+        return Err(AppError::Forbidden("procedure administration is for agency administrators".into()));
+    }
+    Ok(Some(kinds))
+}
+
+async fn admin_procedures(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
+    let kinds = editable_kinds(&st, &who).await.page(lang)?;
+    let cat = st.catalogue();
+    let rows: Vec<&sen_store::ProcedureRow> =
+        cat.procedures.iter().filter(|p| kinds.as_ref().is_none_or(|k| k.contains(&p.agency_kind))).collect();
+    let body = html! {
+        h1 { (lang.t("Quản trị thủ tục", "Procedure administration")) }
+        p { a.button href="/admin/procedures/new" { (lang.t("Thêm thủ tục", "Add a procedure")) } }
+        table { thead { tr { th { (lang.t("Mã", "Code")) } th { (lang.t("Tên thủ tục", "Name")) } th { (lang.t("Phiên bản biểu mẫu", "Form version")) } } }
+            tbody { @for p in &rows { tr { td { (p.code) } td { a href={"/admin/procedures/" (p.id)} { (p.name) } } td { (p.form_version) } } } } }
+    };
+    Ok(html_page(lang, None, Some(&who), lang.t("Quản trị thủ tục", "Procedure administration"), body))
+}
+
+fn procedure_editor(
+    lang: Lang,
+    who: &Principal,
+    action: &str,
+    v: &HashMap<String, String>,
+    error: Option<&str>,
+) -> Markup {
+    let text = |name: &str, label: &str| {
+        let value = v.get(name).cloned().unwrap_or_default();
+        html! { div.field { label for={"p-" (name)} { (label) } input #{"p-" (name)} type="text" name=(name) value=(value); } }
+    };
+    let area = |name: &str, label: &str, hint: &str| {
+        let value = v.get(name).cloned().unwrap_or_default();
+        html! { div.field { label for={"p-" (name)} { (label) } p.hint { (hint) } textarea #{"p-" (name)} name=(name) rows="8" { (value) } } }
+    };
+    let chosen = |name: &str, option: &str| v.get(name).is_some_and(|x| x == option);
+    html! {
+        @if let Some(e) = error { div.error-summary role="alert" { p { (e) } } }
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
+            (text("code", lang.t("Mã thủ tục", "Code")))
+            (text("name", lang.t("Tên thủ tục", "Name")))
+            (text("name_en", lang.t("Tên tiếng Anh", "English name")))
+            (text("sector", lang.t("Lĩnh vực", "Sector")))
+            div.field { label for="p-level" { (lang.t("Cấp thực hiện", "Level")) }
+                select #p-level name="level" { @for (o, l) in [("commune", "Cấp xã"), ("province", "Cấp tỉnh"), ("central", "Trung ương")] { option value=(o) selected[chosen("level", o)] { (l) } } } }
+            (text("agency_kind", lang.t("Loại cơ quan thực hiện (ví dụ commune_pc)", "Implementing agency kind (e.g. commune_pc)")))
+            (text("deadline_working_days", lang.t("Thời hạn (ngày làm việc)", "Deadline (working days)")))
+            (text("fees", lang.t("Phí, lệ phí", "Fees")))
+            (text("fee_vnd", lang.t("Lệ phí nộp trực tuyến (đồng)", "Online fee (VND)")))
+            div.field { label for="p-service_level" { (lang.t("Mức độ dịch vụ", "Service level")) }
+                select #p-service_level name="service_level" { @for (o, l) in [("full_process", "Toàn trình"), ("partial", "Một phần")] { option value=(o) selected[chosen("service_level", o)] { (l) } } } }
+            div.field { label for="p-applicants" { (lang.t("Đối tượng", "Applicants")) }
+                select #p-applicants name="applicants" { @for (o, l) in [("citizens", "Công dân"), ("businesses", "Doanh nghiệp"), ("both", "Cả hai")] { option value=(o) selected[chosen("applicants", o)] { (l) } } } }
+            (text("legal_basis", lang.t("Căn cứ pháp lý", "Legal basis")))
+            (text("result_document", lang.t("Kết quả", "Result document")))
+            (text("keywords", lang.t("Từ khóa tìm kiếm", "Search keywords")))
+            (area("components", lang.t("Thành phần hồ sơ", "Documents"), lang.t("Mỗi dòng một giấy tờ; thêm * ở đầu nếu bắt buộc.", "One per line; start with * when mandatory.")))
+            (area("form", lang.t("Biểu mẫu điện tử (JSON Schema)", "E-form (JSON Schema)"), lang.t("Sửa biểu mẫu tạo phiên bản mới; hồ sơ đang xử lý giữ phiên bản cũ.", "A changed form becomes a new version; running dossiers keep theirs.")))
+            button type="submit" { (lang.t("Lưu", "Save")) }
+        }
+    }
+}
+
+fn procedure_values(p: &sen_store::ProcedureRow, form: &serde_json::Value) -> HashMap<String, String> {
+    let s = p.spec();
+    let mut v = HashMap::new();
+    for (k, x) in [
+        ("code", s.code),
+        ("name", s.name),
+        ("name_en", s.name_en),
+        ("sector", s.sector),
+        ("level", s.level.as_str().into()),
+        ("agency_kind", s.agency_kind),
+        ("deadline_working_days", s.deadline_working_days.to_string()),
+        ("fees", s.fees),
+        ("fee_vnd", s.fee_vnd.to_string()),
+        ("service_level", s.service_level.as_str().into()),
+        ("applicants", s.applicants.as_str().into()),
+        ("legal_basis", s.legal_basis),
+        ("result_document", s.result_document),
+        ("keywords", s.keywords),
+    ] {
+        v.insert(k.to_string(), x);
+    }
+    let comps: Vec<String> =
+        s.components.iter().map(|c| format!("{}{}", if c.mandatory { "* " } else { "" }, c.name)).collect();
+    v.insert("components".into(), comps.join("\n"));
+    v.insert("form".into(), serde_json::to_string_pretty(form).unwrap_or_default());
+    v
+}
+
+/// Reads the editor's fields into a procedure and its e-form, or says what is wrong.
+fn parse_procedure(
+    v: &HashMap<String, String>,
+) -> Result<(sen_domain::procedure::ProcedureSpec, serde_json::Value), String> {
+    use sen_domain::procedure::{Applicants, Component, Level, ServiceLevel};
+    let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let spec = sen_domain::procedure::ProcedureSpec {
+        code: get("code"),
+        name: get("name"),
+        name_en: get("name_en"),
+        sector: get("sector"),
+        level: Level::parse(&get("level")).ok_or("level")?,
+        agency_kind: get("agency_kind"),
+        deadline_working_days: get("deadline_working_days").parse().map_err(|_| "the deadline is a whole number of working days")?,
+        fees: get("fees"),
+        fee_vnd: get("fee_vnd").parse().map_err(|_| "the fee is a whole number of đồng")?,
+        service_level: ServiceLevel::parse(&get("service_level")).ok_or("service level")?,
+        applicants: Applicants::parse(&get("applicants")).ok_or("applicants")?,
+        conditions: String::new(),
+        steps: "Nộp hồ sơ trực tuyến trên Cổng dịch vụ công; cán bộ một cửa tiếp nhận, kiểm tra và chuyển xử lý; trả kết quả điện tử hoặc qua bưu chính.".into(),
+        legal_basis: get("legal_basis"),
+        result_document: get("result_document"),
+        components: get("components")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| Component {
+                mandatory: l.starts_with('*'),
+                name: l.trim_start_matches('*').trim().to_string(),
+                quantity: "01 bản".into(),
+                template: None,
+            })
+            .collect(),
+        keywords: get("keywords"),
+    };
+    spec.check().map_err(|e| e.to_string())?;
+    let form: serde_json::Value =
+        serde_json::from_str(&get("form")).map_err(|e| format!("the e-form is not valid JSON: {e}"))?;
+    sen_domain::eform::EForm::compile(form.clone()).map_err(|e| e.to_string())?;
+    Ok((spec, form))
+}
+
+async fn admin_procedure_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<String>,
+) -> PageResult {
+    editable_kinds(&st, &who).await.page(lang)?;
+    let (title, action, values) = if id == "new" {
+        let mut v = HashMap::new();
+        v.insert(
+            "form".to_string(),
+            "{\n  \"type\": \"object\",\n  \"required\": [],\n  \"properties\": {}\n}".to_string(),
+        );
+        (lang.t("Thêm thủ tục", "Add a procedure").to_string(), "/admin/procedures/new".to_string(), v)
+    } else {
+        let id: i64 = id.parse().map_err(|_| AppError::NotFound("procedure")).page(lang)?;
+        let p = st.procedure(id).page(lang)?;
+        st.check_procedure_admin(&who, &p.agency_kind).await.page(lang)?;
+        let form = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
+        (p.name.clone(), format!("/admin/procedures/{id}"), procedure_values(&p, form.schema()))
+    };
+    let body = html! { h1 { (title) } (procedure_editor(lang, &who, &action, &values, None)) };
+    Ok(html_page(lang, None, Some(&who), &title, body))
+}
+
+async fn admin_procedure_save(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(id): Path<String>,
+    Form(v): Form<HashMap<String, String>>,
+) -> PageResult {
+    who.check_csrf(v.get("csrf").map(String::as_str)).page(lang)?;
+    let action = if id == "new" { "/admin/procedures/new".to_string() } else { format!("/admin/procedures/{id}") };
+    let (spec, form) = match parse_procedure(&v) {
+        Ok(x) => x,
+        Err(e) => {
+            let body = html! { h1 { (lang.t("Quản trị thủ tục", "Procedure administration")) } (procedure_editor(lang, &who, &action, &v, Some(&e))) };
+            let mut r = html_page(lang, None, Some(&who), lang.t("Quản trị thủ tục", "Procedure administration"), body);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+    };
+    st.check_procedure_admin(&who, &spec.agency_kind).await.page(lang)?;
+    let actor = st.actor(&who, None);
+    let saved_id = if id == "new" {
+        st.store.create_procedure(&spec, &form, &actor).await.page(lang)?
+    } else {
+        let id: i64 = id.parse().map_err(|_| AppError::NotFound("procedure")).page(lang)?;
+        let current = st.procedure(id).page(lang)?;
+        st.check_procedure_admin(&who, &current.agency_kind).await.page(lang)?;
+        st.store.update_procedure(id, &spec, Some(&form), &actor).await.page(lang)?;
+        id
+    };
+    st.reload_catalogue().await.page(lang)?;
+    Ok(Redirect::to(&format!("/procedures/{saved_id}")).into_response())
+}
+
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
@@ -1014,6 +1219,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers/{id}/rate", post(dossier_rate))
         .route("/dossiers/{id}/files/{file}", get(dossier_file))
         .route("/office", get(office))
+        .route("/admin/procedures", get(admin_procedures))
+        .route("/admin/procedures/{id}", get(admin_procedure_page).post(admin_procedure_save))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(state, require_login));
     Router::new()

@@ -665,3 +665,52 @@ async fn the_holiday_calendar_is_configurable_by_administrators_only() {
         assert_eq!(s.store.holidays().await.unwrap().len(), 1);
     });
 }
+
+#[tokio::test]
+async fn agency_admins_edit_procedures_through_the_pages() {
+    on_both!(|s| {
+        let admin = login(&s, "quantri").await;
+        let pid = procedure_id(&s, "1.004873").await;
+        let page = admin.client.get(format!("{}/admin/procedures/{pid}", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Xác nhận tình trạng hôn nhân"));
+        let (_, detail) = get(&admin, format!("{}/api/v1/procedures/{pid}", s.base)).await;
+        let mut form = detail["form"].clone();
+        form["properties"]["note"] = json!({"type": "string", "title": "Ghi chú"});
+        let fields = [
+            ("csrf", admin.csrf.clone()),
+            ("code", "1.004873".into()),
+            ("name", "Xác nhận tình trạng hôn nhân".into()),
+            ("name_en", "Certificate of marital status".into()),
+            ("sector", "Hộ tịch".into()),
+            ("level", "commune".into()),
+            ("agency_kind", "commune_pc".into()),
+            ("deadline_working_days", "3".into()),
+            ("fees", "15.000 đồng".into()),
+            ("fee_vnd", "15000".into()),
+            ("service_level", "full_process".into()),
+            ("applicants", "citizens".into()),
+            ("legal_basis", "Luật Hộ tịch 2014".into()),
+            ("result_document", "Giấy xác nhận tình trạng hôn nhân".into()),
+            ("keywords", "độc thân".into()),
+            ("components", "* Tờ khai theo mẫu".into()),
+            ("form", form.to_string()),
+        ];
+        let r = admin.client.post(format!("{}/admin/procedures/{pid}", s.base)).form(&fields).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, after) = get(&admin, format!("{}/api/v1/procedures/{pid}", s.base)).await;
+        assert_eq!(after["form_version"], 2);
+        // Broken JSON in the e-form: the page says so and nothing changes.
+        let mut broken = fields.clone();
+        broken[16].1 = "{not json".into();
+        let r = admin.client.post(format!("{}/admin/procedures/{pid}", s.base)).form(&broken).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // A desk officer without the admin role and a citizen are refused.
+        for who in ["motcua", "congdan"] {
+            let u = login(&s, who).await;
+            let r = u.client.get(format!("{}/admin/procedures/{pid}", s.base)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who}");
+        }
+    });
+}
