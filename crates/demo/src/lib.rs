@@ -391,6 +391,9 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     }
     let all_usernames: Vec<String> = users.iter().map(|u| u.username.clone()).collect();
     let ids = store.user_ids_by_username(&all_usernames).await?;
+    let display: HashMap<&str, &str> = users.iter().map(|u| (u.username.as_str(), u.display_name.as_str())).collect();
+    let staff_display: HashMap<i64, String> =
+        staff_names.iter().map(|(username, _, _)| (ids[username], display[username.as_str()].to_string())).collect();
     let mut staff: HashMap<i64, Staff> = HashMap::new();
     for (username, agency_id, role) in &staff_names {
         let uid = ids[username];
@@ -454,7 +457,7 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
         };
         let officer = |uid: i64, role: &str| Actor {
             user_id: Some(uid),
-            name: format!("cán bộ #{uid}"),
+            name: staff_display.get(&uid).cloned().unwrap_or_default(),
             role: Some(role.into()),
             agency_id: Some(agency.id),
         };
@@ -498,19 +501,15 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
             t += step;
             let action = choices.choose_weighted(&mut rng, |c| c.1).unwrap().0;
             let Ok((next, effect)) = life.apply(action) else { break };
-            let (actor, role) = match action {
-                Action::Supply | Action::Withdraw => (applicant.clone(), "applicant"),
-                Action::Receive | Action::IssueResult => (officer(team.reception, "reception"), "reception"),
-                Action::RequestSupplement if life.state == DossierState::Submitted => {
-                    (officer(team.reception, "reception"), "reception")
+            let actor = match action {
+                Action::Supply | Action::Withdraw => applicant.clone(),
+                Action::Receive | Action::IssueResult => officer(team.reception, "reception"),
+                Action::RequestSupplement | Action::Refuse if life.state == DossierState::Submitted => {
+                    officer(team.reception, "reception")
                 }
-                Action::RequestSupplement | Action::HandOff => (officer(team.specialist, "specialist"), "specialist"),
-                Action::Refuse if life.state == DossierState::Submitted => {
-                    (officer(team.reception, "reception"), "reception")
-                }
-                _ => (officer(team.approver, "approver"), "approver"),
+                Action::RequestSupplement | Action::HandOff => officer(team.specialist, "specialist"),
+                _ => officer(team.approver, "approver"),
             };
-            let _ = role;
             clock = clock.after(effect, t.date_naive(), spec.deadline_working_days, &cal);
             match action {
                 Action::Receive => {

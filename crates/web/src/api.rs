@@ -33,7 +33,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::TooLarge { limit: 0 }
+                AppError::BodyTooLarge
             } else {
                 AppError::bad("malformed_json", e.body_text())
             }

@@ -14,7 +14,7 @@ use sen_store::dossiers::{ActRequest, Actor, Idempotency, NewDossier, NewFile, Q
 use sen_store::{Agency, Dossier, ProcedureRow, Store, user_kind};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 /// Vietnam's time zone (no daylight saving).
 pub fn vn_offset() -> FixedOffset {
@@ -488,6 +488,3 @@ impl AppState {
         lang.t(st.label_vi(), st.label_en())
     }
 }
-
-/// The running catalogue and calendar, swapped whole when an administrator edits them.
-pub struct Shared<T>(pub RwLock<Arc<T>>);

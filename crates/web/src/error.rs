@@ -22,8 +22,10 @@ pub enum AppError {
     Conflict { code: &'static str, detail: String, state: Option<String>, version: Option<i64> },
     #[error("the submitted data is not valid")]
     Invalid(Vec<FieldError>),
-    #[error("the upload exceeds the limit of {limit} bytes")]
+    #[error("the upload exceeds the limit of {limit} bytes per file")]
     TooLarge { limit: usize },
+    #[error("the request body is larger than this server accepts")]
+    BodyTooLarge,
     #[error("too many attempts; try again later")]
     RateLimited,
     #[error("internal error")]
@@ -52,7 +54,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge { .. } | AppError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -67,7 +69,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict { code, .. } => code,
             AppError::Invalid(_) => "validation_failed",
-            AppError::TooLarge { .. } => "payload_too_large",
+            AppError::TooLarge { .. } | AppError::BodyTooLarge => "payload_too_large",
             AppError::RateLimited => "rate_limited",
             AppError::Internal(_) => "internal_error",
         }

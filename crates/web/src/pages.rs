@@ -265,7 +265,7 @@ async fn apply_form(
         @if !errors.is_empty() {
             div.error-summary role="alert" tabindex="-1" {
                 h2 { (lang.t("Hồ sơ chưa hợp lệ", "Please correct the form")) }
-                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (field_label(&form, &spec, &e.field, lang)) ": " (field_error_message(lang, &e.code)) } } } }
+                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (field_label(&form, &e.field, lang)) ": " (field_error_message(lang, &e.code)) } } } }
             }
         }
         form method="post" action={"/procedures/" (p.id) "/apply"} enctype="multipart/form-data" novalidate {
@@ -319,16 +319,10 @@ async fn apply_form(
     })
 }
 
-fn field_label(
-    form: &sen_domain::eform::EForm,
-    spec: &sen_domain::procedure::ProcedureSpec,
-    name: &str,
-    lang: Lang,
-) -> String {
+fn field_label(form: &sen_domain::eform::EForm, name: &str, lang: Lang) -> String {
     if let Some(c) = name.strip_prefix("component:") {
         return c.to_string();
     }
-    let _ = spec;
     form.fields()
         .iter()
         .find(|f| f.name == name)
