@@ -4,7 +4,7 @@ use crate::exec::Tx;
 use crate::models::*;
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
 use sen_domain::dossier::{Clock, ClockEffect};
 use sen_domain::{Action, Calendar, DossierState};
 use serde_json::{Value, json};
@@ -596,28 +596,40 @@ impl Store {
         soon: NaiveDate,
         cap: u64,
     ) -> Result<Vec<(Queue, i64)>> {
-        let mut out = Vec::new();
-        for queue in Queue::ALL {
-            let mut total = 0;
-            if !agencies.is_empty() {
-                for mut slice in Self::queue_slices(agencies, user_id, queue, today, soon) {
+        #[derive(sqlx::FromRow)]
+        struct SliceCount {
+            q: i64,
+            n: i64,
+        }
+        let mut totals = [0i64; Queue::ALL.len()];
+        if !agencies.is_empty() {
+            // Every slice counted up to `cap`, all in one round trip.
+            let mut all: Option<SelectStatement> = None;
+            for (qi, queue) in Queue::ALL.into_iter().enumerate() {
+                for (si, mut slice) in Self::queue_slices(agencies, user_id, queue, today, soon).into_iter().enumerate()
+                {
                     slice.clear_order_by();
                     let inner = slice.limit(cap).to_owned();
-                    let c: Count = self
-                        .db
-                        .fetch_one(
-                            &Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(inner, "q").to_owned(),
-                        )
-                        .await?;
-                    total += c.n;
-                    if total >= cap as i64 {
-                        break;
+                    let count = Query::select()
+                        .expr_as(Expr::cust(format!("CAST({qi} AS BIGINT)")), "q")
+                        .expr_as(Expr::cust("COUNT(*)"), "n")
+                        .from_subquery(inner, format!("s{qi}_{si}"))
+                        .to_owned();
+                    match &mut all {
+                        None => all = Some(count),
+                        Some(u) => {
+                            u.union(UnionType::All, count);
+                        }
                     }
                 }
             }
-            out.push((queue, Ord::min(total, cap as i64)));
+            if let Some(all) = all {
+                for c in self.db.fetch_all::<SliceCount, _>(&all).await? {
+                    totals[c.q as usize] += c.n;
+                }
+            }
         }
-        Ok(out)
+        Ok(Queue::ALL.into_iter().zip(totals).map(|(q, n)| (q, Ord::min(n, cap as i64))).collect())
     }
 
     /// Takes a lifecycle action. The domain decides whether it is legal; the update only

@@ -102,7 +102,8 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                .pragma("cache_size", "-65536")
+                // 16 MiB of page cache per connection (8 connections at most): bounded memory.
+                .pragma("cache_size", "-16384")
                 .pragma("temp_store", "memory");
             Db::Sqlite(
                 SqlitePoolOptions::new()

@@ -158,6 +158,10 @@ async fn the_main_journey_through_the_api() {
         let (st, q) = get(&desk, format!("{}/api/v1/queues/new?limit=200", s.base)).await;
         assert_eq!(st, StatusCode::OK);
         assert!(q.as_array().unwrap().iter().any(|d| d["id"].as_i64() == Some(id)), "new queue shows the dossier");
+        let (_, counts) = get(&desk, format!("{}/api/v1/queues", s.base)).await;
+        let new_count =
+            counts.as_array().unwrap().iter().find(|c| c["queue"] == "new").unwrap()["count"].as_i64().unwrap();
+        assert_eq!(new_count, q.as_array().unwrap().len().min(100) as i64, "the tab count matches the queue");
 
         let (st, _) = get(&desk, format!("{}/api/v1/dossiers/{id}", s.base)).await;
         assert_eq!(st, StatusCode::OK, "the desk opens the dossier");
