@@ -500,6 +500,7 @@ impl Store {
     /// One slice of a queue: one agency (or the assignee) and one state, so that each slice is
     /// a single range of an index already in the queue's order.
     fn queue_slice(
+        base: SelectStatement,
         agency: Option<i64>,
         state: &str,
         user_id: i64,
@@ -507,7 +508,7 @@ impl Store {
         today: NaiveDate,
         soon: NaiveDate,
     ) -> SelectStatement {
-        let mut q = summary_select();
+        let mut q = base;
         q.and_where(Expr::col(("dossiers", "state")).eq(state));
         if let Some(a) = agency {
             q.and_where(Expr::col(("dossiers", "agency_id")).eq(a));
@@ -535,6 +536,7 @@ impl Store {
 
     /// The slices of a queue: per state, and per agency except for "assigned to me".
     fn queue_slices(
+        base: &SelectStatement,
         agencies: &[i64],
         user_id: i64,
         queue: Queue,
@@ -546,7 +548,7 @@ impl Store {
         let mut out = Vec::new();
         for owner in owners {
             for state in Self::queue_states(queue) {
-                let mut q = Self::queue_slice(owner, state, user_id, queue, today, soon);
+                let mut q = Self::queue_slice(base.clone(), owner, state, user_id, queue, today, soon);
                 if queue == Queue::Mine {
                     q.and_where(Expr::col(("dossiers", "agency_id")).is_in(agencies.iter().copied()));
                 }
@@ -576,7 +578,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut rows: Vec<DossierSummary> = Vec::new();
-        for mut slice in Self::queue_slices(agencies, user_id, queue, today, soon) {
+        for mut slice in Self::queue_slices(&summary_select(), agencies, user_id, queue, today, soon) {
             rows.extend(self.db.fetch_all::<DossierSummary, _>(slice.limit(offset + limit)).await?);
         }
         if Self::by_due_date(queue) {
@@ -606,9 +608,12 @@ impl Store {
             // Every slice counted up to `cap`, all in one round trip.
             let mut all: Option<SelectStatement> = None;
             for (qi, queue) in Queue::ALL.into_iter().enumerate() {
-                for (si, mut slice) in Self::queue_slices(agencies, user_id, queue, today, soon).into_iter().enumerate()
+                // Counting needs no join and no columns; each slice keeps its ORDER BY, which
+                // names the index to read, in order, up to `cap`.
+                let ids = Query::select().column(("dossiers", "id")).from("dossiers").to_owned();
+                for (si, mut slice) in
+                    Self::queue_slices(&ids, agencies, user_id, queue, today, soon).into_iter().enumerate()
                 {
-                    slice.clear_order_by();
                     let inner = slice.limit(cap).to_owned();
                     let count = Query::select()
                         .expr_as(Expr::cust(format!("CAST({qi} AS BIGINT)")), "q")

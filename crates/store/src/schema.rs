@@ -285,7 +285,8 @@ fn core_indexes() -> Vec<IndexCreateStatement> {
         index("dossiers_due", "dossiers", &["agency_id", "state", "due_date"]),
         index("dossiers_by_applicant", "dossiers", &["applicant_user_id", "submitted_at"]),
         index("dossiers_by_assignee", "dossiers", &["assignee_user_id", "state", "due_date"]),
-        index("dossiers_by_state", "dossiers", &["state", "due_date"]),
+        // The overdue job seeks the rows not yet marked, however many are marked already.
+        index("dossiers_by_state", "dossiers", &["overdue", "state", "due_date"]),
         index("dossier_files_by_dossier", "dossier_files", &["dossier_id"]),
         index("dossier_events_by_dossier", "dossier_events", &["dossier_id", "at"]),
         index("audit_by_dossier", "audit_log", &["dossier_id", "at"]),
