@@ -123,6 +123,21 @@ impl Queue {
 const CLOCK_STATES: [&str; 3] = ["RECEIVED", "IN_PROCESSING", "APPROVED"];
 const OPEN_STATES: [&str; 5] = ["SUBMITTED", "RECEIVED", "IN_PROCESSING", "AWAITING_SUPPLEMENT", "APPROVED"];
 
+/// The columns written for an audit-trail entry (the id is generated).
+const AUDIT_COLUMNS: [&str; 11] = [
+    "at",
+    "actor_user_id",
+    "actor_name",
+    "actor_role",
+    "actor_agency_id",
+    "action",
+    "subject_type",
+    "subject_id",
+    "dossier_id",
+    "reason",
+    "detail",
+];
+
 /// The columns written for a tracking-log entry (the id is generated).
 pub(crate) const EVENT_COLUMNS: [&str; 11] = [
     "dossier_id",
@@ -257,19 +272,7 @@ pub(crate) async fn audit(
     tx.execute(
         &Query::insert()
             .into_table("audit_log")
-            .columns([
-                "at",
-                "actor_user_id",
-                "actor_name",
-                "actor_role",
-                "actor_agency_id",
-                "action",
-                "subject_type",
-                "subject_id",
-                "dossier_id",
-                "reason",
-                "detail",
-            ])
+            .columns(AUDIT_COLUMNS)
             .values_panic([
                 at.into(),
                 actor.user_id.into(),
@@ -877,20 +880,8 @@ impl Store {
     /// The audit trail of one dossier (who opened and changed it).
     pub async fn dossier_audit(&self, dossier_id: i64, only_reads: bool) -> Result<Vec<AuditEntry>> {
         let mut q = Query::select()
-            .columns([
-                "id",
-                "at",
-                "actor_user_id",
-                "actor_name",
-                "actor_role",
-                "actor_agency_id",
-                "action",
-                "subject_type",
-                "subject_id",
-                "dossier_id",
-                "reason",
-                "detail",
-            ])
+            .column("id")
+            .columns(AUDIT_COLUMNS)
             .from("audit_log")
             .and_where(Expr::col("dossier_id").eq(dossier_id))
             .order_by("id", Order::Asc)
