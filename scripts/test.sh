@@ -2,17 +2,22 @@
 # The whole test suite: unit, property and integration tests on SQLite and PostgreSQL, the
 # kill -9 durability test, and the main journey in headless Chromium.
 #
-# PostgreSQL: SEN_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1/test). Without a
+# PostgreSQL: SEN_TEST_POSTGRES_URL, or a fresh database sen_test on 127.0.0.1:5432. Without a
 # reachable server the PostgreSQL half is skipped with a message, unless CI=true.
 # Browser: Debian's chromium and Node.js; skipped with a message when missing, unless CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export SEN_TEST_POSTGRES_URL="${SEN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1/test}"
-if ! (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432); then
-  if [ "${CI:-}" = "true" ]; then echo "PostgreSQL is required in CI and is not reachable" >&2; exit 1; fi
-  echo "PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL tests will be SKIPPED"
-  unset SEN_TEST_POSTGRES_URL
+if [ -z "${SEN_TEST_POSTGRES_URL:-}" ]; then
+  if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
+    # A fresh database per run: each test makes its own schema in it.
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS sen_test" -c "CREATE DATABASE sen_test" >/dev/null
+    export SEN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1/sen_test"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "PostgreSQL is required in CI and is not reachable on 127.0.0.1:5432" >&2; exit 1
+  else
+    echo "PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL tests will be SKIPPED"
+  fi
 fi
 
 cargo test --workspace --all-targets

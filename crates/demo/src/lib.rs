@@ -589,6 +589,9 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     }
     store.insert_history(&history).await?;
     tracing::info!(dossiers = opts.dossiers, "dossier history");
+    // A bulk load leaves the query planner without statistics; without them PostgreSQL picks
+    // the wrong index for the queues until autovacuum catches up.
+    store.db().analyze().await?;
     Ok(accounts)
 }
 

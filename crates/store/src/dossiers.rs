@@ -533,7 +533,9 @@ impl Store {
             Queue::Waiting | Queue::Open => {}
         }
         let key = if Self::by_due_date(queue) { "due_date" } else { "submitted_at" };
-        q.order_by(("dossiers", key), Order::Asc).order_by(("dossiers", "id"), Order::Asc);
+        // Only the index's own order column: a tie-breaker here would make PostgreSQL sort the
+        // whole slice. Ties are broken by id when the slices are merged.
+        q.order_by(("dossiers", key), Order::Asc);
         q
     }
 

@@ -180,6 +180,21 @@ impl Db {
         })
     }
 
+    /// Refreshes the planner's statistics of Sen's busiest tables (`ANALYZE t`, the same
+    /// statement on both backends, resolved in the current schema); run after bulk loads so
+    /// that queries pick the right index at once.
+    pub async fn analyze(&self) -> Result<()> {
+        for sql in
+            ["ANALYZE dossiers", "ANALYZE dossier_events", "ANALYZE audit_log", "ANALYZE users", "ANALYZE persons"]
+        {
+            match self {
+                Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
+                Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
+            };
+        }
+        Ok(())
+    }
+
     pub async fn ping(&self) -> Result<()> {
         match self {
             Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
