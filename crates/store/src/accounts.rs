@@ -169,11 +169,20 @@ impl Store {
                     .to_owned(),
             )
             .await?;
-        let mut out = Vec::new();
-        for g in grants {
-            out.push((self.user(g.user_id).await?, g.role));
-        }
-        Ok(out)
+        let users: Vec<User> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(USER_COLUMNS)
+                    .from("users")
+                    .and_where(Expr::col("id").is_in(grants.iter().map(|g| g.user_id)))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(grants
+            .into_iter()
+            .filter_map(|g| users.iter().find(|u| u.id == g.user_id).map(|u| (u.clone(), g.role)))
+            .collect())
     }
 
     /// Opens a session; `token` is the cookie value, stored only as its hash.

@@ -145,18 +145,14 @@ impl AppState {
     }
 
     /// Agencies that can handle a procedure (its agency kind).
-    pub async fn agencies_for(&self, p: &ProcedureRow) -> AppResult<Vec<Agency>> {
-        Ok(self.catalogue().agencies.iter().filter(|a| a.kind == p.agency_kind).cloned().collect())
+    pub fn agencies_for(&self, p: &ProcedureRow) -> Vec<Agency> {
+        self.catalogue().agencies.iter().filter(|a| a.kind == p.agency_kind).cloned().collect()
     }
 
     /// The agency the applicant's dossier goes to by default: in their commune or province.
-    pub async fn default_agency(&self, principal: &Principal, candidates: &[Agency]) -> Option<i64> {
+    pub fn default_agency<'a>(principal: &Principal, candidates: &'a [Agency]) -> Option<&'a Agency> {
         let home = principal.home_commune.as_deref();
-        candidates
-            .iter()
-            .find(|a| home.is_some() && a.commune_code.as_deref() == home)
-            .or(candidates.first())
-            .map(|a| a.id)
+        candidates.iter().find(|a| home.is_some() && a.commune_code.as_deref() == home).or(candidates.first())
     }
 
     fn check_files(&self, files: &[NewFile]) -> AppResult<()> {
@@ -217,16 +213,13 @@ impl AppState {
                     .collect(),
             ));
         }
-        let candidates = self.agencies_for(&p).await?;
+        let candidates = self.agencies_for(&p);
         let agency = match req.agency_id {
             Some(id) => candidates
                 .iter()
                 .find(|a| a.id == id)
                 .ok_or_else(|| AppError::field("agency_id", "enum", "this agency does not handle this procedure"))?,
-            None => {
-                let id = self.default_agency(principal, &candidates).await.ok_or(AppError::NotFound("agency"))?;
-                candidates.iter().find(|a| a.id == id).ok_or(AppError::NotFound("agency"))?
-            }
+            None => Self::default_agency(principal, &candidates).ok_or(AppError::NotFound("agency"))?,
         };
         let idempotency = req.idempotency_key.map(|key| {
             let fingerprint = json!({"p": p.id, "a": agency.id, "d": req.data, "f": req.files.iter().map(|f| sen_store::dossiers::sha256_hex(&f.content)).collect::<Vec<_>>()});
