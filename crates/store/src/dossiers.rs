@@ -84,6 +84,25 @@ pub struct ActRequest {
     pub files: Vec<NewFile>,
     pub today: NaiveDate,
     pub deadline_days: u32,
+    /// Signs the work record of a decision with the officer's personal certificate.
+    pub signer: Option<SignerHandle>,
+    /// The signed result, for `IssueResult`.
+    pub issued: Option<crate::trust::IssuedResult>,
+}
+
+/// A shared work-record signer.
+#[derive(Clone)]
+pub struct SignerHandle(pub std::sync::Arc<dyn crate::trust::RecordSigner>);
+
+impl std::fmt::Debug for SignerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignerHandle")
+    }
+}
+
+/// Actions that decide something: their work records are signed by the officer.
+pub fn is_decision(action: Action) -> bool {
+    matches!(action, Action::Receive | Action::HandOff | Action::Approve | Action::Refuse | Action::IssueResult)
 }
 
 /// The queues an officer works from.
@@ -289,7 +308,16 @@ pub(crate) async fn audit(
             .to_owned(),
     )
     .await?;
-    Ok(())
+    let entry = json!({
+        "type": action,
+        "at": at,
+        "actor": {"user_id": actor.user_id, "name": actor.name, "role": actor.role, "agency_id": actor.agency_id},
+        "subject": {"type": subject_type, "id": subject_id},
+        "dossier_id": dossier_id,
+        "reason": reason,
+        "detail": detail,
+    });
+    crate::log::enqueue(tx, &entry, at).await
 }
 
 /// Writes one submission inside the group commit's transaction. Refusals (a reused
@@ -736,6 +764,34 @@ impl Store {
             now,
         )
         .await?;
+        if let Some(issued) = &req.issued
+            && req.action == Action::IssueResult
+        {
+            crate::trust::insert_result(&mut tx, d.id, issued).await?;
+        }
+        if is_decision(req.action)
+            && let (Some(signer), Some(user_id)) = (&req.signer, req.actor.user_id)
+        {
+            let content = json!({
+                "from": before.state.as_str(),
+                "to": after.state.as_str(),
+                "officer": {"user_id": user_id, "name": req.actor.name, "role": req.actor.role,
+                    "agency_id": req.actor.agency_id},
+                "reason": req.reason,
+                "detail": detail,
+            });
+            crate::trust::insert_work_record(
+                &mut tx,
+                signer.0.as_ref(),
+                user_id,
+                d.id,
+                &d.code,
+                req.action.as_str(),
+                content,
+                now,
+            )
+            .await?;
+        }
         let updated: Dossier = tx.fetch_one(&dossier_select().and_where(Expr::col("id").eq(d.id)).to_owned()).await?;
         tx.commit().await?;
         Ok(updated)

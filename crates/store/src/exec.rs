@@ -29,6 +29,16 @@ pub enum Db {
     Postgres(sqlx::PgPool),
 }
 
+/// The cluster-wide locks (PostgreSQL advisory lock keys).
+#[derive(Debug, Clone, Copy)]
+pub enum Lock {
+    Schema = 7368736,
+    LogSequencer = 7368737,
+    Stamper = 7368738,
+    Checkpoint = 7368739,
+    CertificateAuthority = 7368740,
+}
+
 /// An open transaction on one of the two backends.
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
@@ -149,8 +159,15 @@ impl Tx {
     /// `BEGIN IMMEDIATE` already does; PostgreSQL needs a transaction-scoped advisory lock,
     /// since concurrent `CREATE TABLE IF NOT EXISTS` can otherwise collide.
     pub async fn lock_schema(&mut self) -> Result<()> {
+        self.lock(Lock::Schema).await
+    }
+
+    /// Holds a cluster-wide lock until this transaction ends (PostgreSQL advisory lock;
+    /// SQLite write transactions are already exclusive), so that one node at a time runs
+    /// a singleton job such as the log sequencer.
+    pub async fn lock(&mut self, lock: Lock) -> Result<()> {
         if let Tx::Postgres(t) = self {
-            sqlx::query("SELECT pg_advisory_xact_lock(7368736)").execute(&mut **t).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock as i64).execute(&mut **t).await?;
         }
         Ok(())
     }

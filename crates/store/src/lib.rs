@@ -10,12 +10,14 @@ pub mod catalogue;
 pub mod dossiers;
 mod exec;
 pub mod group_commit;
+pub mod log;
 pub mod models;
 pub mod reference;
 pub mod schema;
 pub mod seed;
+pub mod trust;
 
-pub use exec::{Backend, Db, Tx};
+pub use exec::{Backend, Db, Lock, Tx};
 pub use models::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

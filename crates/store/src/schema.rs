@@ -60,7 +60,10 @@ pub struct Migration {
 }
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration { version: 1, name: "core portal", tables: core_tables(), indexes: core_indexes() }]
+    vec![
+        Migration { version: 1, name: "core portal", tables: core_tables(), indexes: core_indexes() },
+        Migration { version: 2, name: "trust", tables: trust_tables(), indexes: trust_indexes() },
+    ]
 }
 
 fn core_tables() -> Vec<TableCreateStatement> {
@@ -291,6 +294,128 @@ fn core_indexes() -> Vec<IndexCreateStatement> {
         index("dossier_events_by_dossier", "dossier_events", &["dossier_id", "at"]),
         index("audit_by_dossier", "audit_log", &["dossier_id", "at"]),
         index("audit_by_actor", "audit_log", &["actor_user_id", "at"]),
+    ]
+}
+
+fn blob(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).blob().not_null().to_owned()
+}
+fn blob_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).blob().null().to_owned()
+}
+
+/// The certificate authority, signatures, time-stamps and the Merkle log (issue #3).
+fn trust_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        // The data key, wrapped by the operator's passphrase. One row.
+        t("trust_vault").col(big("id").primary_key()).col(text("wrapped")).col(ts("created_at")).to_owned(),
+        // Private keys sealed by the data key.
+        t("trust_keys").col(id("id")).col(blob("sealed")).col(ts("created_at")).to_owned(),
+        t("certificates")
+            .col(id("id"))
+            .col(text("serial"))
+            .col(text("kind"))
+            .col(big_null("agency_id"))
+            .col(big_null("user_id"))
+            .col(text("subject"))
+            .col(blob("der"))
+            .col(big("key_id"))
+            .col(text_null("issuer_serial"))
+            .col(ts("not_before"))
+            .col(ts("not_after"))
+            // active | retired (superseded by rotation, still valid for old signatures) | revoked
+            .col(text("status"))
+            .col(ts_null("revoked_at"))
+            .col(text_null("revocation_reason"))
+            .col(ts("created_at"))
+            .to_owned(),
+        t("crls")
+            .col(text("issuer_serial"))
+            .col(big("number"))
+            .col(blob("der"))
+            .col(ts("this_update"))
+            .primary_key(Index::create().col("issuer_serial").col("number"))
+            .to_owned(),
+        // Every signature Sen makes, waiting for (then holding) its batched time-stamp.
+        t("signatures")
+            .col(id("id"))
+            .col(text("purpose"))
+            .col(blob("value"))
+            .col(text("signer_serial"))
+            .col(ts("signed_at"))
+            .col(flag("stamped"))
+            .col(text_null("stamp"))
+            .to_owned(),
+        // RFC 3161 tokens issued; the id is the token's serial number.
+        t("timestamp_tokens")
+            .col(id("id"))
+            .col(blob("imprint"))
+            .col(ts("gen_time"))
+            .col(big("batch_size"))
+            .to_owned(),
+        // Signed results: the JSON document in a JWS, the PDF and its detached CMS signature.
+        t("results")
+            .col(big("dossier_id").primary_key())
+            .col(text("verification_code"))
+            .col(text("document"))
+            .col(text("jws"))
+            .col(big("jws_signature_id"))
+            .col(blob("pdf"))
+            .col(text("pdf_sha256"))
+            .col(blob("p7s"))
+            .col(big("cms_signature_id"))
+            .col(text("seal_serial"))
+            .col(ts("issued_at"))
+            .foreign_key(&mut fk(("results", "dossier_id"), ("dossiers", "id")))
+            .to_owned(),
+        // Officers' signed decisions: a hash chain per dossier.
+        t("work_records")
+            .col(id("id"))
+            .col(big("dossier_id"))
+            .col(big("seq"))
+            .col(text("action"))
+            .col(text("jws"))
+            .col(text("record_sha256"))
+            .col(big("signature_id"))
+            .col(text("signer_serial"))
+            .col(ts("at"))
+            .foreign_key(&mut fk(("work_records", "dossier_id"), ("dossiers", "id")))
+            .to_owned(),
+        // The tamper-evident log: entries wait in the queue (written in the same transaction
+        // as the change they record) until the sequencer gives them a position.
+        t("log_queue").col(id("id")).col(text("body")).col(ts("queued_at")).to_owned(),
+        t("log_entries")
+            .col(big("seq").primary_key())
+            .col(text("body"))
+            .col(ts("queued_at"))
+            .col(ts("logged_at"))
+            .to_owned(),
+        t("log_nodes")
+            .col(big("level"))
+            .col(big("idx"))
+            .col(blob("hash"))
+            .primary_key(Index::create().col("level").col("idx"))
+            .to_owned(),
+        t("log_checkpoints")
+            .col(big("size").primary_key())
+            .col(blob("root"))
+            .col(ts("at"))
+            .col(text("signed"))
+            .col(blob_null("tst"))
+            .to_owned(),
+    ]
+}
+
+fn trust_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        unique("certificates_serial", "certificates", &["serial"]),
+        index("certificates_by_agency", "certificates", &["kind", "agency_id", "status"]),
+        index("certificates_by_user", "certificates", &["kind", "user_id", "status"]),
+        index("signatures_unstamped", "signatures", &["stamped", "id"]),
+        unique("results_code", "results", &["verification_code"]),
+        index("results_by_pdf", "results", &["pdf_sha256"]),
+        unique("work_records_chain", "work_records", &["dossier_id", "seq"]),
     ]
 }
 
