@@ -1,6 +1,7 @@
 //! `sen`: start the platform, manage its database and accounts, and measure it.
 
 mod bench;
+mod verify;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -74,6 +75,60 @@ struct ServeArgs {
     /// Seconds between runs of the overdue job.
     #[arg(long, default_value_t = 60)]
     overdue_every: u64,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Seconds between signed checkpoints of the tamper-evident log.
+    #[arg(long, default_value_t = 10)]
+    checkpoint_every: u64,
+}
+
+#[derive(Args, Clone)]
+struct TrustArgs {
+    /// The address people and relying parties reach Sen at (CRL links, QR codes).
+    /// Default: http://<--listen>.
+    #[arg(long, env = "SEN_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A file holding the CA passphrase (else the environment variable SEN_CA_PASSPHRASE;
+    /// the demo keeps a generated one in <data>/ca-passphrase).
+    #[arg(long, env = "SEN_CA_PASSPHRASE_FILE")]
+    ca_passphrase_file: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    fn urls(&self, listen: &SocketAddr) -> sen_trust::cert::PublicUrls {
+        sen_trust::cert::PublicUrls { base: self.public_url.clone().unwrap_or_else(|| format!("http://{listen}")) }
+    }
+
+    /// The passphrase: SEN_CA_PASSPHRASE, else --ca-passphrase-file, else <data>/ca-passphrase.
+    fn passphrase(&self, data: &std::path::Path) -> anyhow::Result<Option<String>> {
+        if let Ok(p) = std::env::var("SEN_CA_PASSPHRASE") {
+            return Ok(Some(p));
+        }
+        let file = self.ca_passphrase_file.clone().unwrap_or_else(|| data.join(DEMO_PASSPHRASE_FILE));
+        match std::fs::read_to_string(&file) {
+            Ok(p) => Ok(Some(p.trim().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.ca_passphrase_file.is_none() => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+        }
+    }
+}
+
+/// Where the demo keeps its generated CA passphrase (mode 0600).
+const DEMO_PASSPHRASE_FILE: &str = "ca-passphrase";
+
+async fn open_trust(
+    store: &Store,
+    db: &DbArgs,
+    trust: &TrustArgs,
+    listen: &SocketAddr,
+) -> anyhow::Result<sen_web::trust::TrustService> {
+    let passphrase = trust
+        .passphrase(&db.data)?
+        .context("no CA passphrase: set SEN_CA_PASSPHRASE or --ca-passphrase-file (and run `sen ca init` once)")?;
+    sen_web::trust::TrustService::open(store, &passphrase, trust.urls(listen))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("the certificate authority is not initialised: run `sen ca init`")
 }
 
 #[derive(Args, Clone)]
@@ -123,6 +178,83 @@ enum Command {
     Openapi,
     /// Measure a running server (see docs/BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
+    Ca {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        #[command(subcommand)]
+        action: CaCommand,
+    },
+    /// Verify signed results (JWS `.json`, PDF with its `.p7s`): exit status 0 if all are valid, 1 if not.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Trust these CA certificates (PEM) instead of the database's.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Revocations from this CRL (DER), with --ca.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// Print the verdicts as JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The tamper-evident log.
+    Log {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: LogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the root CA, the issuing CA, the time-stamping authority and the log key.
+    Init,
+    /// Issue a seal for an agency or a personal signing certificate for an official.
+    Issue {
+        /// `seal` or `personal`.
+        #[arg(long)]
+        kind: String,
+        /// The agency's code (seal).
+        #[arg(long)]
+        agency: Option<String>,
+        /// The official's username (personal).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Replace an agency's seal; what the old seal signed stays valid.
+    RotateSeal {
+        #[arg(long)]
+        agency: String,
+    },
+    /// Revoke a certificate and publish a new CRL.
+    Revoke {
+        /// Hex serial number.
+        #[arg(long)]
+        serial: String,
+        /// keyCompromise, affiliationChanged, superseded, cessationOfOperation or unspecified.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print the CA chain (PEM).
+    Chain,
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Recompute every leaf, the tree and every checkpoint; name the first entry that does not match.
+    Verify,
+    /// Move queued entries into the log and sign a checkpoint now.
+    Checkpoint {
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,13 +312,21 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         CookieMode::Never => false,
         CookieMode::Auto => !args.listen.ip().is_loopback(),
     };
+    let urls = args.trust.urls(&args.listen);
+    let trust = open_trust(&store, &args.db, &args.trust, &args.listen).await?;
     let config = sen_web::Config {
         max_file_bytes: args.max_file_bytes,
         secure_cookies: secure,
         overdue_every: std::time::Duration::from_secs(args.overdue_every.max(1)),
+        public_url: urls.base.clone(),
+        checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every.max(1)),
+        ..Default::default()
     };
-    let state = sen_web::AppState::new(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let job = sen_web::spawn_overdue_job(state.clone());
+    let trust_job = sen_web::spawn_trust_jobs(state.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -197,6 +337,7 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         })
         .await?;
     job.abort();
+    trust_job.abort();
     // Let the group commit write what it holds before the process ends.
     store.close().await;
     Ok(())
@@ -245,6 +386,7 @@ async fn main() -> anyhow::Result<()> {
                     sen_demo::DEMO_PASSWORD
                 );
             }
+            init_demo_ca(&store, &args).await?;
             println!("Open http://{}/\n", args.listen);
             serve(store, &args).await
         }
@@ -316,5 +458,157 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
+        Command::Verify { db, ca, crl, json, files } => {
+            let code = verify::run(&db, ca, crl, json, files).await?;
+            std::process::exit(code)
+        }
+        Command::Log { db, action } => {
+            let store = db.open().await?;
+            match action {
+                LogCommand::Verify => {
+                    let report = sen_web::trust::verify_log(&store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    store.close().await;
+                    if report.ok {
+                        println!(
+                            "log ok: {} entries, {} signed checkpoints, every root and signature holds",
+                            report.entries, report.checkpoints
+                        );
+                        Ok(())
+                    } else {
+                        for p in &report.problems {
+                            println!("✘ {p}");
+                        }
+                        if let Some(e) = report.first_bad_entry {
+                            println!("first entry that does not match: {e}");
+                        }
+                        std::process::exit(1)
+                    }
+                }
+                LogCommand::Checkpoint { trust } => {
+                    let listen: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+                    let service = open_trust(&store, &db, &trust, &listen).await?;
+                    let (logged, stamped) = service.run_jobs().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let c = service.checkpoint().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!(
+                        "logged {logged}, stamped {stamped}; checkpoint: {}",
+                        c.map(|c| c.size.to_string()).unwrap_or("unchanged".into())
+                    );
+                    store.close().await;
+                    Ok(())
+                }
+            }
+        }
     }
+}
+
+/// The demo initialises the CA with a generated passphrase kept in <data>/ca-passphrase
+/// (unless SEN_CA_PASSPHRASE is set), then enrols the named officers and their agencies.
+async fn init_demo_ca(store: &Store, args: &ServeArgs) -> anyhow::Result<()> {
+    if store.vault().await?.is_some() {
+        return Ok(());
+    }
+    let passphrase = match args.trust.passphrase(&args.db.data)? {
+        Some(p) => p,
+        None => {
+            use rand::Rng;
+            let p: String =
+                rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect();
+            std::fs::create_dir_all(&args.db.data)?;
+            let file = args.db.data.join(DEMO_PASSPHRASE_FILE);
+            write_private(&file, &p)?;
+            println!("CA passphrase generated for the demo and kept in {} (readable by you only)", file.display());
+            p
+        }
+    };
+    let service = sen_web::trust::TrustService::init(store, &passphrase, args.trust.urls(&args.listen))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for username in ["motcua", "chuyenvien", "lanhdao", "quantri", "motcua.badinh"] {
+        if let Ok(u) = store.user_by_username(username).await {
+            service.personal(u.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            for role in store.roles(u.id).await? {
+                service.seal(role.agency_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
+    }
+    println!(
+        "Certificate authority initialised: root, issuing CA, time-stamping authority, log key, seals of the demo agencies."
+    );
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+async fn ca_command(db: DbArgs, trust: TrustArgs, action: CaCommand) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    let listen: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+    let err = |e: sen_web::error::AppError| anyhow::anyhow!("{e}");
+    let actor = sen_store::dossiers::Actor::system("sen ca");
+    match action {
+        CaCommand::Init => {
+            let passphrase = trust.passphrase(&db.data)?.context("set SEN_CA_PASSPHRASE or --ca-passphrase-file")?;
+            let service =
+                sen_web::trust::TrustService::init(&store, &passphrase, trust.urls(&listen)).await.map_err(err)?;
+            let root = service.ca_certificate(true).await.map_err(err)?;
+            println!(
+                "certificate authority initialised; root SHA-256 fingerprint {}",
+                sen_web::trust::thumbprint(&root)
+            );
+        }
+        CaCommand::Issue { kind, agency, user } => {
+            let service = open_trust(&store, &db, &trust, &listen).await?;
+            let loaded = match (kind.as_str(), agency, user) {
+                ("seal", Some(code), _) => {
+                    let a = store.agency_by_code(&code).await.context("no such agency")?;
+                    service.seal(a.id).await.map_err(err)?
+                }
+                ("personal", _, Some(username)) => {
+                    let u = store.user_by_username(&username).await.context("no such user")?;
+                    service.personal(u.id).await.map_err(err)?
+                }
+                _ => bail!("use --kind seal --agency CODE or --kind personal --user USERNAME"),
+            };
+            println!("active certificate {}", loaded.serial);
+        }
+        CaCommand::RotateSeal { agency } => {
+            let service = open_trust(&store, &db, &trust, &listen).await?;
+            let a = store.agency_by_code(&agency).await.context("no such agency")?;
+            let row = service.rotate_seal(a.id, &actor).await.map_err(err)?;
+            println!("new seal {} for {}", row.serial, a.name);
+        }
+        CaCommand::Revoke { serial, reason } => {
+            let service = open_trust(&store, &db, &trust, &listen).await?;
+            let reason = sen_trust::cert::RevocationReason::parse(&reason).context("unknown reason")?;
+            let row = service.revoke(&serial.to_ascii_lowercase(), reason, &actor).await.map_err(err)?;
+            println!(
+                "revoked {} ({}) at {}",
+                row.serial,
+                row.subject,
+                row.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            );
+        }
+        CaCommand::Chain => {
+            for kind in ["issuing", "root"] {
+                if let Some(c) = store.active_cert(kind, None, None).await? {
+                    let cert = sen_trust::cert::cert_from_der(&c.der)?;
+                    print!("{}", sen_trust::cert::to_pem(&cert)?);
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
 }

@@ -64,10 +64,11 @@ pub struct Checkpoint {
 /// Queues a log entry inside the caller's transaction.
 pub(crate) async fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) -> Result<()> {
     tx.execute(
-        &Query::insert().into_table("log_queue").columns(["body", "queued_at"]).values_panic([
-            body.to_string().into(),
-            at.into(),
-        ]).to_owned(),
+        &Query::insert()
+            .into_table("log_queue")
+            .columns(["body", "queued_at"])
+            .values_panic([body.to_string().into(), at.into()])
+            .to_owned(),
     )
     .await?;
     Ok(())
@@ -95,9 +96,8 @@ async fn fetch_nodes(tx: &mut Tx, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash
 }
 
 async fn log_size(tx: &mut Tx) -> Result<u64> {
-    let row: SizeRow = tx
-        .fetch_one(&Query::select().expr_as(Expr::col("seq").max(), "size").from("log_entries").to_owned())
-        .await?;
+    let row: SizeRow =
+        tx.fetch_one(&Query::select().expr_as(Expr::col("seq").max(), "size").from("log_entries").to_owned()).await?;
     Ok(row.size.map(|s| s as u64 + 1).unwrap_or(0))
 }
 
@@ -293,7 +293,7 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+    pub async fn log_checkpoints_all(&self) -> Result<Vec<Checkpoint>> {
         self.db.fetch_all(&Self::checkpoint_select().order_by("size", Order::Asc).to_owned()).await
     }
 }

@@ -348,12 +348,7 @@ fn trust_tables() -> Vec<TableCreateStatement> {
             .col(text_null("stamp"))
             .to_owned(),
         // RFC 3161 tokens issued; the id is the token's serial number.
-        t("timestamp_tokens")
-            .col(id("id"))
-            .col(blob("imprint"))
-            .col(ts("gen_time"))
-            .col(big("batch_size"))
-            .to_owned(),
+        t("timestamp_tokens").col(id("id")).col(blob("imprint")).col(ts("gen_time")).col(big("batch_size")).to_owned(),
         // Signed results: the JSON document in a JWS, the PDF and its detached CMS signature.
         t("results")
             .col(big("dossier_id").primary_key())

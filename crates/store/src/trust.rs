@@ -205,7 +205,9 @@ impl Store {
     pub async fn vault(&self) -> Result<Option<String>> {
         let row: Option<TextRow> = self
             .db
-            .fetch_optional(&Query::select().column("wrapped").from("trust_vault").and_where(Expr::col("id").eq(1)).to_owned())
+            .fetch_optional(
+                &Query::select().column("wrapped").from("trust_vault").and_where(Expr::col("id").eq(1)).to_owned(),
+            )
             .await?;
         Ok(row.map(|r| r.wrapped))
     }
@@ -243,7 +245,9 @@ impl Store {
     pub async fn sealed_key(&self, id: i64) -> Result<Vec<u8>> {
         let row: Option<BlobRow> = self
             .db
-            .fetch_optional(&Query::select().column("sealed").from("trust_keys").and_where(Expr::col("id").eq(id)).to_owned())
+            .fetch_optional(
+                &Query::select().column("sealed").from("trust_keys").and_where(Expr::col("id").eq(id)).to_owned(),
+            )
             .await?;
         row.map(|r| r.sealed).ok_or(StoreError::NotFound)
     }
@@ -290,8 +294,18 @@ impl Store {
             .await?;
         let detail = json!({"kind": c.kind, "serial": c.serial, "agency_id": c.agency_id, "user_id": c.user_id,
             "not_after": c.not_after});
-        crate::dossiers::audit(&mut tx, actor, "certificate.issued", "certificate", &c.serial, None, None, &detail, now)
-            .await?;
+        crate::dossiers::audit(
+            &mut tx,
+            actor,
+            "certificate.issued",
+            "certificate",
+            &c.serial,
+            None,
+            None,
+            &detail,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.id)
     }
@@ -311,7 +325,12 @@ impl Store {
     }
 
     /// The active certificate of a kind for an agency or a user (or the platform: both None).
-    pub async fn active_cert(&self, kind: &str, agency_id: Option<i64>, user_id: Option<i64>) -> Result<Option<CertRow>> {
+    pub async fn active_cert(
+        &self,
+        kind: &str,
+        agency_id: Option<i64>,
+        user_id: Option<i64>,
+    ) -> Result<Option<CertRow>> {
         let mut q = cert_select()
             .and_where(Expr::col("kind").eq(kind))
             .and_where(Expr::col("status").eq("active"))
@@ -358,8 +377,18 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        crate::dossiers::audit(&mut tx, actor, "certificate.retired", "certificate", serial, None, None, &json!({}), now)
-            .await?;
+        crate::dossiers::audit(
+            &mut tx,
+            actor,
+            "certificate.retired",
+            "certificate",
+            serial,
+            None,
+            None,
+            &json!({}),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -411,10 +440,20 @@ impl Store {
 
     /// Every revoked certificate.
     pub async fn revoked_certs(&self) -> Result<Vec<CertRow>> {
-        self.db.fetch_all(&cert_select().and_where(Expr::col("status").eq("revoked")).order_by("id", Order::Asc).to_owned()).await
+        self.db
+            .fetch_all(
+                &cert_select().and_where(Expr::col("status").eq("revoked")).order_by("id", Order::Asc).to_owned(),
+            )
+            .await
     }
 
-    pub async fn insert_crl(&self, issuer_serial: &str, number: i64, der: &[u8], this_update: DateTime<Utc>) -> Result<()> {
+    pub async fn insert_crl(
+        &self,
+        issuer_serial: &str,
+        number: i64,
+        der: &[u8],
+        this_update: DateTime<Utc>,
+    ) -> Result<()> {
         self.db
             .execute(
                 &Query::insert()
@@ -496,7 +535,11 @@ impl Store {
         let row: Option<StampRow> = self
             .db
             .fetch_optional(
-                &Query::select().column("stamp").from("signatures").and_where(Expr::col("id").eq(signature_id)).to_owned(),
+                &Query::select()
+                    .column("stamp")
+                    .from("signatures")
+                    .and_where(Expr::col("id").eq(signature_id))
+                    .to_owned(),
             )
             .await?;
         Ok(row.and_then(|r| r.stamp))
@@ -507,22 +550,38 @@ impl Store {
     }
 
     pub async fn result_of(&self, dossier_id: i64) -> Result<Option<ResultRow>> {
-        self.db.fetch_optional(&Self::result_select().and_where(Expr::col("dossier_id").eq(dossier_id)).to_owned()).await
+        self.db
+            .fetch_optional(&Self::result_select().and_where(Expr::col("dossier_id").eq(dossier_id)).to_owned())
+            .await
     }
 
     pub async fn result_by_code(&self, code: &str) -> Result<Option<ResultRow>> {
-        self.db.fetch_optional(&Self::result_select().and_where(Expr::col("verification_code").eq(code)).to_owned()).await
+        self.db
+            .fetch_optional(&Self::result_select().and_where(Expr::col("verification_code").eq(code)).to_owned())
+            .await
     }
 
     pub async fn result_by_pdf(&self, sha256_hex: &str) -> Result<Option<ResultRow>> {
-        self.db.fetch_optional(&Self::result_select().and_where(Expr::col("pdf_sha256").eq(sha256_hex)).to_owned()).await
+        self.db
+            .fetch_optional(&Self::result_select().and_where(Expr::col("pdf_sha256").eq(sha256_hex)).to_owned())
+            .await
     }
 
     pub async fn work_records(&self, dossier_id: i64) -> Result<Vec<WorkRecord>> {
         self.db
             .fetch_all(
                 &Query::select()
-                    .columns(["id", "dossier_id", "seq", "action", "jws", "record_sha256", "signature_id", "signer_serial", "at"])
+                    .columns([
+                        "id",
+                        "dossier_id",
+                        "seq",
+                        "action",
+                        "jws",
+                        "record_sha256",
+                        "signature_id",
+                        "signer_serial",
+                        "at",
+                    ])
                     .from("work_records")
                     .and_where(Expr::col("dossier_id").eq(dossier_id))
                     .order_by("seq", Order::Asc)

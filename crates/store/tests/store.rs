@@ -170,6 +170,8 @@ async fn actions_follow_the_state_machine_and_the_clock() {
             files: vec![],
             today,
             deadline_days: 10,
+            signer: None,
+            issued: None,
         };
         let d = s.act(req(Action::Receive, monday), &cal).await.unwrap();
         assert_eq!(d.due_date, Some(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));

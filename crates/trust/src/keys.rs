@@ -40,6 +40,11 @@ fn kek(passphrase: &str, salt: &[u8], log_n: u8) -> Result<Aes256Gcm, TrustError
 impl Vault {
     /// A new data key, and its wrapped form to store.
     pub fn create(passphrase: &str) -> Result<(Vault, String), TrustError> {
+        Self::create_with_cost(passphrase, SCRYPT_LOG_N)
+    }
+
+    /// As [`Vault::create`] with another scrypt cost (2^log_n); tests use a low one.
+    pub fn create_with_cost(passphrase: &str, log_n: u8) -> Result<(Vault, String), TrustError> {
         if passphrase.chars().count() < 12 {
             return Err(TrustError::Vault("the passphrase must have at least 12 characters"));
         }
@@ -49,7 +54,7 @@ impl Vault {
         OsRng.fill_bytes(&mut salt);
         let mut nonce = [0u8; 12];
         OsRng.fill_bytes(&mut nonce);
-        let wrapped = kek(passphrase, &salt, SCRYPT_LOG_N)?
+        let wrapped = kek(passphrase, &salt, log_n)?
             .encrypt(Nonce::from_slice(&nonce), dek.as_slice())
             .map_err(|_| TrustError::Vault("wrap failed"))?;
         let text =

@@ -57,3 +57,6 @@ impl From<spki::Error> for TrustError {
         TrustError::Encoding(e.to_string())
     }
 }
+
+// The ASN.1 crates callers need to move signed objects around, at the versions used here.
+pub use {cms, const_oid, der};

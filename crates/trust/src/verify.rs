@@ -140,7 +140,14 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
             };
             let sig = jws.signature_bytes().unwrap_or_default();
             let payload = serde_json::from_slice(&v.payload).ok();
-            ("JAdES", v.signer, v.chain, v.sig_time, sig, jws.batch_stamp(), payload)
+            let stamp = jws.batch_stamp();
+            let header_has_stamp = jws.header.as_ref().is_some_and(|h| h.contains_key(jades::BATCH_STAMP_HEADER));
+            if header_has_stamp && stamp.is_none() {
+                let mut verdict = Verdict::refused("timestamp_invalid", "the time-stamp header is damaged");
+                verdict.format = Some("JAdES");
+                return verdict;
+            }
+            ("JAdES", v.signer, v.chain, v.sig_time, sig, stamp, payload)
         }
         Input::Cms { signature, content } => {
             let der_bytes = pem_to_der(signature);
@@ -151,9 +158,20 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
                 }
                 Err(e) => return error_verdict(e, "CAdES"),
             };
-            let stamp = cades::unsigned_attribute(&v, cades::ID_SEN_BATCH_STAMP)
-                .and_then(|d| <der::asn1::OctetString as der::Decode>::from_der(&d).ok())
-                .and_then(|o| serde_json::from_slice(o.as_bytes()).ok());
+            let stamp = match cades::unsigned_attribute(&v, cades::ID_SEN_BATCH_STAMP) {
+                None => None,
+                Some(d) => match <der::asn1::OctetString as der::Decode>::from_der(&d)
+                    .ok()
+                    .and_then(|o| serde_json::from_slice(o.as_bytes()).ok())
+                {
+                    Some(stamp) => Some(stamp),
+                    None => {
+                        let mut verdict = Verdict::refused("timestamp_invalid", "the time-stamp attribute is damaged");
+                        verdict.format = Some("CAdES");
+                        return verdict;
+                    }
+                },
+            };
             ("CAdES", v.signer, v.certificates, v.signing_time, v.signature, stamp, None)
         }
     };
@@ -192,7 +210,11 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
                 });
             }
             Err(e) => {
-                return fail(verdict, "timestamp_invalid", format!("the time-stamp does not cover this signature: {e}"));
+                return fail(
+                    verdict,
+                    "timestamp_invalid",
+                    format!("the time-stamp does not cover this signature: {e}"),
+                );
             }
         }
     }

@@ -879,5 +879,6 @@ pub fn routes() -> Router<AppState> {
         .route("/queues/{queue}", get(queue))
         .route("/auth/login", post(login))
         .route("/auth/tokens", post(create_token))
+        .merge(crate::trust_http::api_routes())
         .fallback(not_found)
 }

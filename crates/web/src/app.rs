@@ -332,18 +332,68 @@ impl AppState {
             }
         }
         let p = self.procedure(d.procedure_id)?;
-        let result = (action == Action::IssueResult).then(|| {
-            json!({
+        let mut result = None;
+        let mut issued = None;
+        if action == Action::IssueResult {
+            let agency = self.store.agency(d.agency_id).await?;
+            let code = crate::trust::verification_code();
+            let verify_url = format!("{}/verify/{code}", self.trust.urls.base.trim_end_matches('/'));
+            let form_data: Value = serde_json::from_str(&d.data).unwrap_or(Value::Null);
+            let place = match agency.province_code.as_deref() {
+                Some(code) => self
+                    .store
+                    .provinces()
+                    .await?
+                    .into_iter()
+                    .find(|p| p.code == code)
+                    .map(|p| p.name.trim_start_matches("Thành phố ").trim_start_matches("Tỉnh ").to_string()),
+                None => None,
+            }
+            .unwrap_or_else(|| "Hà Nội".to_string());
+            let document = json!({
+                "type": "sen.result/v1",
+                "verification_code": code,
+                "document": p.result_document,
+                "procedure": {"code": p.code, "name": p.name},
+                "dossier_code": d.code,
+                "holder": d.applicant_name,
+                "agency": {"code": agency.code, "name": agency.name},
+                "decision": "approved",
+                "issued_on": today(),
+                "data": form_data,
+                "verify_url": verify_url,
+            });
+            let sheet = sen_pdf::ResultSheet {
+                agency: agency.name.clone(),
+                title: p.result_document.clone(),
+                dossier_code: d.code.clone(),
+                procedure: p.name.clone(),
+                applicant: d.applicant_name.clone(),
+                decision: "Chấp thuận — kết quả giải quyết thủ tục hành chính được cấp".into(),
+                lines: result_lines(&form_data),
+                place_and_date: crate::trust::place_and_date(&place, chrono::Utc::now()),
+                verification_code: code.clone(),
+                verify_url: verify_url.clone(),
+            };
+            let signed = self.trust.sign_result(d.agency_id, document.clone(), sheet).await?;
+            result = Some(json!({
                 "document": p.result_document,
                 "procedure": p.name,
                 "dossier_code": d.code,
                 "holder": d.applicant_name,
                 "issued_on": today(),
                 "issued_by_agency_id": d.agency_id,
-                // The digital signature of the result is added by the trust layer.
-                "signature": null,
-            })
-        });
+                "verification_code": code,
+                "signature": {"format": "JAdES-B-T / CAdES-B-T", "seal_serial": signed.jws.signer_serial},
+            }));
+            issued = Some(signed);
+        }
+        let signer = if sen_store::dossiers::is_decision(action) && access == Access::Officer {
+            self.trust.personal(principal.user.id).await?;
+            Some(sen_store::dossiers::SignerHandle(self.trust.clone()))
+        } else {
+            None
+        };
         let updated = self
             .store
             .act(
@@ -359,6 +409,8 @@ impl AppState {
                     files: input.files,
                     today: today(),
                     deadline_days: p.deadline_days.max(0) as u32,
+                    signer,
+                    issued,
                 },
                 &self.calendar(),
             )
@@ -480,4 +532,35 @@ impl AppState {
         let st = DossierState::parse(s).unwrap_or(DossierState::Submitted);
         lang.t(st.label_vi(), st.label_en())
     }
+}
+
+/// Up to eight labelled lines of the applicant's form for the printed result.
+fn result_lines(data: &Value) -> Vec<(String, String)> {
+    let Some(obj) = data.as_object() else { return Vec::new() };
+    obj.iter()
+        .filter_map(|(k, v)| {
+            let text = match v {
+                Value::String(s) if !s.is_empty() => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => {
+                    if *b {
+                        "Có".into()
+                    } else {
+                        "Không".into()
+                    }
+                }
+                _ => return None,
+            };
+            Some((humanise(k), text))
+        })
+        .take(8)
+        .collect()
+}
+
+fn humanise(key: &str) -> String {
+    let mut s = key.replace('_', " ");
+    if let Some(first) = s.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    s
 }

@@ -9,6 +9,8 @@ pub mod i18n;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod trust;
+pub mod trust_http;
 
 use app::Catalogue;
 use axum::Router;
@@ -27,11 +29,24 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How often the overdue job runs.
     pub overdue_every: Duration,
+    /// The address people and relying parties reach Sen at (CRL and QR links).
+    pub public_url: String,
+    /// How often the log sequencer and the signature stamper run.
+    pub trust_jobs_every: Duration,
+    /// How often a signed checkpoint of the log is made (if it grew).
+    pub checkpoint_every: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_file_bytes: 10 * 1024 * 1024, secure_cookies: true, overdue_every: Duration::from_secs(60) }
+        Config {
+            max_file_bytes: 10 * 1024 * 1024,
+            secure_cookies: true,
+            overdue_every: Duration::from_secs(60),
+            public_url: "http://127.0.0.1:8080".into(),
+            trust_jobs_every: Duration::from_millis(250),
+            checkpoint_every: Duration::from_secs(10),
+        }
     }
 }
 
@@ -44,10 +59,11 @@ pub struct AppState {
     pub limiter: Arc<auth::LoginLimiter>,
     pub principals: Arc<auth::PrincipalCache>,
     pub metrics: Arc<metrics::Metrics>,
+    pub trust: Arc<trust::TrustService>,
 }
 
 impl AppState {
-    pub async fn new(store: Store, config: Config) -> Result<Self, error::AppError> {
+    pub async fn new(store: Store, config: Config, trust: Arc<trust::TrustService>) -> Result<Self, error::AppError> {
         let catalogue = Catalogue::load(&store).await?;
         let days = store.holidays().await?;
         let calendar = if days.is_empty() { Calendar::vietnam() } else { Calendar::new(&days) };
@@ -59,6 +75,7 @@ impl AppState {
             limiter: Arc::new(auth::LoginLimiter::default()),
             principals: Arc::new(auth::PrincipalCache::default()),
             metrics: Arc::new(metrics::Metrics::default()),
+            trust,
         })
     }
 }
@@ -72,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     // Requests may carry several files of up to `max_file_bytes` each.
     let body_limit = state.config.max_file_bytes.saturating_mul(3).saturating_add(1024 * 1024);
     Router::new()
+        .merge(trust_http::public_routes())
         .merge(pages::routes(state.clone()))
         .nest("/api/v1", api::routes())
         .merge(metrics::routes())
@@ -83,6 +101,30 @@ pub fn router(state: AppState) -> Router {
 
 /// Marks overdue dossiers periodically. Safe on several nodes at once: the update is
 /// idempotent and each row changes at most once.
+/// Runs the log sequencer and the signature stamper every `trust_jobs_every`, and
+/// signs a checkpoint every `checkpoint_every`. Safe on several nodes at once.
+pub fn spawn_trust_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.trust_jobs_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_checkpoint = std::time::Instant::now();
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.trust.run_jobs().await {
+                tracing::warn!(error = %e, "trust jobs failed");
+            }
+            if last_checkpoint.elapsed() >= state.config.checkpoint_every {
+                last_checkpoint = std::time::Instant::now();
+                match state.trust.checkpoint().await {
+                    Ok(Some(c)) => tracing::info!(size = c.size, "log checkpoint signed"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
+                }
+            }
+        }
+    })
+}
+
 pub fn spawn_overdue_job(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.overdue_every);

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and committed as
 //! `docs/openapi.json` (a test keeps the two equal).
 
-use crate::api;
+use crate::{api, trust_http};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -12,10 +12,13 @@ use utoipa::OpenApi;
         api::list_procedures, api::get_procedure, api::get_form, api::create_procedure, api::update_procedure, api::agencies, api::get_calendar, api::put_calendar,
         api::submit, api::my_dossiers, api::get_dossier, api::events, api::reads, api::files, api::act, api::claim, api::apology, api::rate,
         api::lookup, api::queue_counts, api::queue, api::login, api::create_token,
+        trust_http::verify_api, trust_http::verify_code_api, trust_http::result_jws, trust_http::result_pdf, trust_http::result_p7s,
+        trust_http::work_records, trust_http::latest_checkpoint, trust_http::checkpoint_at, trust_http::inclusion, trust_http::consistency,
+        trust_http::log_entry, trust_http::certificate, trust_http::revoke, trust_http::rotate_seal,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"))
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"))
 )]
 pub struct ApiDoc;
 

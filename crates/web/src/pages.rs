@@ -54,9 +54,9 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
-trait OrPage<T> {
+pub(crate) trait OrPage<T> {
     fn page(self, lang: Lang) -> Result<T, PageError>;
 }
 impl<T, E: Into<AppError>> OrPage<T> for Result<T, E> {
@@ -65,7 +65,7 @@ impl<T, E: Into<AppError>> OrPage<T> for Result<T, E> {
     }
 }
 
-fn fmt_time(t: DateTime<Utc>) -> String {
+pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&vn_offset()).format("%H:%M %d/%m/%Y").to_string()
 }
 fn fmt_date(d: NaiveDate) -> String {
@@ -127,7 +127,13 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
     }
 }
 
-fn html_page(lang: Lang, jar: Option<CookieJar>, who: Option<&Principal>, title: &str, body: Markup) -> Response {
+pub(crate) fn html_page(
+    lang: Lang,
+    jar: Option<CookieJar>,
+    who: Option<&Principal>,
+    title: &str,
+    body: Markup,
+) -> Response {
     let markup = layout(lang, who, title, body);
     let mut headers = HeaderMap::new();
     headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
@@ -342,12 +348,12 @@ async fn apply_page(State(st): State<AppState>, lang: Lang, who: Option<Principa
 }
 
 /// Text fields and files of a multipart form. Files keep the field name they came in.
-struct MultipartForm {
-    fields: HashMap<String, String>,
-    files: Vec<(String, NewFile)>,
+pub(crate) struct MultipartForm {
+    pub(crate) fields: HashMap<String, String>,
+    pub(crate) files: Vec<(String, NewFile)>,
 }
 
-async fn read_multipart(mut mp: Multipart, max_file: usize) -> Result<MultipartForm, AppError> {
+pub(crate) async fn read_multipart(mut mp: Multipart, max_file: usize) -> Result<MultipartForm, AppError> {
     let mut fields = HashMap::new();
     let mut files = Vec::new();
     while let Some(field) = mp.next_field().await.map_err(|e| AppError::bad("malformed_form", e.body_text()))? {
@@ -506,6 +512,8 @@ async fn dossier_page(
     let reads =
         if access == Access::Applicant { st.store.dossier_audit(d.id, true).await.page(lang)? } else { Vec::new() };
     let agency = st.store.agency(d.agency_id).await.page(lang)?;
+    let signed_result = st.store.result_of(d.id).await.page(lang)?;
+    let records = crate::trust_http::work_records_of(&st, d.id).await.page(lang)?;
     let state = d.state();
     let supplement_reason =
         events.iter().rev().find(|e| e.action == "request_supplement").and_then(|e| e.reason.clone());
@@ -544,6 +552,28 @@ async fn dossier_page(
             @if let Some(result) = d.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) {
                 dt { (lang.t("Kết quả", "Result")) }
                 dd { (result["document"].as_str().unwrap_or(&p.result_document)) " — " (lang.t("ban hành ngày ", "issued on ")) (show_value(&result["issued_on"])) }
+            }
+        }
+        @if let Some(r) = &signed_result {
+            section.card #result aria-labelledby="result-h" {
+                h2 #result-h { (lang.t("Kết quả điện tử đã ký số", "Digitally signed result")) }
+                p { (lang.t("Kết quả được ký bằng con dấu điện tử của cơ quan và gắn dấu thời gian. Mã xác thực: ", "The result is signed with the agency's electronic seal and time-stamped. Verification code: ")) strong { (r.verification_code) } }
+                p {
+                    a href={"/api/v1/dossiers/" (d.id) "/result.pdf"} { (lang.t("Tải bản PDF", "Download the PDF")) } " · "
+                    a href={"/api/v1/dossiers/" (d.id) "/result.pdf.p7s"} { (lang.t("chữ ký .p7s", ".p7s signature")) } " · "
+                    a href={"/api/v1/dossiers/" (d.id) "/result.jws"} { (lang.t("văn bản JSON đã ký (JWS)", "signed JSON (JWS)")) } " · "
+                    a href={"/verify/" (r.verification_code)} { (lang.t("Kiểm tra tính xác thực", "Check authenticity")) }
+                }
+            }
+        }
+        @if !records.is_empty() {
+            details.card {
+                summary { (lang.t("Phiếu xử lý đã ký số", "Signed work records")) " (" (records.len()) ")" }
+                ol { @for w in &records {
+                    li { (w.action) " — " (fmt_time(w.at)) " — " (w.verdict.signer.as_ref().map(|s| s.subject.clone()).unwrap_or_default()) " — "
+                        @if w.verdict.valid && w.chained { (lang.t("chữ ký hợp lệ, chuỗi liền mạch", "valid signature, unbroken chain")) }
+                        @else { strong { (lang.t("KHÔNG hợp lệ", "NOT valid")) " (" (w.verdict.code) ")" } } }
+                } }
             }
         }
         @if state == DossierState::AwaitingSupplement {
@@ -770,7 +800,7 @@ async fn dossier_file(
         .into_response())
 }
 
-fn percent(s: &str) -> String {
+pub(crate) fn percent(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -15,6 +15,7 @@ struct Server {
     base: String,
     store: Store,
     backend: &'static str,
+    state: sen_web::AppState,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -50,14 +51,16 @@ fn rand_suffix() -> u32 {
 
 async fn start(backend: &'static str, config: sen_web::Config) -> Option<Server> {
     let store = seeded_store(backend).await?;
-    let state = sen_web::AppState::new(store.clone(), config).await.unwrap();
+    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
+    let trust = sen_web::trust::TrustService::init_with_cost(&store, "test passphrase only", urls, 10).await.unwrap();
+    let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let app = sen_web::router(state);
+    let app = sen_web::router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    Some(Server { base: format!("http://{addr}"), store, backend, _task: task })
+    Some(Server { base: format!("http://{addr}"), store, backend, state, _task: task })
 }
 
 fn test_config() -> sen_web::Config {
@@ -716,5 +719,256 @@ async fn agency_admins_edit_procedures_through_the_pages() {
             let r = u.client.get(format!("{}/admin/procedures/{pid}", s.base)).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who}");
         }
+    });
+}
+
+/// Submits, receives, hands off, approves and issues: a dossier with a signed result.
+async fn issue_a_result(s: &Server) -> (User, User, i64) {
+    let citizen = login(s, "congdan").await;
+    let (st, sub) = submit_birth(s, &citizen).await;
+    assert_eq!(st, StatusCode::CREATED, "{sub}");
+    let id = sub["id"].as_i64().unwrap();
+    let desk = login(s, "motcua").await;
+    let specialist = login(s, "chuyenvien").await;
+    let approver = login(s, "lanhdao").await;
+    for (u, body) in [
+        (&desk, json!({"action": "receive"})),
+        (&desk, json!({"action": "hand_off", "to_user_id": specialist.id})),
+        (&approver, json!({"action": "approve"})),
+        (&desk, json!({"action": "issue_result"})),
+    ] {
+        let (st, d) = post(u, format!("{}/api/v1/dossiers/{id}/actions", s.base), body).await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+    }
+    (citizen, desk, id)
+}
+
+async fn bytes_of(u: &User, url: String) -> (StatusCode, String, Vec<u8>) {
+    let r = u.client.get(url).send().await.unwrap();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status(), ct, r.bytes().await.unwrap().to_vec())
+}
+
+async fn verify_files(s: &Server, files: &[(&str, Vec<u8>)]) -> Value {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes) in files {
+        form = form
+            .part(name.to_string(), reqwest::multipart::Part::bytes(bytes.clone()).file_name(format!("{name}.bin")));
+    }
+    let r = Client::new().post(format!("{}/api/v1/verify", s.base)).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a verdict is always a 200, valid or not");
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn results_are_sealed_time_stamped_and_verifiable_by_anyone() {
+    on_both!(|s| {
+        let (citizen, _desk, id) = issue_a_result(&s).await;
+        let base = format!("{}/api/v1/dossiers/{id}", s.base);
+        let (st, ct, jws) = bytes_of(&citizen, format!("{base}/result.jws")).await;
+        assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/jose+json"));
+        let (_, ct, pdf) = bytes_of(&citizen, format!("{base}/result.pdf")).await;
+        assert_eq!(ct, "application/pdf");
+        assert!(pdf.starts_with(b"%PDF"));
+        // Before the stamper runs the signature is B-B; afterwards it carries its batch stamp.
+        assert!(!String::from_utf8_lossy(&jws).contains("senBatchStamp"));
+        s.state.trust.run_jobs().await.unwrap();
+        let (_, _, jws) = bytes_of(&citizen, format!("{base}/result.jws")).await;
+        assert!(String::from_utf8_lossy(&jws).contains("senBatchStamp"));
+        let (_, ct, p7s) = bytes_of(&citizen, format!("{base}/result.pdf.p7s")).await;
+        assert_eq!(ct, "application/pkcs7-signature");
+
+        let v = verify_files(&s, &[("file", jws.clone())]).await;
+        assert_eq!(v["valid"], true, "{v}");
+        assert_eq!(v["format"], "JAdES");
+        assert_eq!(v["signer"]["organization"], "Ủy ban nhân dân Phường Hoàn Kiếm", "{v}");
+        assert!(v["timestamp"]["time"].is_string());
+        assert_eq!(v["certificate"]["status"], "valid");
+        assert_eq!(v["payload"]["holder"], "Huỳnh Thanh Tuấn");
+        let v = verify_files(&s, &[("file", p7s.clone()), ("content", pdf.clone())]).await;
+        assert_eq!((v["valid"].as_bool(), v["format"].as_str()), (Some(true), Some("CAdES")), "{v}");
+        let v = verify_files(&s, &[("file", pdf.clone())]).await;
+        assert_eq!(v["valid"], true, "a PDF alone is checked against the signature Sen keeps: {v}");
+
+        // Tampered, truncated, foreign: a clear verdict, never a server error.
+        let mut changed = pdf.clone();
+        let at = changed.len() / 2;
+        changed[at] ^= 1;
+        let v = verify_files(&s, &[("file", p7s.clone()), ("content", changed.clone())]).await;
+        assert_eq!((v["valid"].as_bool(), v["code"].as_str()), (Some(false), Some("content_changed")), "{v}");
+        let v = verify_files(&s, &[("file", changed)]).await;
+        assert_eq!(v["valid"], false);
+        let v = verify_files(&s, &[("file", jws[..jws.len() - 30].to_vec())]).await;
+        assert_eq!(v["valid"], false);
+        let mut sig_flipped = p7s.clone();
+        let n = sig_flipped.len();
+        sig_flipped[n - 3] ^= 0x20;
+        let v = verify_files(&s, &[("file", sig_flipped), ("content", pdf.clone())]).await;
+        assert_eq!(v["valid"], false, "{v}");
+        let v = verify_files(&s, &[("file", b"hello world".to_vec())]).await;
+        assert_eq!(v["code"], "not_signed");
+
+        // The code printed on the result opens its verdict for anyone.
+        let (_, d) = get(&citizen, base.clone()).await;
+        let code = d["result"]["verification_code"].as_str().unwrap().to_string();
+        let v: Value = reqwest::get(format!("{}/api/v1/verify/{code}", s.base)).await.unwrap().json().await.unwrap();
+        assert_eq!((v["document"]["valid"].as_bool(), v["pdf"]["valid"].as_bool()), (Some(true), Some(true)), "{v}");
+        let page = reqwest::get(format!("{}/verify/{code}", s.base)).await.unwrap().text().await.unwrap();
+        assert!(page.contains("Chữ ký hợp lệ"), "the verification page says so in Vietnamese");
+
+        // Another citizen cannot download it through the dossier.
+        let other = login(&s, "congdan2").await;
+        let (st, _, _) = bytes_of(&other, format!("{base}/result.pdf")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+
+        // Each decision is a work record signed by the official, chained to the previous one.
+        let (_, records) = get(&citizen, format!("{base}/work-records")).await;
+        let actions: Vec<&str> = records.as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["receive", "hand_off", "approve", "issue_result"]);
+        for r in records.as_array().unwrap() {
+            assert_eq!((r["verdict"]["valid"].as_bool(), r["chained"].as_bool()), (Some(true), Some(true)), "{r}");
+        }
+        assert_eq!(records[2]["verdict"]["signer"]["subject"], "Phạm Quang Huy", "the approver signs the approval");
+
+        // Revoking the seal afterwards does not undo what it signed before; the CRL lists it.
+        let admin = login(&s, "admin").await;
+        let serial = v["document"]["signer"]["serial"].as_str().unwrap().to_string();
+        let (st, c) = post(
+            &admin,
+            format!("{}/api/v1/ca/certificates/{serial}/revoke", s.base),
+            json!({"reason": "keyCompromise"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        let (st, _) = post(
+            &citizen,
+            format!("{}/api/v1/ca/certificates/{serial}/revoke", s.base),
+            json!({"reason": "keyCompromise"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let v = verify_files(&s, &[("file", jws.clone())]).await;
+        assert_eq!(v["valid"], true, "signed and time-stamped before the revocation: {v}");
+        assert_eq!(v["certificate"]["revocation_reason"], "keyCompromise");
+        let crl = reqwest::get(format!("{}/ca/issuing.crl", s.base)).await.unwrap().bytes().await.unwrap();
+        let issuing = reqwest::get(format!("{}/ca/issuing.crt", s.base)).await.unwrap().bytes().await.unwrap();
+        let revoked = sen_trust::cert::read_crl(&crl, &sen_trust::cert::cert_from_der(&issuing).unwrap()).unwrap();
+        assert!(revoked.iter().any(|r| r.serial_hex == serial));
+        // A result issued now gets a new seal, enrolled at once.
+        let (_, _, id2) = issue_a_result(&s).await;
+        let (_, _, jws2) = bytes_of(&citizen, format!("{}/api/v1/dossiers/{id2}/result.jws", s.base)).await;
+        let v2 = verify_files(&s, &[("file", jws2)]).await;
+        assert_eq!(v2["valid"], true, "{v2}");
+        assert_ne!(v2["signer"]["serial"].as_str(), Some(serial.as_str()));
+    });
+}
+
+fn b64d(s: &Value) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap()).unwrap()
+}
+
+fn hash32(s: &Value) -> [u8; 32] {
+    b64d(s).try_into().unwrap()
+}
+
+#[tokio::test]
+async fn the_log_proves_inclusion_and_consistency_and_names_a_tampered_entry() {
+    on_both!(|s| {
+        let citizen = login(&s, "congdan").await;
+        submit_birth(&s, &citizen).await;
+        s.state.trust.run_jobs().await.unwrap();
+        let first = s.state.trust.checkpoint().await.unwrap().expect("the log grew");
+        for _ in 0..3 {
+            submit_birth(&s, &citizen).await;
+        }
+        s.state.trust.run_jobs().await.unwrap();
+        let second = s.state.trust.checkpoint().await.unwrap().expect("the log grew");
+        assert!(second.size > first.size);
+
+        let c: Value = reqwest::get(format!("{}/api/v1/log/checkpoint", s.base)).await.unwrap().json().await.unwrap();
+        assert_eq!(c["size"].as_i64(), Some(second.size));
+        let root = hash32(&c["root"]);
+        let n = second.size as u64;
+        for index in [0, n / 2, n - 1] {
+            let p: Value = reqwest::get(format!("{}/api/v1/log/proof/inclusion?index={index}&size={n}", s.base))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let path: Vec<[u8; 32]> = p["path"].as_array().unwrap().iter().map(hash32).collect();
+            assert!(sen_trust::merkle::verify_inclusion(index, n, &hash32(&p["leaf_hash"]), &path, &root), "{p}");
+        }
+        let p: Value = reqwest::get(format!("{}/api/v1/log/proof/consistency?from={}&to={n}", s.base, first.size))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let proof: Vec<[u8; 32]> = p["proof"].as_array().unwrap().iter().map(hash32).collect();
+        let old_root: [u8; 32] = first.root.clone().try_into().unwrap();
+        assert!(sen_trust::merkle::verify_consistency(first.size as u64, n, &old_root, &root, &proof));
+        let r = reqwest::get(format!("{}/api/v1/log/proof/inclusion?index={}&size={n}", s.base, n + 5)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        // Entries are for auditors only.
+        let (st, _) = get(&citizen, format!("{}/api/v1/log/entries/0", s.base)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let admin = login(&s, "admin").await;
+        let (st, e) = get(&admin, format!("{}/api/v1/log/entries/1", s.base)).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(e["body"].as_str().unwrap().contains("\"type\""));
+
+        let report = sen_web::trust::verify_log(&s.store).await.unwrap();
+        assert!(report.ok, "{report:?}");
+        // One changed byte in a stored entry is found and named.
+        let victim = n / 2;
+        let body = s.store.log_entry(victim).await.unwrap().body;
+        let tampered = body.replacen("\"type\"", "\"typf\"", 1);
+        s.store
+            .db()
+            .execute(
+                &sea_query::Query::update()
+                    .table("log_entries")
+                    .value("body", tampered)
+                    .and_where(sea_query::ExprTrait::eq(sea_query::Expr::col("seq"), victim as i64))
+                    .to_owned(),
+            )
+            .await
+            .unwrap();
+        let report = sen_web::trust::verify_log(&s.store).await.unwrap();
+        assert!(!report.ok);
+        assert_eq!(report.first_bad_entry, Some(victim), "{report:?}");
+    });
+}
+
+#[tokio::test]
+async fn the_time_stamping_authority_answers_rfc3161_over_http() {
+    on_both!(|s| {
+        let digest: [u8; 32] = sen_trust::merkle::leaf_hash(b"a document");
+        let req = sen_trust::tsa::request_der(&digest, Some(77), true).unwrap();
+        let r = Client::new()
+            .post(format!("{}/tsa", s.base))
+            .header("content-type", "application/timestamp-query")
+            .body(req)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-type"], "application/timestamp-reply");
+        let token = sen_trust::tsa::token_of_response(&r.bytes().await.unwrap()).unwrap();
+        let v = sen_trust::tsa::verify_token(&token, Some(&digest)).unwrap();
+        assert!((chrono::Utc::now() - v.gen_time).num_seconds().abs() < 60);
+        // Garbage gets a refusal in RFC 3161's own terms; a wrong media type a problem.
+        let r = Client::new()
+            .post(format!("{}/tsa", s.base))
+            .header("content-type", "application/timestamp-query")
+            .body("nonsense")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(sen_trust::tsa::token_of_response(&r.bytes().await.unwrap()).is_err());
+        let r = Client::new().post(format!("{}/tsa", s.base)).body("x").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     });
 }
