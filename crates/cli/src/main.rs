@@ -1,6 +1,7 @@
 //! `sen`: start the platform, manage its database and accounts, and measure it.
 
 mod bench;
+mod bench_trust;
 mod verify;
 
 use anyhow::{Context, bail};
@@ -24,10 +25,10 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DbArgs {
     /// Folder for the embedded SQLite database (used when no --database-url is given).
-    #[arg(long, default_value = "data", env = "SEN_DATA")]
+    #[arg(long, global = true, default_value = "data", env = "SEN_DATA")]
     data: PathBuf,
     /// `postgres://user@host/db` for PostgreSQL, or `sqlite://file.db`. Default: SQLite in --data.
-    #[arg(long, env = "SEN_DATABASE_URL")]
+    #[arg(long, global = true, env = "SEN_DATABASE_URL")]
     database_url: Option<String>,
 }
 
@@ -86,11 +87,11 @@ struct ServeArgs {
 struct TrustArgs {
     /// The address people and relying parties reach Sen at (CRL links, QR codes).
     /// Default: http://<--listen>.
-    #[arg(long, env = "SEN_PUBLIC_URL")]
+    #[arg(long, global = true, env = "SEN_PUBLIC_URL")]
     public_url: Option<String>,
     /// A file holding the CA passphrase (else the environment variable SEN_CA_PASSPHRASE;
     /// the demo keeps a generated one in <data>/ca-passphrase).
-    #[arg(long, env = "SEN_CA_PASSPHRASE_FILE")]
+    #[arg(long, global = true, env = "SEN_CA_PASSPHRASE_FILE")]
     ca_passphrase_file: Option<PathBuf>,
 }
 
@@ -178,6 +179,8 @@ enum Command {
     Openapi,
     /// Measure a running server (see docs/BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Measure the trust layer in process: signatures, PDFs, verification, log appends, proofs.
+    BenchTrust(bench_trust::BenchTrustArgs),
     /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
     Ca {
         #[command(flatten)]
@@ -458,6 +461,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchTrust(args) => bench_trust::run(args).await,
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {
             let code = verify::run(&db, ca, crl, json, files).await?;

@@ -318,6 +318,10 @@ mod tests {
     fn renders_a_small_self_contained_pdf() {
         let bytes = render(&sheet());
         assert!(bytes.starts_with(b"%PDF-"));
+        // To look at it: SEN_PDF_SAMPLE=/tmp/result.pdf cargo test -p sen-pdf
+        if let Ok(path) = std::env::var("SEN_PDF_SAMPLE") {
+            std::fs::write(path, &bytes).unwrap();
+        }
         assert!(bytes.len() < 120_000, "subset fonts keep the file small: {} bytes", bytes.len());
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("FontFile2") && text.contains("ToUnicode") && text.contains("Identity-H"));

@@ -74,6 +74,22 @@ pub(crate) async fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) -> Res
     Ok(())
 }
 
+impl Store {
+    /// Queues many entries in one transaction (imports and benchmarks).
+    pub async fn enqueue_log_entries(&self, bodies: &[Value]) -> Result<()> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        for chunk in bodies.chunks(INSERT_CHUNK) {
+            let mut ins = Query::insert().into_table("log_queue").columns(["body", "queued_at"]).to_owned();
+            for b in chunk {
+                ins.values_panic([b.to_string().into(), now.into()]);
+            }
+            tx.execute(&ins).await?;
+        }
+        tx.commit().await
+    }
+}
+
 fn to_hash(bytes: &[u8]) -> Result<Hash> {
     <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Invalid("a stored log node is not 32 bytes".into()))
 }

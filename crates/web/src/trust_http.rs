@@ -645,8 +645,8 @@ async fn verify_upload_page(
         (verdict_view(lang, &v))
         (verify_form(lang))
     };
-    let status = if v.valid { StatusCode::OK } else { StatusCode::OK };
-    Ok((status, html_page(lang, None, who.as_ref(), lang.t("Kết quả kiểm tra", "Verification result"), body))
+    // A verdict is an answer, valid or not: 200 either way.
+    Ok((StatusCode::OK, html_page(lang, None, who.as_ref(), lang.t("Kết quả kiểm tra", "Verification result"), body))
         .into_response())
 }
 

@@ -972,3 +972,139 @@ async fn the_time_stamping_authority_answers_rfc3161_over_http() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     });
 }
+
+/// Is an independent tool here? In CI it must be; elsewhere its check is skipped with a message.
+fn tool_available(program: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(program).args(args).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{program} {args:?} is required in CI");
+        eprintln!("SKIPPED: {program} {args:?} is not available here");
+    }
+    ok
+}
+
+fn run(program: &str, args: &[&str]) -> (bool, String) {
+    let o = std::process::Command::new(program).args(args).output().unwrap();
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+// Multi-threaded: the tools block one worker while the server answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_tools_verify_sen_signatures() {
+    let have_openssl = tool_available("openssl", &["version"]);
+    let have_jwcrypto = tool_available("python3", &["-c", "import jwcrypto, cryptography"]);
+    let scripts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/trust");
+    on_both!(|s| {
+        let dir = std::env::temp_dir().join(format!("sen-trust-{}-{}", s.backend, rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+        let (citizen, _, id) = issue_a_result(&s).await;
+        s.state.trust.run_jobs().await.unwrap();
+        let first = s.state.trust.checkpoint().await.unwrap().unwrap();
+        issue_a_result(&s).await;
+        s.state.trust.run_jobs().await.unwrap();
+        s.state.trust.checkpoint().await.unwrap().unwrap();
+        let base = format!("{}/api/v1/dossiers/{id}", s.base);
+        for (name, url) in [
+            ("result.json", format!("{base}/result.jws")),
+            ("result.pdf", format!("{base}/result.pdf")),
+            ("result.pdf.p7s", format!("{base}/result.pdf.p7s")),
+        ] {
+            let (st, _, bytes) = bytes_of(&citizen, url).await;
+            assert_eq!(st, StatusCode::OK);
+            std::fs::write(path(name), bytes).unwrap();
+        }
+        let chain = reqwest::get(format!("{}/ca/chain.pem", s.base)).await.unwrap().text().await.unwrap();
+        std::fs::write(path("chain.pem"), chain).unwrap();
+        let mut pdf = std::fs::read(path("result.pdf")).unwrap();
+        let at = pdf.len() / 3;
+        pdf[at] ^= 1;
+        std::fs::write(path("changed.pdf"), pdf).unwrap();
+        let mut json_text = std::fs::read_to_string(path("result.json")).unwrap();
+        json_text = json_text.replacen("\"payload\":\"ey", "\"payload\":\"ez", 1);
+        std::fs::write(path("changed.json"), json_text).unwrap();
+
+        if have_openssl {
+            let cms = |content: &str| {
+                run(
+                    "openssl",
+                    &[
+                        "cms",
+                        "-verify",
+                        "-binary",
+                        "-inform",
+                        "DER",
+                        "-in",
+                        &path("result.pdf.p7s"),
+                        "-content",
+                        &path(content),
+                        "-CAfile",
+                        &path("chain.pem"),
+                        "-out",
+                        &path("out.bin"),
+                    ],
+                )
+            };
+            let (ok, out) = cms("result.pdf");
+            assert!(ok, "openssl cms -verify refused Sen's .p7s: {out}");
+            let (ok, _) = cms("changed.pdf");
+            assert!(!ok, "openssl cms -verify must fail on a changed PDF");
+
+            let (ok, out) = run(
+                "openssl",
+                &["ts", "-query", "-data", &path("result.pdf"), "-sha256", "-cert", "-out", &path("req.tsq")],
+            );
+            assert!(ok, "{out}");
+            let reply = Client::new()
+                .post(format!("{}/tsa", s.base))
+                .header("content-type", "application/timestamp-query")
+                .body(std::fs::read(path("req.tsq")).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            std::fs::write(path("resp.tsr"), reply).unwrap();
+            let (ok, out) = run(
+                "openssl",
+                &[
+                    "ts",
+                    "-verify",
+                    "-in",
+                    &path("resp.tsr"),
+                    "-queryfile",
+                    &path("req.tsq"),
+                    "-CAfile",
+                    &path("chain.pem"),
+                ],
+            );
+            assert!(ok, "openssl ts -verify refused Sen's time-stamp: {out}");
+            let (ok, _) = run(
+                "openssl",
+                &[
+                    "ts",
+                    "-verify",
+                    "-in",
+                    &path("resp.tsr"),
+                    "-data",
+                    &path("changed.pdf"),
+                    "-CAfile",
+                    &path("chain.pem"),
+                ],
+            );
+            assert!(!ok, "openssl ts -verify must fail for other data");
+        }
+        if have_jwcrypto {
+            let (ok, out) =
+                run("python3", &[&format!("{scripts}/check_jws.py"), &path("result.json"), &path("chain.pem")]);
+            assert!(ok, "jwcrypto refused Sen's JWS: {out}");
+            let (ok, _) =
+                run("python3", &[&format!("{scripts}/check_jws.py"), &path("changed.json"), &path("chain.pem")]);
+            assert!(!ok, "jwcrypto must refuse a changed payload");
+        }
+        let (ok, out) = run("python3", &[&format!("{scripts}/check_log.py"), &s.base, &first.size.to_string()]);
+        assert!(ok, "the independent proof checker refused Sen's proofs: {out}");
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}
