@@ -139,22 +139,23 @@ pub fn render(sheet: &ResultSheet) -> Vec<u8> {
         bold: Font::new(SERIF_BOLD, "DejaVuSerif-Bold", b"F2"),
     };
     let (w, h) = A4;
-    let left_col = (MARGIN + 120.0, 230.0);
-    let right_col = (w - MARGIN - 130.0, 250.0);
+    // Two header columns that never meet: the agency (left) and the national motto (right).
+    let left_col = (MARGIN + 95.0, 190.0);
+    let right_col = (w - MARGIN - 125.0, 250.0);
 
     // Header: the agency on the left, the national motto on the right.
     let mut y = h - MARGIN - 10.0;
     let agency = nfc(&sheet.agency).to_uppercase();
     let mut ly = y;
-    for line in page.wrap(true, 10.5, left_col.1, &agency) {
-        page.centered(true, 10.5, left_col.0, ly, &line);
-        ly -= 15.0;
+    for line in page.wrap(true, 10.0, left_col.1, &agency) {
+        page.centered(true, 10.0, left_col.0, ly, &line);
+        ly -= 14.0;
     }
-    page.centered(true, 10.5, right_col.0, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM");
-    page.centered(true, 11.5, right_col.0, y - 16.0, "Độc lập - Tự do - Hạnh phúc");
+    page.centered(true, 10.0, right_col.0, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM");
+    page.centered(true, 11.0, right_col.0, y - 16.0, "Độc lập - Tự do - Hạnh phúc");
     page.content.set_line_width(0.6);
-    page.content.move_to(right_col.0 - 75.0, y - 22.0);
-    page.content.line_to(right_col.0 + 75.0, y - 22.0);
+    page.content.move_to(right_col.0 - 70.0, y - 22.0);
+    page.content.line_to(right_col.0 + 70.0, y - 22.0);
     page.content.stroke();
     page.centered(false, 10.5, left_col.0, ly - 2.0, &format!("Số hồ sơ: {}", sheet.dossier_code));
     y = y.min(ly) - 50.0;

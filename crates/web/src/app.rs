@@ -370,7 +370,7 @@ impl AppState {
                 procedure: p.name.clone(),
                 applicant: d.applicant_name.clone(),
                 decision: "Chấp thuận — kết quả giải quyết thủ tục hành chính được cấp".into(),
-                lines: result_lines(&form_data),
+                lines: result_lines(&*self.catalogue().form(&self.store, p.id, d.form_version).await?, &form_data),
                 place_and_date: crate::trust::place_and_date(&place, chrono::Utc::now()),
                 verification_code: code.clone(),
                 verify_url: verify_url.clone(),
@@ -534,12 +534,13 @@ impl AppState {
     }
 }
 
-/// Up to eight labelled lines of the applicant's form for the printed result.
-fn result_lines(data: &Value) -> Vec<(String, String)> {
-    let Some(obj) = data.as_object() else { return Vec::new() };
-    obj.iter()
-        .filter_map(|(k, v)| {
-            let text = match v {
+/// Up to eight labelled lines of the applicant's form for the printed result, titled as
+/// the e-form titles its fields.
+fn result_lines(form: &EForm, data: &Value) -> Vec<(String, String)> {
+    form.fields()
+        .iter()
+        .filter_map(|f| {
+            let text = match data.get(&f.name)? {
                 Value::String(s) if !s.is_empty() => s.clone(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => {
@@ -551,16 +552,8 @@ fn result_lines(data: &Value) -> Vec<(String, String)> {
                 }
                 _ => return None,
             };
-            Some((humanise(k), text))
+            Some((f.title_vi.clone(), text))
         })
         .take(8)
         .collect()
-}
-
-fn humanise(key: &str) -> String {
-    let mut s = key.replace('_', " ");
-    if let Some(first) = s.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    s
 }
