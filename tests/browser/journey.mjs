@@ -1,6 +1,7 @@
 // The main journey of Sen in a real browser: a citizen searches, applies with a file; an
 // officer receives and requests a supplement; the citizen supplies it; the officer hands off,
-// the approver approves, the desk issues the result; the citizen sees it and rates the service.
+// the approver approves, the desk issues the result; the citizen sees it, rates the service and
+// checks the signed result on the public verification page.
 // A screenshot of each page goes to docs/screenshots/.
 //
 // Usage: SEN_URL=http://127.0.0.1:8099 node journey.mjs   (a `sen demo` must be running there)
@@ -133,6 +134,14 @@ try {
     await citizen.getByRole('button', { name: 'Gửi đánh giá' }).click();
     await expectText(citizen, 'Bạn đã đánh giá: 5/5');
     await shot(citizen, '12-rated');
+  });
+  await step('citizen checks the signed result on the public verification page', async () => {
+    await citizen.goto(dossierUrl);
+    await expectText(citizen, 'Kết quả điện tử đã ký số');
+    await citizen.getByRole('link', { name: 'Kiểm tra tính xác thực' }).click();
+    await expectText(citizen, 'Chữ ký hợp lệ');
+    await expectText(citizen, 'Dấu thời gian');
+    await shot(citizen, '14-verify');
   });
   await step('the portal speaks English on request', async () => {
     await citizen.goto(`${base}/procedures?lang=en`);

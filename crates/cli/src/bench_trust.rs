@@ -68,8 +68,7 @@ fn pki() -> anyhow::Result<Pki> {
     };
     let seal = leaf(CertKind::Seal, "Bench seal")?;
     let tsa = leaf(CertKind::Tsa, "Bench TSA")?;
-    let anchors =
-        verify::Anchors { roots: vec![root.clone()], cas: vec![issuing.clone()], revoked: Default::default() };
+    let anchors = verify::Anchors::new(vec![root.clone()], vec![issuing.clone()], Default::default());
     Ok(Pki { issuing, seal, tsa, anchors })
 }
 

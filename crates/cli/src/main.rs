@@ -81,6 +81,9 @@ struct ServeArgs {
     /// Seconds between signed checkpoints of the tamper-evident log.
     #[arg(long, default_value_t = 10)]
     checkpoint_every: u64,
+    /// Milliseconds between runs of the log sequencer and the signature stamper.
+    #[arg(long, default_value_t = 250)]
+    trust_jobs_every_ms: u64,
 }
 
 #[derive(Args, Clone)]
@@ -323,7 +326,7 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         overdue_every: std::time::Duration::from_secs(args.overdue_every.max(1)),
         public_url: urls.base.clone(),
         checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every.max(1)),
-        ..Default::default()
+        trust_jobs_every: std::time::Duration::from_millis(args.trust_jobs_every_ms.max(10)),
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await

@@ -288,26 +288,23 @@ pub(crate) async fn audit(
     detail: &Value,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    tx.execute(
-        &Query::insert()
-            .into_table("audit_log")
-            .columns(AUDIT_COLUMNS)
-            .values_panic([
-                at.into(),
-                actor.user_id.into(),
-                actor.name.clone().into(),
-                actor.role.clone().into(),
-                actor.agency_id.into(),
-                action.into(),
-                subject_type.into(),
-                subject_id.into(),
-                dossier_id.into(),
-                reason.map(str::to_string).into(),
-                detail.to_string().into(),
-            ])
-            .to_owned(),
-    )
-    .await?;
+    tx.append(
+        "audit_log",
+        &AUDIT_COLUMNS,
+        vec![
+            at.into(),
+            actor.user_id.into(),
+            actor.name.clone().into(),
+            actor.role.clone().into(),
+            actor.agency_id.into(),
+            action.into(),
+            subject_type.into(),
+            subject_id.into(),
+            dossier_id.into(),
+            reason.map(str::to_string).into(),
+            detail.to_string().into(),
+        ],
+    );
     let entry = json!({
         "type": action,
         "at": at,
@@ -317,7 +314,8 @@ pub(crate) async fn audit(
         "reason": reason,
         "detail": detail,
     });
-    crate::log::enqueue(tx, &entry, at).await
+    crate::log::enqueue(tx, &entry, at);
+    Ok(())
 }
 
 /// Writes one submission inside the group commit's transaction. Refusals (a reused

@@ -22,12 +22,18 @@ impl Backend {
     }
 }
 
-/// A connection pool on one of the two backends.
+/// A connection pool on one of the two backends. SQLite has one writer at a time: write
+/// transactions queue on an in-process gate (fair, FIFO) instead of SQLite's busy handler,
+/// whose back-off sleeps of up to 100 ms would otherwise set the latency tail.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlx::SqlitePool, WriteGate),
     Postgres(sqlx::PgPool),
 }
+
+/// The SQLite writers' queue. Whoever holds it is the only writer, so it also keeps the
+/// Merkle log's right edge, which lets each write transaction sequence its own log entries.
+pub type WriteGate = std::sync::Arc<tokio::sync::Mutex<crate::log::LogHead>>;
 
 /// The cluster-wide locks (PostgreSQL advisory lock keys).
 #[derive(Debug, Clone, Copy)]
@@ -39,11 +45,25 @@ pub enum Lock {
     CertificateAuthority = 7368740,
 }
 
-/// An open transaction on one of the two backends.
-pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+/// An open transaction on one of the two backends, with the rows it appends to append-only
+/// tables (audit trail, log queue) held back and written as multi-row inserts at commit:
+/// a group commit of 500 submissions then costs one statement per table, not 500.
+pub struct Tx {
+    conn: TxConn,
+    /// Log entries of this transaction: (body, time), written at commit.
+    pub(crate) log: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// Per table: multi-row inserts and how many rows each holds.
+    deferred: std::collections::BTreeMap<&'static str, Vec<(sea_query::InsertStatement, usize)>>,
+}
+
+enum TxConn {
+    /// A transaction, holding the write gate if it was begun for writing.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, Option<tokio::sync::OwnedMutexGuard<crate::log::LogHead>>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
+
+/// Rows per deferred multi-row insert.
+const DEFERRED_CHUNK: usize = 400;
 
 /// A row type decodable on both backends.
 pub trait Row: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin {}
@@ -110,38 +130,72 @@ enum PoolParts<'a> {
 }
 
 impl Tx {
+    fn new(conn: TxConn) -> Self {
+        Tx { conn, log: Vec::new(), deferred: Default::default() }
+    }
+
     fn parts(&mut self) -> Parts<'_> {
-        match self {
-            Tx::Sqlite(t) => Parts::Sqlite(&mut *t),
-            Tx::Postgres(t) => Parts::Postgres(&mut *t),
+        match &mut self.conn {
+            TxConn::Sqlite(t, _) => Parts::Sqlite(&mut *t),
+            TxConn::Postgres(t) => Parts::Postgres(&mut *t),
         }
     }
 
     executor_methods!(Parts, self, [&mut]);
 
-    pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+    /// Appends a row to an append-only `table`, written at commit (nothing in the same
+    /// transaction may read it back). `columns` must be the same for every row of a table.
+    pub fn append(&mut self, table: &'static str, columns: &[&'static str], values: Vec<sea_query::Expr>) {
+        let chunks = self.deferred.entry(table).or_default();
+        if chunks.last().is_none_or(|(_, rows)| *rows >= DEFERRED_CHUNK) {
+            chunks.push((sea_query::Query::insert().into_table(table).columns(columns.to_vec()).to_owned(), 0));
+        }
+        let (insert, rows) = chunks.last_mut().expect("a chunk");
+        insert.values_panic(values);
+        *rows += 1;
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
+        let new_head = crate::log::flush(&mut self).await?;
+        for (chunk, _) in std::mem::take(&mut self.deferred).into_values().flatten() {
+            self.execute(&chunk).await?;
+        }
+        match self.conn {
+            TxConn::Sqlite(t, gate) => {
+                t.commit().await?;
+                // Only a committed transaction moves the cached right edge of the log.
+                if let (Some(mut gate), Some(head)) = (gate, new_head) {
+                    *gate = head;
+                }
+            }
+            TxConn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 
+    /// The cached log head, when this transaction holds the SQLite write gate.
+    pub(crate) fn log_head_cache(&self) -> Option<&crate::log::LogHead> {
+        match &self.conn {
+            TxConn::Sqlite(_, Some(gate)) => Some(gate),
+            _ => None,
+        }
+    }
+
     pub async fn rollback(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.rollback().await?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.conn {
+            TxConn::Sqlite(t, _gate) => t.rollback().await?,
+            TxConn::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
 
     /// Runs a schema statement (migrations), rendered for the backend.
     pub async fn execute_schema<S: sea_query::SchemaStatementBuilder>(&mut self, stmt: &S) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => {
+        match &mut self.conn {
+            TxConn::Sqlite(t, _) => {
                 sqlx::query(AssertSqlSafe(stmt.to_string(SqliteQueryBuilder))).execute(&mut **t).await.map(|_| ())?
             }
-            Tx::Postgres(t) => {
+            TxConn::Postgres(t) => {
                 sqlx::query(AssertSqlSafe(stmt.to_string(PostgresQueryBuilder))).execute(&mut **t).await.map(|_| ())?
             }
         };
@@ -149,9 +203,9 @@ impl Tx {
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.conn {
+            TxConn::Sqlite(..) => Backend::Sqlite,
+            TxConn::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -166,7 +220,7 @@ impl Tx {
     /// SQLite write transactions are already exclusive), so that one node at a time runs
     /// a singleton job such as the log sequencer.
     pub async fn lock(&mut self, lock: Lock) -> Result<()> {
-        if let Tx::Postgres(t) = self {
+        if let TxConn::Postgres(t) = &mut self.conn {
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock as i64).execute(&mut **t).await?;
         }
         Ok(())
@@ -176,15 +230,15 @@ impl Tx {
 impl Db {
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Sqlite(p, _) => Tx::new(TxConn::Sqlite(p.begin().await?, None)),
+            Db::Postgres(p) => Tx::new(TxConn::Postgres(p.begin().await?)),
         })
     }
 
@@ -192,8 +246,11 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so a read-then-write never fails half-way with "database locked".
     pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Sqlite(p, gate) => {
+                let turn = gate.clone().lock_owned().await;
+                Tx::new(TxConn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, Some(turn)))
+            }
+            Db::Postgres(p) => Tx::new(TxConn::Postgres(p.begin().await?)),
         })
     }
 
@@ -205,7 +262,7 @@ impl Db {
             ["ANALYZE dossiers", "ANALYZE dossier_events", "ANALYZE audit_log", "ANALYZE users", "ANALYZE persons"]
         {
             match self {
-                Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
+                Db::Sqlite(p, _) => sqlx::query(sql).execute(p).await.map(|_| ())?,
                 Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
             };
         }
@@ -214,7 +271,7 @@ impl Db {
 
     pub async fn ping(&self) -> Result<()> {
         match self {
-            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
+            Db::Sqlite(p, _) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
             Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
         };
         Ok(())
@@ -222,14 +279,14 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
     }
 
     fn parts(&self) -> PoolParts<'_> {
         match self {
-            Db::Sqlite(p) => PoolParts::Sqlite(p),
+            Db::Sqlite(p, _) => PoolParts::Sqlite(p),
             Db::Postgres(p) => PoolParts::Postgres(p),
         }
     }

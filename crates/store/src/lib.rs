@@ -114,6 +114,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?,
+                Default::default(),
             )
         } else {
             return Err(StoreError::Invalid(format!(

@@ -1,10 +1,11 @@
 //! The tamper-evident log (RFC 9162 Merkle tree) in the database.
 //!
-//! Writers append to `log_queue` inside the transaction of the change they record,
-//! so an entry exists exactly when the change does. The sequencer (one node at a
-//! time, under [`Lock::LogSequencer`]) moves queued entries into `log_entries` in
-//! batches, giving each its position, and stores every complete subtree hash in
-//! `log_nodes`, so that any proof at any size needs O(log n) node reads.
+//! Writers add an entry to `log_entries` (and a narrow row to `log_pending`) inside
+//! the transaction of the change they record, so an entry exists exactly when the
+//! change does, and its body is written once. The sequencer (one node at a time,
+//! under [`Lock::LogSequencer`]) gives pending entries their positions in batches
+//! (`log_leaves`) and stores every complete subtree hash in `log_nodes`, so that any
+//! proof at any size needs O(log n) node reads.
 
 use std::collections::HashMap;
 
@@ -22,10 +23,19 @@ pub const SEQUENCE_BATCH: u64 = 5_000;
 const INSERT_CHUNK: usize = 500;
 
 #[derive(sqlx::FromRow)]
-struct QueuedRow {
+struct IdOnly {
+    id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    entry_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct BodyRow {
     id: i64,
     body: String,
-    queued_at: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -36,14 +46,15 @@ struct NodeRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct SizeRow {
-    size: Option<i64>,
+struct SeqRow {
+    seq: i64,
 }
 
 /// One logged entry.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct LogEntry {
     pub seq: i64,
+    pub entry_id: i64,
     pub body: String,
     pub queued_at: DateTime<Utc>,
     pub logged_at: DateTime<Utc>,
@@ -61,16 +72,95 @@ pub struct Checkpoint {
     pub tst: Option<Vec<u8>>,
 }
 
-/// Queues a log entry inside the caller's transaction.
-pub(crate) async fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) -> Result<()> {
-    tx.execute(
-        &Query::insert()
-            .into_table("log_queue")
-            .columns(["body", "queued_at"])
-            .values_panic([body.to_string().into(), at.into()])
-            .to_owned(),
-    )
-    .await?;
+/// Queues a log entry inside the caller's transaction (written with it, at commit).
+pub(crate) fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) {
+    tx.log.push((body.to_string(), at));
+}
+
+/// The log's right edge as the SQLite writer last left it.
+#[derive(Debug, Default, Clone)]
+pub struct LogHead {
+    frontier: Option<Frontier>,
+}
+
+/// Writes a transaction's log entries just before it commits. The SQLite writer (holding
+/// the write gate) sequences them at once: leaves and subtree hashes go in the same
+/// transaction, and the new right edge is returned for the gate to keep after commit.
+/// Elsewhere (PostgreSQL's concurrent writers) entries are left pending for the sequencer.
+pub(crate) async fn flush(tx: &mut Tx) -> Result<Option<LogHead>> {
+    let entries = std::mem::take(&mut tx.log);
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let mut ids = Vec::with_capacity(entries.len());
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        let mut ins = Query::insert().into_table("log_entries").columns(["body", "queued_at"]).to_owned();
+        for (body, at) in chunk {
+            ins.values_panic([body.clone().into(), (*at).into()]);
+        }
+        let rows: Vec<IdOnly> = tx.fetch_all(&ins.returning_col("id").to_owned()).await?;
+        ids.extend(rows.into_iter().map(|r| r.id));
+    }
+    let Some(cached) = tx.log_head_cache().cloned() else {
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let mut pending = Query::insert().into_table("log_pending").columns(["entry_id"]).to_owned();
+            for id in chunk {
+                pending.values_panic([(*id).into()]);
+            }
+            tx.execute(&pending).await?;
+        }
+        return Ok(None);
+    };
+    // Another process (a `sen` command) may have written since: trust the cache only if
+    // the stored size agrees, else reload the right edge.
+    let size = log_size(tx).await?;
+    let mut f = match cached.frontier {
+        Some(f) if f.size() == size => f,
+        _ => frontier(tx, size).await?,
+    };
+    if tx
+        .fetch_optional::<PendingRow, _>(&Query::select().column("entry_id").from("log_pending").limit(1).to_owned())
+        .await?
+        .is_some()
+    {
+        // Older entries still wait for the sequencer: keep the order, wait with them.
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let mut pending = Query::insert().into_table("log_pending").columns(["entry_id"]).to_owned();
+            for id in chunk {
+                pending.values_panic([(*id).into()]);
+            }
+            tx.execute(&pending).await?;
+        }
+        return Ok(Some(LogHead { frontier: Some(f) }));
+    }
+    let leaves: Vec<Hash> = entries.iter().map(|(body, _)| merkle::leaf_hash(body.as_bytes())).collect();
+    append_positions(tx, &mut f, size, &ids, &leaves).await?;
+    Ok(Some(LogHead { frontier: Some(f) }))
+}
+
+/// Gives `ids` (with their leaf hashes) the positions from `size` on and stores the
+/// complete subtrees they make.
+async fn append_positions(tx: &mut Tx, f: &mut Frontier, size: u64, ids: &[i64], leaves: &[Hash]) -> Result<()> {
+    let now = Utc::now();
+    let mut nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(ids.len() * 2);
+    for leaf in leaves {
+        nodes.extend(f.append(*leaf));
+    }
+    for (i, chunk) in ids.chunks(INSERT_CHUNK).enumerate() {
+        let mut ins = Query::insert().into_table("log_leaves").columns(["seq", "entry_id", "logged_at"]).to_owned();
+        for (j, id) in chunk.iter().enumerate() {
+            let seq = size + (i * INSERT_CHUNK + j) as u64;
+            ins.values_panic([(seq as i64).into(), (*id).into(), now.into()]);
+        }
+        tx.execute(&ins).await?;
+    }
+    for chunk in nodes.chunks(INSERT_CHUNK) {
+        let mut ins = Query::insert().into_table("log_nodes").columns(["level", "idx", "hash"]).to_owned();
+        for (id, hash) in chunk {
+            ins.values_panic([(id.level as i64).into(), (id.idx as i64).into(), hash.to_vec().into()]);
+        }
+        tx.execute(&ins).await?;
+    }
     Ok(())
 }
 
@@ -79,12 +169,8 @@ impl Store {
     pub async fn enqueue_log_entries(&self, bodies: &[Value]) -> Result<()> {
         let now = Utc::now();
         let mut tx = self.db.begin_write().await?;
-        for chunk in bodies.chunks(INSERT_CHUNK) {
-            let mut ins = Query::insert().into_table("log_queue").columns(["body", "queued_at"]).to_owned();
-            for b in chunk {
-                ins.values_panic([b.to_string().into(), now.into()]);
-            }
-            tx.execute(&ins).await?;
+        for b in bodies {
+            enqueue(&mut tx, b, now);
         }
         tx.commit().await
     }
@@ -112,9 +198,14 @@ async fn fetch_nodes(tx: &mut Tx, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash
 }
 
 async fn log_size(tx: &mut Tx) -> Result<u64> {
-    let row: SizeRow =
-        tx.fetch_one(&Query::select().expr_as(Expr::col("seq").max(), "size").from("log_entries").to_owned()).await?;
-    Ok(row.size.map(|s| s as u64 + 1).unwrap_or(0))
+    // The last position, read as a typed column (an aggregate's type is not known to
+    // SQLite's driver when the table is empty).
+    let last: Option<SeqRow> = tx
+        .fetch_optional(
+            &Query::select().column("seq").from("log_leaves").order_by("seq", Order::Desc).limit(1).to_owned(),
+        )
+        .await?;
+    Ok(last.map(|r| r.seq as u64 + 1).unwrap_or(0))
 }
 
 async fn frontier(tx: &mut Tx, size: u64) -> Result<Frontier> {
@@ -126,52 +217,61 @@ impl Store {
     /// Moves up to `max` queued entries into the log. Returns how many were appended.
     /// Safe on several nodes at once: one holds the sequencer lock, the others wait.
     pub async fn sequence_log(&self, max: u64) -> Result<u64> {
+        // Most rounds find nothing: ask without taking the write lock.
+        let waiting: Option<PendingRow> =
+            self.db.fetch_optional(&Query::select().column("entry_id").from("log_pending").limit(1).to_owned()).await?;
+        if waiting.is_none() {
+            return Ok(0);
+        }
         let mut tx = self.db.begin_write().await?;
         tx.lock(Lock::LogSequencer).await?;
-        let queued: Vec<QueuedRow> = tx
+        let pending: Vec<PendingRow> = tx
             .fetch_all(
                 &Query::select()
-                    .columns(["id", "body", "queued_at"])
-                    .from("log_queue")
-                    .order_by("id", Order::Asc)
+                    .column("entry_id")
+                    .from("log_pending")
+                    .order_by("entry_id", Order::Asc)
                     .limit(max)
                     .to_owned(),
             )
             .await?;
-        if queued.is_empty() {
+        if pending.is_empty() {
             tx.rollback().await?;
             return Ok(0);
         }
+        let ids: Vec<i64> = pending.iter().map(|p| p.entry_id).collect();
+        let mut bodies: HashMap<i64, String> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let rows: Vec<BodyRow> = tx
+                .fetch_all(
+                    &Query::select()
+                        .columns(["id", "body"])
+                        .from("log_entries")
+                        .and_where(Expr::col("id").is_in(chunk.to_vec()))
+                        .to_owned(),
+                )
+                .await?;
+            bodies.extend(rows.into_iter().map(|r| (r.id, r.body)));
+        }
         let size = log_size(&mut tx).await?;
         let mut f = frontier(&mut tx, size).await?;
-        let now = Utc::now();
-        let mut nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(queued.len() * 2);
-        for q in &queued {
-            nodes.extend(f.append(merkle::leaf_hash(q.body.as_bytes())));
+        let mut leaves = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let body = bodies.get(id).ok_or(StoreError::Invalid(format!("log entry {id} has no body")))?;
+            leaves.push(merkle::leaf_hash(body.as_bytes()));
         }
-        for (i, chunk) in queued.chunks(INSERT_CHUNK).enumerate() {
-            let mut ins =
-                Query::insert().into_table("log_entries").columns(["seq", "body", "queued_at", "logged_at"]).to_owned();
-            for (j, q) in chunk.iter().enumerate() {
-                let seq = size + (i * INSERT_CHUNK + j) as u64;
-                ins.values_panic([(seq as i64).into(), q.body.clone().into(), q.queued_at.into(), now.into()]);
-            }
-            tx.execute(&ins).await?;
-        }
-        for chunk in nodes.chunks(INSERT_CHUNK) {
-            let mut ins = Query::insert().into_table("log_nodes").columns(["level", "idx", "hash"]).to_owned();
-            for (id, hash) in chunk {
-                ins.values_panic([(id.level as i64).into(), (id.idx as i64).into(), hash.to_vec().into()]);
-            }
-            tx.execute(&ins).await?;
-        }
-        for chunk in queued.chunks(INSERT_CHUNK) {
-            let ids: Vec<i64> = chunk.iter().map(|q| q.id).collect();
-            tx.execute(&Query::delete().from_table("log_queue").and_where(Expr::col("id").is_in(ids)).to_owned())
-                .await?;
+        append_positions(&mut tx, &mut f, size, &ids, &leaves).await?;
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            tx.execute(
+                &Query::delete()
+                    .from_table("log_pending")
+                    .and_where(Expr::col("entry_id").is_in(chunk.to_vec()))
+                    .to_owned(),
+            )
+            .await?;
         }
         tx.commit().await?;
-        Ok(queued.len() as u64)
+        Ok(ids.len() as u64)
     }
 
     /// Entries waiting for the sequencer.
@@ -182,7 +282,7 @@ impl Store {
         }
         let n: N = self
             .db
-            .fetch_one(&Query::select().expr_as(Expr::col("id").count(), "n").from("log_queue").to_owned())
+            .fetch_one(&Query::select().expr_as(Expr::col("entry_id").count(), "n").from("log_pending").to_owned())
             .await?;
         Ok(n.n)
     }
@@ -229,15 +329,21 @@ impl Store {
         merkle::proof_from(&ranges, &nodes).ok_or(StoreError::NotFound)
     }
 
+    fn entry_select() -> sea_query::SelectStatement {
+        Query::select()
+            .column(("log_leaves", "seq"))
+            .column(("log_leaves", "entry_id"))
+            .column(("log_entries", "body"))
+            .column(("log_entries", "queued_at"))
+            .column(("log_leaves", "logged_at"))
+            .from("log_leaves")
+            .inner_join("log_entries", Expr::col(("log_entries", "id")).equals(("log_leaves", "entry_id")))
+            .to_owned()
+    }
+
     pub async fn log_entry(&self, seq: u64) -> Result<LogEntry> {
         self.db
-            .fetch_optional(
-                &Query::select()
-                    .columns(["seq", "body", "queued_at", "logged_at"])
-                    .from("log_entries")
-                    .and_where(Expr::col("seq").eq(seq as i64))
-                    .to_owned(),
-            )
+            .fetch_optional(&Self::entry_select().and_where(Expr::col(("log_leaves", "seq")).eq(seq as i64)).to_owned())
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -246,11 +352,9 @@ impl Store {
     pub async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>> {
         self.db
             .fetch_all(
-                &Query::select()
-                    .columns(["seq", "body", "queued_at", "logged_at"])
-                    .from("log_entries")
-                    .and_where(Expr::col("seq").gte(from as i64))
-                    .order_by("seq", Order::Asc)
+                &Self::entry_select()
+                    .and_where(Expr::col(("log_leaves", "seq")).gte(from as i64))
+                    .order_by(("log_leaves", "seq"), Order::Asc)
                     .limit(limit)
                     .to_owned(),
             )

@@ -377,15 +377,12 @@ fn trust_tables() -> Vec<TableCreateStatement> {
             .col(ts("at"))
             .foreign_key(&mut fk(("work_records", "dossier_id"), ("dossiers", "id")))
             .to_owned(),
-        // The tamper-evident log: entries wait in the queue (written in the same transaction
-        // as the change they record) until the sequencer gives them a position.
-        t("log_queue").col(id("id")).col(text("body")).col(ts("queued_at")).to_owned(),
-        t("log_entries")
-            .col(big("seq").primary_key())
-            .col(text("body"))
-            .col(ts("queued_at"))
-            .col(ts("logged_at"))
-            .to_owned(),
+        // The tamper-evident log. An entry's body is written once, in the transaction of the
+        // change it records, with a narrow pending row; the sequencer later gives it its
+        // position (log_leaves) and stores the complete subtree hashes (log_nodes).
+        t("log_entries").col(id("id")).col(text("body")).col(ts("queued_at")).to_owned(),
+        t("log_pending").col(big("entry_id").primary_key()).to_owned(),
+        t("log_leaves").col(big("seq").primary_key()).col(big("entry_id")).col(ts("logged_at")).to_owned(),
         t("log_nodes")
             .col(big("level"))
             .col(big("idx"))

@@ -192,8 +192,7 @@ pub(crate) async fn insert_signature(tx: &mut Tx, purpose: &str, s: &Signed, at:
             "signature_sha256": crate::dossiers::sha256_hex(&s.signature),
         }),
         at,
-    )
-    .await?;
+    );
     Ok(row.id)
 }
 

@@ -3,7 +3,8 @@
 //! time, and whether the content is intact. Never an error: anything unreadable is
 //! a verdict with a reason code.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -21,6 +22,42 @@ pub struct Anchors {
     pub cas: Vec<Certificate>,
     /// Serial (hex) → when and why.
     pub revoked: HashMap<String, (DateTime<Utc>, RevocationReason)>,
+    /// Certificate links (child, issuer) already checked: a certificate's signature never
+    /// changes, so each link costs one ECDSA verification per process, not per document.
+    links: LinkCache,
+}
+
+#[derive(Debug, Clone, Default)]
+struct LinkCache(Arc<Mutex<HashSet<Link>>>);
+
+/// (SHA-256 of a certificate, SHA-256 of its issuer).
+type Link = ([u8; 32], [u8; 32]);
+
+impl Anchors {
+    pub fn new(
+        roots: Vec<Certificate>,
+        cas: Vec<Certificate>,
+        revoked: HashMap<String, (DateTime<Utc>, RevocationReason)>,
+    ) -> Self {
+        Anchors { roots, cas, revoked, links: LinkCache::default() }
+    }
+
+    /// Did `issuer` sign `cert`? Remembered once checked.
+    fn link(&self, cert: &Certificate, issuer: &Certificate) -> bool {
+        let (Ok(a), Ok(b)) = (cert::cert_sha256(cert), cert::cert_sha256(issuer)) else { return false };
+        if self.links.0.lock().expect("link cache").contains(&(a, b)) {
+            return true;
+        }
+        let ok = cert::signed_by(cert, issuer);
+        if ok {
+            let mut cache = self.links.0.lock().expect("link cache");
+            if cache.len() > 100_000 {
+                cache.clear();
+            }
+            cache.insert((a, b));
+        }
+        ok
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -288,8 +325,8 @@ fn chain_status(
     at: DateTime<Utc>,
 ) -> Result<(), ChainError> {
     let _ = embedded; // only CA certificates the verifier already trusts are used
-    let ca = anchors.cas.iter().find(|ca| cert::signed_by(leaf, ca)).ok_or(ChainError::UnknownIssuer)?;
-    let root = anchors.roots.iter().find(|r| cert::signed_by(ca, r)).ok_or(ChainError::UnknownIssuer)?;
+    let ca = anchors.cas.iter().find(|ca| anchors.link(leaf, ca)).ok_or(ChainError::UnknownIssuer)?;
+    let root = anchors.roots.iter().find(|r| anchors.link(ca, r)).ok_or(ChainError::UnknownIssuer)?;
     for c in [leaf, ca, root] {
         let f = cert::facts(c).map_err(|_| ChainError::UnknownIssuer)?;
         if at > f.not_after {

@@ -51,7 +51,7 @@ fn leaf(kind: CertKind, cn: &str, key: &SigningKey, ca: &Certificate, ca_key: &S
 
 impl Pki {
     fn anchors(&self) -> Anchors {
-        Anchors { roots: vec![self.root.0.clone()], cas: vec![self.issuing.0.clone()], revoked: Default::default() }
+        Anchors::new(vec![self.root.0.clone()], vec![self.issuing.0.clone()], Default::default())
     }
     fn seal(&self) -> (Certificate, SigningKey) {
         let key = keys::generate();

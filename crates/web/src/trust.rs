@@ -590,7 +590,7 @@ pub async fn anchors_from(store: &Store) -> Result<Anchors> {
             Some((r.serial, (r.revoked_at?, reason)))
         })
         .collect();
-    Ok(Anchors { roots, cas, revoked })
+    Ok(Anchors::new(roots, cas, revoked))
 }
 
 /// The outcome of recomputing the whole log.

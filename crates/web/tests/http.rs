@@ -923,15 +923,15 @@ async fn the_log_proves_inclusion_and_consistency_and_names_a_tampered_entry() {
         assert!(report.ok, "{report:?}");
         // One changed byte in a stored entry is found and named.
         let victim = n / 2;
-        let body = s.store.log_entry(victim).await.unwrap().body;
-        let tampered = body.replacen("\"type\"", "\"typf\"", 1);
+        let entry = s.store.log_entry(victim).await.unwrap();
+        let tampered = entry.body.replacen("\"type\"", "\"typf\"", 1);
         s.store
             .db()
             .execute(
                 &sea_query::Query::update()
                     .table("log_entries")
                     .value("body", tampered)
-                    .and_where(sea_query::ExprTrait::eq(sea_query::Expr::col("seq"), victim as i64))
+                    .and_where(sea_query::ExprTrait::eq(sea_query::Expr::col("id"), entry.entry_id))
                     .to_owned(),
             )
             .await
