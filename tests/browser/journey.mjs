@@ -23,7 +23,8 @@ async function step(name, fn) {
   catch (e) { failed++; console.log(`not ok - ${name}\n  ${String(e).split('\n').join('\n  ')}`); throw e; }
 }
 const expectText = async (page, text) => {
-  await page.getByText(text, { exact: false }).first().waitFor({ timeout: 10000 });
+  // The first *visible* match: collapsed sections (signed work records) may name the same people.
+  await page.getByText(text, { exact: false }).filter({ visible: true }).first().waitFor({ timeout: 10000 });
 };
 
 const browser = await chromium.launch({
