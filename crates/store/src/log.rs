@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_query::{Cond, Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, Order, Query};
 use sen_trust::merkle::{self, Frontier, Hash, NodeId};
 use serde_json::Value;
 
@@ -180,19 +180,28 @@ fn to_hash(bytes: &[u8]) -> Result<Hash> {
     <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Invalid("a stored log node is not 32 bytes".into()))
 }
 
+/// Reads stored nodes by key, 200 keys per statement.
+fn nodes_query(chunk: &[NodeId]) -> sea_query::SelectStatement {
+    // `(level, idx) IN ((l, i), …)`: one row-value list the planner reads as key lookups.
+    let keys: Vec<(i64, i64)> = chunk.iter().map(|id| (id.level as i64, id.idx as i64)).collect();
+    Query::select()
+        .columns(["level", "idx", "hash"])
+        .from("log_nodes")
+        .and_where(Expr::tuple([Expr::col("level"), Expr::col("idx")]).in_tuples(keys))
+        .to_owned()
+}
+
+fn add_nodes(rows: Vec<NodeRow>, out: &mut HashMap<NodeId, Hash>) -> Result<()> {
+    for r in rows {
+        out.insert(NodeId { level: r.level as u8, idx: r.idx as u64 }, to_hash(&r.hash)?);
+    }
+    Ok(())
+}
+
 async fn fetch_nodes(tx: &mut Tx, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(200) {
-        let mut cond = Cond::any();
-        for id in chunk {
-            cond = cond.add(Expr::col("level").eq(id.level as i64).and(Expr::col("idx").eq(id.idx as i64)));
-        }
-        let rows: Vec<NodeRow> = tx
-            .fetch_all(&Query::select().columns(["level", "idx", "hash"]).from("log_nodes").cond_where(cond).to_owned())
-            .await?;
-        for r in rows {
-            out.insert(NodeId { level: r.level as u8, idx: r.idx as u64 }, to_hash(&r.hash)?);
-        }
+        add_nodes(tx.fetch_all(&nodes_query(chunk)).await?, &mut out)?;
     }
     Ok(out)
 }
@@ -287,6 +296,16 @@ impl Store {
         Ok(n.n)
     }
 
+    /// Stored nodes by key, read without a transaction: a stored node never changes, so
+    /// one statement (one round trip) per 200 keys is all a proof costs.
+    async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(200) {
+            add_nodes(self.db.fetch_all(&nodes_query(chunk)).await?, &mut out)?;
+        }
+        Ok(out)
+    }
+
     /// The number of logged entries and the root over them.
     pub async fn log_head(&self) -> Result<(u64, Hash)> {
         let mut tx = self.db.begin().await?;
@@ -301,9 +320,7 @@ impl Store {
         if size == 0 {
             return Ok(merkle::empty_root());
         }
-        let mut tx = self.db.begin().await?;
-        let nodes = fetch_nodes(&mut tx, &merkle::nodes_for(&[(0, size)])).await?;
-        tx.rollback().await?;
+        let nodes = self.nodes(&merkle::nodes_for(&[(0, size)])).await?;
         merkle::subtree_hash(0, size, &nodes).ok_or(StoreError::NotFound)
     }
 
@@ -313,9 +330,7 @@ impl Store {
         let mut ids = merkle::nodes_for(&ranges);
         let leaf = NodeId { level: 0, idx: index };
         ids.push(leaf);
-        let mut tx = self.db.begin().await?;
-        let nodes = fetch_nodes(&mut tx, &ids).await?;
-        tx.rollback().await?;
+        let nodes = self.nodes(&ids).await?;
         let path = merkle::proof_from(&ranges, &nodes).ok_or(StoreError::NotFound)?;
         Ok((*nodes.get(&leaf).ok_or(StoreError::NotFound)?, path))
     }
@@ -323,9 +338,7 @@ impl Store {
     /// The consistency proof between the trees of `old` and `new` entries.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         let ranges = merkle::consistency_ranges(old, new);
-        let mut tx = self.db.begin().await?;
-        let nodes = fetch_nodes(&mut tx, &merkle::nodes_for(&ranges)).await?;
-        tx.rollback().await?;
+        let nodes = self.nodes(&merkle::nodes_for(&ranges)).await?;
         merkle::proof_from(&ranges, &nodes).ok_or(StoreError::NotFound)
     }
 
