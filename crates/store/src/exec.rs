@@ -41,8 +41,6 @@ pub enum Lock {
     Schema = 7368736,
     LogSequencer = 7368737,
     Stamper = 7368738,
-    Checkpoint = 7368739,
-    CertificateAuthority = 7368740,
 }
 
 /// An open transaction on one of the two backends, with the rows it appends to append-only

@@ -102,13 +102,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Option<LogHead>> {
         ids.extend(rows.into_iter().map(|r| r.id));
     }
     let Some(cached) = tx.log_head_cache().cloned() else {
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let mut pending = Query::insert().into_table("log_pending").columns(["entry_id"]).to_owned();
-            for id in chunk {
-                pending.values_panic([(*id).into()]);
-            }
-            tx.execute(&pending).await?;
-        }
+        mark_pending(tx, &ids).await?;
         return Ok(None);
     };
     // Another process (a `sen` command) may have written since: trust the cache only if
@@ -124,18 +118,24 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Option<LogHead>> {
         .is_some()
     {
         // Older entries still wait for the sequencer: keep the order, wait with them.
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let mut pending = Query::insert().into_table("log_pending").columns(["entry_id"]).to_owned();
-            for id in chunk {
-                pending.values_panic([(*id).into()]);
-            }
-            tx.execute(&pending).await?;
-        }
+        mark_pending(tx, &ids).await?;
         return Ok(Some(LogHead { frontier: Some(f) }));
     }
     let leaves: Vec<Hash> = entries.iter().map(|(body, _)| merkle::leaf_hash(body.as_bytes())).collect();
     append_positions(tx, &mut f, size, &ids, &leaves).await?;
     Ok(Some(LogHead { frontier: Some(f) }))
+}
+
+/// Leaves entries for the sequencer.
+async fn mark_pending(tx: &mut Tx, ids: &[i64]) -> Result<()> {
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut pending = Query::insert().into_table("log_pending").columns(["entry_id"]).to_owned();
+        for id in chunk {
+            pending.values_panic([(*id).into()]);
+        }
+        tx.execute(&pending).await?;
+    }
+    Ok(())
 }
 
 /// Gives `ids` (with their leaf hashes) the positions from `size` on and stores the
@@ -283,19 +283,6 @@ impl Store {
         Ok(ids.len() as u64)
     }
 
-    /// Entries waiting for the sequencer.
-    pub async fn log_backlog(&self) -> Result<i64> {
-        #[derive(sqlx::FromRow)]
-        struct N {
-            n: i64,
-        }
-        let n: N = self
-            .db
-            .fetch_one(&Query::select().expr_as(Expr::col("entry_id").count(), "n").from("log_pending").to_owned())
-            .await?;
-        Ok(n.n)
-    }
-
     /// Stored nodes by key, read without a transaction: a stored node never changes, so
     /// one statement (one round trip) per 200 keys is all a proof costs.
     async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
@@ -313,15 +300,6 @@ impl Store {
         let root = frontier(&mut tx, size).await?.root();
         tx.rollback().await?;
         Ok((size, root))
-    }
-
-    /// The root of the tree made of the first `size` entries.
-    pub async fn log_root_at(&self, size: u64) -> Result<Hash> {
-        if size == 0 {
-            return Ok(merkle::empty_root());
-        }
-        let nodes = self.nodes(&merkle::nodes_for(&[(0, size)])).await?;
-        merkle::subtree_hash(0, size, &nodes).ok_or(StoreError::NotFound)
     }
 
     /// The leaf hash of entry `index` and its inclusion path in the tree of `size`.

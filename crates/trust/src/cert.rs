@@ -24,7 +24,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
@@ -468,9 +468,4 @@ pub fn read_crl(der_bytes: &[u8], issuer: &Certificate) -> Result<Vec<Revocation
 /// The SHA-256 of a certificate's DER, as ESSCertIDv2 and `x5t#S256` use it.
 pub fn cert_sha256(cert: &Certificate) -> Result<[u8; 32], TrustError> {
     Ok(Sha256::digest(cert.to_der()?).into())
-}
-
-/// The public key of a signing key as a DER SubjectPublicKeyInfo.
-pub fn spki_der(key: &VerifyingKey) -> Result<Vec<u8>, TrustError> {
-    Ok(key.to_public_key_der().map_err(|e| TrustError::Encoding(e.to_string()))?.into_vec())
 }

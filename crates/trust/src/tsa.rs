@@ -7,7 +7,7 @@ use cms::content_info::ContentInfo;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
 use der::asn1::{GeneralizedTime, Int, OctetString};
-use der::{Any, Decode, Encode};
+use der::{Decode, Encode};
 use p256::ecdsa::SigningKey;
 use x509_cert::Certificate;
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
@@ -188,11 +188,6 @@ pub fn verify_token(der_bytes: &[u8], expected: Option<&[u8]>) -> Result<TokenVe
         certificates: v.certificates,
         hashed_message: hashed,
     })
-}
-
-/// A token as a DER `Any`, to put in an attribute.
-pub fn token_any(token: &ContentInfo) -> Result<Any, TrustError> {
-    Ok(Any::from_der(&token.to_der()?)?)
 }
 
 /// A DER INTEGER from an unsigned number: minimal bytes, a leading zero if the top bit is set.

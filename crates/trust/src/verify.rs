@@ -165,7 +165,7 @@ fn pem_to_der(bytes: &[u8]) -> Vec<u8> {
 /// The verdict on `input`, checked against `anchors` at `now`.
 pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdict {
     // 1. The signature itself.
-    let (format, signer, embedded, signing_time, signature, stamp, payload) = match input {
+    let (format, signer, signing_time, signature, stamp, payload) = match input {
         Input::Jws(bytes) => {
             let jws = match jades::Jws::parse(bytes) {
                 Ok(j) => j,
@@ -184,7 +184,7 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
                 verdict.format = Some("JAdES");
                 return verdict;
             }
-            ("JAdES", v.signer, v.chain, v.sig_time, sig, stamp, payload)
+            ("JAdES", v.signer, v.sig_time, sig, stamp, payload)
         }
         Input::Cms { signature, content } => {
             let der_bytes = pem_to_der(signature);
@@ -209,7 +209,7 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
                     }
                 },
             };
-            ("CAdES", v.signer, v.certificates, v.signing_time, v.signature, stamp, None)
+            ("CAdES", v.signer, v.signing_time, v.signature, stamp, None)
         }
     };
     let mut verdict = Verdict {
@@ -236,7 +236,7 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
     if let Some(stamp) = &stamp {
         match batch::verify(stamp, &signature) {
             Ok(token) => {
-                if let Err(why) = chain_status(&token.tsa, &token.certificates, anchors, token.gen_time) {
+                if let Err(why) = chain_status(&token.tsa, anchors, token.gen_time) {
                     return fail(verdict, "timestamp_invalid", format!("time-stamping authority: {why}"));
                 }
                 checked_at = token.gen_time;
@@ -271,7 +271,7 @@ pub fn verify(input: Input<'_>, anchors: &Anchors, now: DateTime<Utc>) -> Verdic
             not_after: f.not_after,
         });
     }
-    match chain_status(&signer, &embedded, anchors, checked_at) {
+    match chain_status(&signer, anchors, checked_at) {
         Ok(()) => {}
         Err(ChainError::UnknownIssuer) => {
             return fail(
@@ -318,13 +318,8 @@ enum ChainError {
 }
 
 /// Checks `leaf` → a known CA → a trusted root, each valid and unrevoked at `at`.
-fn chain_status(
-    leaf: &Certificate,
-    embedded: &[Certificate],
-    anchors: &Anchors,
-    at: DateTime<Utc>,
-) -> Result<(), ChainError> {
-    let _ = embedded; // only CA certificates the verifier already trusts are used
+/// Only CA certificates the verifier already trusts are used, never those embedded in the document.
+fn chain_status(leaf: &Certificate, anchors: &Anchors, at: DateTime<Utc>) -> Result<(), ChainError> {
     let ca = anchors.cas.iter().find(|ca| anchors.link(leaf, ca)).ok_or(ChainError::UnknownIssuer)?;
     let root = anchors.roots.iter().find(|r| anchors.link(ca, r)).ok_or(ChainError::UnknownIssuer)?;
     for c in [leaf, ca, root] {

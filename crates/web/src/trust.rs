@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64U};
+use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use rand::Rng;
 use sen_store::Store;
@@ -334,13 +334,12 @@ impl TrustService {
             .active_cert(kind.as_str(), None, None)
             .await?
             .ok_or(AppError::NotFound("certificate authority"))?;
-        let stale = match self.store.latest_crl(&issuer.serial).await? {
-            Some(c) if Utc::now() - c.this_update < chrono::Duration::days(1) => return Ok(c.der),
-            _ => true,
-        };
-        if stale {
-            self.publish_crls().await?;
+        if let Some(c) = self.store.latest_crl(&issuer.serial).await?
+            && Utc::now() - c.this_update < chrono::Duration::days(1)
+        {
+            return Ok(c.der);
         }
+        self.publish_crls().await?;
         Ok(self.store.latest_crl(&issuer.serial).await?.ok_or(AppError::NotFound("CRL"))?.der)
     }
 
@@ -569,11 +568,6 @@ pub fn place_and_date(place: &str, at: DateTime<Utc>) -> String {
 pub fn thumbprint(der_bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(&sha2::Sha256::digest(der_bytes)[..8])
-}
-
-/// base64url without padding, for links.
-pub fn b64u(bytes: &[u8]) -> String {
-    B64U.encode(bytes)
 }
 
 /// What a verifier trusts, read from the database: no key is needed.

@@ -608,12 +608,7 @@ fn verdict_reason(lang: Lang, code: &str) -> &'static str {
     }
 }
 
-async fn verify_page(
-    State(st): State<AppState>,
-    lang: Lang,
-    who: Option<Principal>,
-    Query(q): Query<CodeQuery>,
-) -> PageResult {
+async fn verify_page(lang: Lang, who: Option<Principal>, Query(q): Query<CodeQuery>) -> PageResult {
     if let Some(code) = q.code.filter(|c| !c.trim().is_empty()) {
         let target = format!("/verify/{}", code.trim().to_ascii_uppercase());
         return Ok(axum::response::Redirect::to(&target).into_response());
@@ -627,7 +622,6 @@ async fn verify_page(
         p.hint { (lang.t("Chứng thư gốc và danh sách thu hồi:", "Root certificate and revocation list:")) " "
             a href="/ca/chain.pem" { "chain.pem" } " · " a href="/ca/issuing.crl" { "issuing.crl" } " · " a href="/ca/root.crl" { "root.crl" } }
     };
-    let _ = &st;
     Ok(html_page(lang, None, who.as_ref(), lang.t("Kiểm tra văn bản", "Verify"), body))
 }
 
