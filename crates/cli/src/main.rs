@@ -44,7 +44,11 @@ impl DbArgs {
         }
     }
     async fn open(&self) -> anyhow::Result<Store> {
-        let cfg = self.config()?;
+        self.open_with(|_| {}).await
+    }
+    async fn open_with(&self, tune: impl FnOnce(&mut StoreConfig)) -> anyhow::Result<Store> {
+        let mut cfg = self.config()?;
+        tune(&mut cfg);
         let store =
             Store::connect(&cfg).await.with_context(|| format!("cannot open the database {}", redact_url(&cfg.url)))?;
         store.migrate().await.context("migrations failed")?;
@@ -405,7 +409,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { db, seed: s } => {
-            let store = db.open().await?;
+            // A bulk load: a large page cache keeps the growing indexes in memory.
+            let store = db.open_with(|cfg| cfg.sqlite_cache_mib = 1024).await?;
             seed(&store, &s).await?;
             store.close().await;
             Ok(())

@@ -52,6 +52,8 @@ pub enum SeedError {
     Store(#[from] StoreError),
     #[error("the database already holds data; seed an empty database")]
     NotEmpty,
+    #[error("loading the dossier history stopped: {0}")]
+    Load(String),
 }
 
 /// A named demo account, printed at start-up.
@@ -423,7 +425,9 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     let citizen_ids: Vec<(&Person, i64)> = adults.iter().map(|p| (*p, ids[&p.person_number])).collect();
     let firm_ids: Vec<(&Enterprise, i64)> = firms.iter().map(|e| (e, ids[&e.tax_code])).collect();
     let persons_by_number: HashMap<&str, &Person> = persons.iter().map(|p| (p.person_number.as_str(), p)).collect();
-    let mut history = Vec::with_capacity(opts.dossiers);
+    let mut history = Vec::with_capacity(opts.dossiers.min(5000));
+    let mut loading: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
+    let mut loaded = 0usize;
     let mut codes = std::collections::HashSet::new();
     for _ in 0..opts.dossiers {
         let (pid, spec, form) = procedures.choose(&mut rng).unwrap();
@@ -583,9 +587,21 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
             events,
         });
         if history.len() >= 5000 {
-            store.insert_history(&history).await?;
-            history.clear();
+            // Generation overlaps the previous chunk's insert: one core each.
+            if let Some(previous) = loading.take() {
+                previous.await.map_err(|e| SeedError::Load(e.to_string()))??;
+            }
+            let store = store.clone();
+            let chunk = std::mem::take(&mut history);
+            loaded += chunk.len();
+            loading = Some(tokio::spawn(async move { store.insert_history(&chunk).await }));
+            if loaded.is_multiple_of(100_000) {
+                tracing::info!(loaded, of = opts.dossiers, "dossier history");
+            }
         }
+    }
+    if let Some(previous) = loading.take() {
+        previous.await.map_err(|e| SeedError::Load(e.to_string()))??;
     }
     store.insert_history(&history).await?;
     tracing::info!(dossiers = opts.dossiers, "dossier history");

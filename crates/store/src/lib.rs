@@ -65,6 +65,10 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Largest number of submissions written in one commit.
     pub group_commit_max: usize,
+    /// SQLite page cache per connection, in MiB. The server keeps the default (16 MiB × at
+    /// most 8 connections, so memory stays bounded); bulk loads (`sen seed`) raise it so that
+    /// the indexes being filled stay in memory.
+    pub sqlite_cache_mib: u32,
 }
 
 impl StoreConfig {
@@ -72,7 +76,7 @@ impl StoreConfig {
         StoreConfig { url: format!("sqlite://{}", dir.join("sen.db").display()), ..Self::new("") }
     }
     pub fn new(url: &str) -> Self {
-        StoreConfig { url: url.to_string(), max_connections: 16, group_commit_max: 512 }
+        StoreConfig { url: url.to_string(), max_connections: 16, group_commit_max: 512, sqlite_cache_mib: 16 }
     }
 }
 
@@ -81,6 +85,8 @@ impl StoreConfig {
 pub struct Store {
     pub(crate) db: Db,
     pub(crate) submitter: Arc<group_commit::Submitter>,
+    /// Log tiles already read (their stored prefixes never change).
+    pub(crate) tiles: Arc<log::TileCache>,
 }
 
 impl Store {
@@ -104,8 +110,8 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // 16 MiB of page cache per connection (8 connections at most): bounded memory.
-                .pragma("cache_size", "-16384")
+                // Page cache per connection (8 connections at most): bounded memory.
+                .pragma("cache_size", format!("-{}", u64::from(cfg.sqlite_cache_mib) * 1024))
                 .pragma("temp_store", "memory");
             Db::Sqlite(
                 SqlitePoolOptions::new()
@@ -123,7 +129,7 @@ impl Store {
             )));
         };
         let submitter = Arc::new(group_commit::Submitter::start(db.clone(), cfg.group_commit_max));
-        Ok(Store { db, submitter })
+        Ok(Store { db, submitter, tiles: Default::default() })
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -138,7 +144,7 @@ impl Store {
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
         let submitter = Arc::new(group_commit::Submitter::start(db.clone(), 512));
-        Ok(Store { db, submitter })
+        Ok(Store { db, submitter, tiles: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -151,7 +157,12 @@ impl Store {
 
     /// Applies pending migrations; safe to run on every start and from several nodes.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        schema::migrate(&self.db).await
+        schema::migrate(&self.db, i64::MAX).await
+    }
+
+    /// Applies the migrations up to `version` only (tests of a later migration's data step).
+    pub async fn migrate_to(&self, version: i64) -> Result<Vec<i64>> {
+        schema::migrate(&self.db, version).await
     }
 
     /// Checks that the database answers (for `/readyz`).

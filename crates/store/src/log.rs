@@ -4,14 +4,17 @@
 //! the transaction of the change they record, so an entry exists exactly when the
 //! change does, and its body is written once. The sequencer (one node at a time,
 //! under [`Lock::LogSequencer`]) gives pending entries their positions in batches
-//! (`log_leaves`) and stores every complete subtree hash in `log_nodes`, so that any
-//! proof at any size needs O(log n) node reads.
+//! (`log_leaves`) and extends the tiles of hashes (`log_tiles`, see
+//! [`sen_trust::tiles`]): one row per 256 hashes, so a proof at ten million entries
+//! reads three or four rows, and the tiles already read stay in memory.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sen_trust::merkle::{self, Frontier, Hash, NodeId};
+use sen_trust::tiles::{self, TileId};
 use serde_json::Value;
 
 use crate::exec::{Lock, Tx};
@@ -39,10 +42,53 @@ struct BodyRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct TileRow {
+    level: i64,
+    idx: i64,
+    hashes: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
 struct NodeRow {
     level: i64,
     idx: i64,
     hash: Vec<u8>,
+}
+
+type Tiles = HashMap<TileId, Arc<Vec<u8>>>;
+
+/// Upper tiles (level 1 and above) kept: 4,096 × 8 KiB at most, enough for every upper
+/// tile of a log of a billion entries.
+const UPPER_TILES_KEPT: usize = 4_096;
+/// Leaf tiles kept: the recent ones are the ones proofs ask for most.
+const LEAF_TILES_KEPT: usize = 256;
+
+/// Tiles already read, shared by the store's handles. Any stored prefix of a tile is
+/// final, so a kept tile answers every node it covers; a longer one replaces it.
+#[derive(Default)]
+pub struct TileCache {
+    kept: Mutex<[HashMap<TileId, Arc<Vec<u8>>>; 2]>,
+}
+
+impl TileCache {
+    fn get(&self, tile: TileId, need: usize) -> Option<Arc<Vec<u8>>> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept[usize::from(tile.level > 0)].get(&tile).filter(|t| tiles::width(t) >= need).cloned()
+    }
+
+    fn put(&self, tile: TileId, bytes: &Arc<Vec<u8>>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, cap) =
+            if tile.level > 0 { (&mut kept[1], UPPER_TILES_KEPT) } else { (&mut kept[0], LEAF_TILES_KEPT) };
+        if map.get(&tile).is_some_and(|t| t.len() >= bytes.len()) {
+            return;
+        }
+        if map.len() >= cap {
+            // Simple and bounded: start over rather than track recency.
+            map.clear();
+        }
+        map.insert(tile, bytes.clone());
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -138,8 +184,8 @@ async fn mark_pending(tx: &mut Tx, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// Gives `ids` (with their leaf hashes) the positions from `size` on and stores the
-/// complete subtrees they make.
+/// Gives `ids` (with their leaf hashes) the positions from `size` on and extends the
+/// tiles with the complete subtrees they make.
 async fn append_positions(tx: &mut Tx, f: &mut Frontier, size: u64, ids: &[i64], leaves: &[Hash]) -> Result<()> {
     let now = Utc::now();
     let mut nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(ids.len() * 2);
@@ -154,12 +200,83 @@ async fn append_positions(tx: &mut Tx, f: &mut Frontier, size: u64, ids: &[i64],
         }
         tx.execute(&ins).await?;
     }
-    for chunk in nodes.chunks(INSERT_CHUNK) {
-        let mut ins = Query::insert().into_table("log_nodes").columns(["level", "idx", "hash"]).to_owned();
-        for (id, hash) in chunk {
-            ins.values_panic([(id.level as i64).into(), (id.idx as i64).into(), hash.to_vec().into()]);
+    write_tiles(tx, &nodes).await
+}
+
+/// Extends the stored tiles with the nodes an append created. Each tile must end exactly
+/// where its new hashes start, else nothing is written.
+async fn write_tiles(tx: &mut Tx, created: &[(NodeId, Hash)]) -> Result<()> {
+    let appends = tiles::appends(created);
+    let ids: Vec<TileId> = appends.keys().copied().collect();
+    let mut stored: Tiles = HashMap::new();
+    for chunk in ids.chunks(TILES_PER_STATEMENT) {
+        add_tiles(tx.fetch_all(&tiles_query(chunk)).await?, &mut stored);
+    }
+    let upsert = || {
+        Query::insert()
+            .into_table("log_tiles")
+            .columns(["level", "idx", "hashes"])
+            .on_conflict(OnConflict::columns(["level", "idx"]).update_column("hashes").to_owned())
+            .to_owned()
+    };
+    let mut ins = upsert();
+    let mut rows = 0;
+    for (tile, (first, hashes)) in &appends {
+        let current = stored.get(tile).map(|t| t.as_slice()).unwrap_or(&[]);
+        let next = tiles::extend(current, *first, hashes).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "log tile {}/{} holds {} hashes but the append starts at {first}",
+                tile.level,
+                tile.idx,
+                tiles::width(current)
+            ))
+        })?;
+        ins.values_panic([i64::from(tile.level).into(), (tile.idx as i64).into(), next.into()]);
+        rows += 1;
+        if rows == TILES_PER_STATEMENT {
+            tx.execute(&ins).await?;
+            ins = upsert();
+            rows = 0;
         }
+    }
+    if rows > 0 {
         tx.execute(&ins).await?;
+    }
+    Ok(())
+}
+
+/// Migration 3: the stored nodes of levels 0, 8, 16, … become the tiles; the others were
+/// only ever derived from them.
+pub(crate) async fn tiles_from_nodes(tx: &mut Tx) -> Result<()> {
+    const PAGE: i64 = 256 * 64;
+    for level in (0..64).step_by(usize::from(tiles::TILE_HEIGHT)) {
+        let mut from = 0i64;
+        loop {
+            let rows: Vec<NodeRow> = tx
+                .fetch_all(
+                    &Query::select()
+                        .columns(["level", "idx", "hash"])
+                        .from("log_nodes")
+                        .and_where(Expr::col("level").eq(level))
+                        .and_where(Expr::col("idx").gte(from))
+                        .and_where(Expr::col("idx").lt(from + PAGE))
+                        .order_by("idx", Order::Asc)
+                        .to_owned(),
+                )
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let created: Vec<(NodeId, Hash)> = rows
+                .iter()
+                .map(|r| Ok((NodeId { level: r.level as u8, idx: r.idx as u64 }, to_hash(&r.hash)?)))
+                .collect::<Result<_>>()?;
+            if created.iter().enumerate().any(|(i, (n, _))| n.idx != (from + i as i64) as u64) {
+                return Err(StoreError::Invalid(format!("the log's nodes of level {level} have a gap")));
+            }
+            write_tiles(tx, &created).await?;
+            from += PAGE;
+        }
     }
     Ok(())
 }
@@ -180,30 +297,34 @@ fn to_hash(bytes: &[u8]) -> Result<Hash> {
     <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Invalid("a stored log node is not 32 bytes".into()))
 }
 
-/// Reads stored nodes by key, 200 keys per statement.
-fn nodes_query(chunk: &[NodeId]) -> sea_query::SelectStatement {
-    // `(level, idx) IN ((l, i), …)`: one row-value list the planner reads as key lookups.
-    let keys: Vec<(i64, i64)> = chunk.iter().map(|id| (id.level as i64, id.idx as i64)).collect();
+/// Tiles read per statement.
+const TILES_PER_STATEMENT: usize = 100;
+
+/// Reads tiles by key: `(level, idx) IN ((l, i), …)`, one row-value list the planner reads
+/// as key lookups.
+fn tiles_query(chunk: &[TileId]) -> sea_query::SelectStatement {
+    let keys: Vec<(i64, i64)> = chunk.iter().map(|t| (i64::from(t.level), t.idx as i64)).collect();
     Query::select()
-        .columns(["level", "idx", "hash"])
-        .from("log_nodes")
+        .columns(["level", "idx", "hashes"])
+        .from("log_tiles")
         .and_where(Expr::tuple([Expr::col("level"), Expr::col("idx")]).in_tuples(keys))
         .to_owned()
 }
 
-fn add_nodes(rows: Vec<NodeRow>, out: &mut HashMap<NodeId, Hash>) -> Result<()> {
+fn add_tiles(rows: Vec<TileRow>, out: &mut Tiles) {
     for r in rows {
-        out.insert(NodeId { level: r.level as u8, idx: r.idx as u64 }, to_hash(&r.hash)?);
+        out.insert(TileId { level: r.level as u8, idx: r.idx as u64 }, Arc::new(r.hashes));
     }
-    Ok(())
 }
 
-async fn fetch_nodes(tx: &mut Tx, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(200) {
-        add_nodes(tx.fetch_all(&nodes_query(chunk)).await?, &mut out)?;
+/// The hashes of stored nodes, read inside a transaction (the writer's view).
+async fn nodes_in(tx: &mut Tx, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
+    let wanted: Vec<TileId> = tiles::tiles_for(ids).into_keys().collect();
+    let mut read = Tiles::new();
+    for chunk in wanted.chunks(TILES_PER_STATEMENT) {
+        add_tiles(tx.fetch_all(&tiles_query(chunk)).await?, &mut read);
     }
-    Ok(out)
+    Ok(tiles::nodes_from(ids, &read))
 }
 
 async fn log_size(tx: &mut Tx) -> Result<u64> {
@@ -218,7 +339,7 @@ async fn log_size(tx: &mut Tx) -> Result<u64> {
 }
 
 async fn frontier(tx: &mut Tx, size: u64) -> Result<Frontier> {
-    let nodes = fetch_nodes(tx, &Frontier::node_ids(size)).await?;
+    let nodes = nodes_in(tx, &Frontier::node_ids(size)).await?;
     Frontier::from_nodes(size, &nodes).ok_or(StoreError::Invalid("the log's right edge is missing nodes".into()))
 }
 
@@ -283,14 +404,28 @@ impl Store {
         Ok(ids.len() as u64)
     }
 
-    /// Stored nodes by key, read without a transaction: a stored node never changes, so
-    /// one statement (one round trip) per 200 keys is all a proof costs.
+    /// Stored nodes by key, read without a transaction: tiles already read come from
+    /// memory, the others in one statement (usually one or two rows).
     async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(200) {
-            add_nodes(self.db.fetch_all(&nodes_query(chunk)).await?, &mut out)?;
+        let mut have = Tiles::new();
+        let mut missing = Vec::new();
+        for (tile, need) in tiles::tiles_for(ids) {
+            match self.tiles.get(tile, need) {
+                Some(t) => {
+                    have.insert(tile, t);
+                }
+                None => missing.push(tile),
+            }
         }
-        Ok(out)
+        for chunk in missing.chunks(TILES_PER_STATEMENT) {
+            let mut read = Tiles::new();
+            add_tiles(self.db.fetch_all(&tiles_query(chunk)).await?, &mut read);
+            for (tile, bytes) in read {
+                self.tiles.put(tile, &bytes);
+                have.insert(tile, bytes);
+            }
+        }
+        Ok(tiles::nodes_from(ids, &have))
     }
 
     /// The number of logged entries and the root over them.
@@ -352,22 +487,36 @@ impl Store {
             .await
     }
 
-    /// Stored leaf hashes `[from, from+limit)`, in order.
+    /// Stored leaf hashes `[from, from+limit)`, in order (fewer at the log's end).
     pub async fn log_leaves(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>> {
-        let rows: Vec<NodeRow> = self
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (first, last) = (from / tiles::TILE_WIDTH, (from + limit - 1) / tiles::TILE_WIDTH);
+        let rows: Vec<TileRow> = self
             .db
             .fetch_all(
                 &Query::select()
-                    .columns(["level", "idx", "hash"])
-                    .from("log_nodes")
+                    .columns(["level", "idx", "hashes"])
+                    .from("log_tiles")
                     .and_where(Expr::col("level").eq(0))
-                    .and_where(Expr::col("idx").gte(from as i64))
+                    .and_where(Expr::col("idx").gte(first as i64))
+                    .and_where(Expr::col("idx").lte(last as i64))
                     .order_by("idx", Order::Asc)
-                    .limit(limit)
                     .to_owned(),
             )
             .await?;
-        rows.into_iter().map(|r| Ok((r.idx as u64, to_hash(&r.hash)?))).collect()
+        let mut out = Vec::with_capacity(limit as usize);
+        for r in rows {
+            let base = r.idx as u64 * tiles::TILE_WIDTH;
+            for (i, h) in r.hashes.chunks_exact(32).enumerate() {
+                let seq = base + i as u64;
+                if seq >= from && seq < from + limit {
+                    out.push((seq, to_hash(h)?));
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()> {

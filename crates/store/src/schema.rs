@@ -7,7 +7,7 @@ use crate::Result;
 use crate::exec::{Db, Tx};
 use sea_query::{
     ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, IndexCreateStatement,
-    Query, Table, TableCreateStatement,
+    Query, Table, TableCreateStatement, TableDropStatement,
 };
 
 pub(crate) fn id(name: &'static str) -> ColumnDef {
@@ -57,13 +57,41 @@ pub struct Migration {
     pub name: &'static str,
     pub tables: Vec<TableCreateStatement>,
     pub indexes: Vec<IndexCreateStatement>,
+    /// Tables dropped once the migration's data step (see [`data_step`]) moved their rows.
+    pub drops: Vec<TableDropStatement>,
 }
 
 pub fn migrations() -> Vec<Migration> {
     vec![
-        Migration { version: 1, name: "core portal", tables: core_tables(), indexes: core_indexes() },
-        Migration { version: 2, name: "trust", tables: trust_tables(), indexes: trust_indexes() },
+        Migration { version: 1, name: "core portal", tables: core_tables(), indexes: core_indexes(), drops: vec![] },
+        Migration { version: 2, name: "trust", tables: trust_tables(), indexes: trust_indexes(), drops: vec![] },
+        Migration {
+            version: 3,
+            name: "log tiles",
+            // The log's hashes as tiles of 256 (see `sen_trust::tiles`): one row per tile
+            // instead of one per node. A full tile never changes; the right edge grows.
+            tables: vec![
+                Table::create()
+                    .table("log_tiles")
+                    .if_not_exists()
+                    .col(big("level"))
+                    .col(big("idx"))
+                    .col(blob("hashes"))
+                    .primary_key(Index::create().col("level").col("idx"))
+                    .to_owned(),
+            ],
+            indexes: vec![],
+            drops: vec![Table::drop().table("log_nodes").to_owned()],
+        },
     ]
+}
+
+/// Moves rows a migration reshapes, after its tables exist and before its drops.
+async fn data_step(version: i64, tx: &mut Tx) -> Result<()> {
+    match version {
+        3 => crate::log::tiles_from_nodes(tx).await,
+        _ => Ok(()),
+    }
 }
 
 fn core_tables() -> Vec<TableCreateStatement> {
@@ -379,7 +407,8 @@ fn trust_tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         // The tamper-evident log. An entry's body is written once, in the transaction of the
         // change it records, with a narrow pending row; the sequencer later gives it its
-        // position (log_leaves) and stores the complete subtree hashes (log_nodes).
+        // position (log_leaves) and stores the complete subtree hashes (log_nodes, replaced
+        // by log_tiles in migration 3).
         t("log_entries").col(id("id")).col(text("body")).col(ts("queued_at")).to_owned(),
         t("log_pending").col(big("entry_id").primary_key()).to_owned(),
         t("log_leaves").col(big("seq").primary_key()).col(big("entry_id")).col(ts("logged_at")).to_owned(),
@@ -417,7 +446,7 @@ struct Applied {
 }
 
 /// Applies the migrations not yet applied, each in its own transaction.
-pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
+pub async fn migrate(db: &Db, upto: i64) -> Result<Vec<i64>> {
     let mut tx = db.begin_write().await?;
     tx.lock_schema().await?;
     tx.execute_schema(
@@ -433,7 +462,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
     tx.commit().await?;
 
     let mut applied_now = Vec::new();
-    for m in migrations() {
+    for m in migrations().into_iter().filter(|m| m.version <= upto) {
         let mut tx: Tx = db.begin_write().await?;
         tx.lock_schema().await?;
         let done: Option<Applied> = tx
@@ -454,6 +483,10 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
         }
         for i in &m.indexes {
             tx.execute_schema(i).await?;
+        }
+        data_step(m.version, &mut tx).await?;
+        for d in &m.drops {
+            tx.execute_schema(d).await?;
         }
         let inserted = tx
             .execute(

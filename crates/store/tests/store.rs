@@ -1,12 +1,14 @@
 //! Storage tests, run on SQLite and (with `SEN_TEST_POSTGRES_URL`) PostgreSQL.
 
 use chrono::{NaiveDate, Utc};
+use sea_query::Query;
 use sen_domain::procedure::{Applicants, Level, ProcedureSpec, ServiceLevel};
 use sen_domain::{Action, Calendar};
 use sen_store::accounts::NewUser;
 use sen_store::dossiers::{ActRequest, Actor, Idempotency, NewDossier};
 use sen_store::reference::NewAgency;
 use sen_store::{Store, StoreConfig, StoreError};
+use sen_trust::merkle::{self, Frontier};
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -108,7 +110,7 @@ async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
     for s in stores().await {
         let (a, b) = tokio::join!(s.migrate(), s.migrate());
         let applied: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
-        assert_eq!(applied, vec![1, 2], "{:?}: applied once", s.backend());
+        assert_eq!(applied, vec![1, 2, 3], "{:?}: applied once", s.backend());
         assert!(s.migrate().await.unwrap().is_empty());
     }
 }
@@ -185,5 +187,80 @@ async fn actions_follow_the_state_machine_and_the_clock() {
         assert!(matches!(err, StoreError::Transition(_)));
         assert_eq!(s.events(sub.id).await.unwrap().len(), 4);
         assert_eq!(s.dossier_audit(sub.id, false).await.unwrap().len(), 4, "every change is in the audit trail");
+    }
+}
+
+/// Appends `bodies` and waits until the sequencer (PostgreSQL) or the writer (SQLite) gave
+/// them their positions; mirrors them in the reference tree.
+async fn append_entries(s: &Store, bodies: &[serde_json::Value], reference: &mut Frontier) {
+    s.enqueue_log_entries(bodies).await.unwrap();
+    while s.sequence_log(sen_store::log::SEQUENCE_BATCH).await.unwrap() > 0 {}
+    for b in bodies {
+        reference.append(merkle::leaf_hash(b.to_string().as_bytes()));
+    }
+}
+
+#[tokio::test]
+async fn the_log_proves_inclusion_and_consistency_across_tile_edges() {
+    for s in stores().await {
+        s.migrate().await.unwrap();
+        let mut reference = Frontier::new();
+        let mut heads = Vec::new();
+        let mut n = 0;
+        // Batches that end inside, on and across the 256-hash tile edges.
+        for batch in [1usize, 2, 253, 1, 255, 300, 1, 2_000] {
+            let bodies: Vec<_> = (n..n + batch).map(|i| json!({"type": "test", "n": i})).collect();
+            n += batch;
+            append_entries(&s, &bodies, &mut reference).await;
+            let head = s.log_head().await.unwrap();
+            assert_eq!(head, (reference.size(), reference.root()), "{:?} after {n}", s.backend());
+            heads.push(head);
+        }
+        let (size, root) = *heads.last().unwrap();
+        for index in [0, 1, 255, 256, 511, 512, 1_000, size - 1] {
+            let (leaf, path) = s.inclusion_proof(index, size).await.unwrap();
+            assert!(merkle::verify_inclusion(index, size, &leaf, &path, &root), "{:?} index {index}", s.backend());
+            // The same proof against an earlier head, from tiles that grew since.
+            let (old, old_root) = heads[4];
+            if index < old {
+                let (leaf, path) = s.inclusion_proof(index, old).await.unwrap();
+                assert!(merkle::verify_inclusion(index, old, &leaf, &path, &old_root));
+            }
+        }
+        for (old, old_root) in &heads {
+            let proof = s.consistency_proof(*old, size).await.unwrap();
+            assert!(merkle::verify_consistency(*old, size, old_root, &root, &proof), "{:?} from {old}", s.backend());
+        }
+        let leaves = s.log_leaves(250, 20).await.unwrap();
+        assert_eq!(leaves.iter().map(|(i, _)| *i).collect::<Vec<_>>(), (250..270).collect::<Vec<_>>());
+        assert_eq!(s.log_leaves(size - 3, 100).await.unwrap().len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn migration_3_turns_stored_nodes_into_tiles() {
+    for s in stores().await {
+        s.migrate_to(2).await.unwrap();
+        // A log written by version 2: one row per complete node.
+        let mut reference = Frontier::new();
+        let mut nodes = Vec::new();
+        let mut leaves = Query::insert().into_table("log_leaves").columns(["seq", "entry_id", "logged_at"]).to_owned();
+        for i in 0..700u64 {
+            nodes.extend(reference.append(merkle::leaf_hash(format!("entry {i}").as_bytes())));
+            leaves.values_panic([(i as i64).into(), (i as i64 + 1).into(), Utc::now().into()]);
+        }
+        s.db().execute(&leaves).await.unwrap();
+        for chunk in nodes.chunks(400) {
+            let mut ins = Query::insert().into_table("log_nodes").columns(["level", "idx", "hash"]).to_owned();
+            for (id, h) in chunk {
+                ins.values_panic([i64::from(id.level).into(), (id.idx as i64).into(), h.to_vec().into()]);
+            }
+            s.db().execute(&ins).await.unwrap();
+        }
+        assert_eq!(s.migrate().await.unwrap(), vec![3]);
+        assert_eq!(s.log_head().await.unwrap(), (700, reference.root()), "{:?}", s.backend());
+        let (leaf, path) = s.inclusion_proof(300, 700).await.unwrap();
+        assert!(merkle::verify_inclusion(300, 700, &leaf, &path, &reference.root()));
+        assert!(s.db().execute(&Query::select().column("level").from("log_nodes").to_owned()).await.is_err());
     }
 }

@@ -16,6 +16,7 @@ pub mod cert;
 pub mod jades;
 pub mod keys;
 pub mod merkle;
+pub mod tiles;
 pub mod tsa;
 pub mod verify;
 
