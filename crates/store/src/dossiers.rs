@@ -9,6 +9,7 @@ use sen_domain::dossier::{Clock, ClockEffect};
 use sen_domain::{Action, Calendar, DossierState};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Who is acting: recorded with every change and every read.
 #[derive(Debug, Clone)]
@@ -173,17 +174,6 @@ pub(crate) const EVENT_COLUMNS: [&str; 11] = [
 ];
 
 #[derive(sqlx::FromRow)]
-struct IdRow {
-    id: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    request_hash: String,
-    dossier_id: i64,
-}
-
-#[derive(sqlx::FromRow)]
 struct SubmittedRow {
     id: i64,
     code: String,
@@ -241,26 +231,25 @@ async fn insert_event(
     detail: &Value,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    tx.execute(
-        &Query::insert()
-            .into_table("dossier_events")
-            .columns(EVENT_COLUMNS)
-            .values_panic([
-                dossier_id.into(),
-                at.into(),
-                actor.user_id.into(),
-                actor.name.clone().into(),
-                actor.role.clone().into(),
-                actor.agency_id.into(),
-                action.into(),
-                from.map(|s| s.as_str()).into(),
-                to.as_str().into(),
-                reason.map(str::to_string).into(),
-                detail.to_string().into(),
-            ])
-            .to_owned(),
-    )
-    .await?;
+    // The tracking log is append-only and never read back inside the transaction: its row
+    // is written with the others at commit.
+    tx.append(
+        "dossier_events",
+        &EVENT_COLUMNS,
+        vec![
+            dossier_id.into(),
+            at.into(),
+            actor.user_id.into(),
+            actor.name.clone().into(),
+            actor.role.clone().into(),
+            actor.agency_id.into(),
+            action.into(),
+            from.map(|s| s.as_str()).into(),
+            to.as_str().into(),
+            reason.map(str::to_string).into(),
+            detail.to_string().into(),
+        ],
+    );
     audit(
         tx,
         actor,
@@ -318,112 +307,221 @@ pub(crate) async fn audit(
     Ok(())
 }
 
-/// Writes one submission inside the group commit's transaction. Refusals (a reused
-/// idempotency key) are decided before the first write.
-pub(crate) async fn insert_submission(tx: &mut Tx, new: &NewDossier) -> Result<Submitted> {
-    if let Some(idem) = &new.idempotency {
-        let seen: Option<KeyRow> = tx
-            .fetch_optional(
+#[derive(sqlx::FromRow)]
+struct SeenKeyRow {
+    user_id: i64,
+    key: String,
+    request_hash: String,
+    dossier_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct InsertedRow {
+    id: i64,
+    code: String,
+}
+
+/// Rows per statement when a group commit reads or inserts many submissions at once.
+const SUBMISSIONS_PER_STATEMENT: usize = 400;
+
+/// What became of one submission of a batch before anything is written.
+enum Plan {
+    /// Refused, or answered from an earlier submission with the same idempotency key.
+    Done(Result<Submitted>),
+    /// The same key as submission `i` of this batch, same request: its answer.
+    SameAs(usize),
+    /// To be written, with its new code.
+    Insert(String),
+}
+
+/// Writes a batch of submissions inside the group commit's transaction, with a few
+/// statements for the whole batch (one read of the idempotency keys, one multi-row insert
+/// of the dossiers; tracking log, audit trail, log entries and keys written at commit).
+/// Refusals (a reused idempotency key with another request) are decided before anything
+/// is written, so the transaction stays good for the others.
+pub(crate) async fn insert_submissions(tx: &mut Tx, news: &[&NewDossier]) -> Result<Vec<Result<Submitted>>> {
+    // 1. Keys already used, in one read per 400 submissions.
+    let keyed: Vec<(i64, &str)> =
+        news.iter().filter_map(|n| n.idempotency.as_ref().map(|i| (n.applicant_user_id, i.key.as_str()))).collect();
+    let mut seen: HashMap<(i64, String), (String, i64)> = HashMap::new();
+    for chunk in keyed.chunks(SUBMISSIONS_PER_STATEMENT) {
+        let keys: Vec<(i64, String)> = chunk.iter().map(|(u, k)| (*u, k.to_string())).collect();
+        let rows: Vec<SeenKeyRow> = tx
+            .fetch_all(
                 &Query::select()
-                    .columns(["request_hash", "dossier_id"])
+                    .columns(["user_id", "key", "request_hash", "dossier_id"])
                     .from("idempotency_keys")
-                    .and_where(Expr::col("user_id").eq(new.applicant_user_id))
-                    .and_where(Expr::col("key").eq(idem.key.as_str()))
+                    .and_where(Expr::tuple([Expr::col("user_id"), Expr::col("key")]).in_tuples(keys))
                     .to_owned(),
             )
             .await?;
-        if let Some(seen) = seen {
-            if seen.request_hash != idem.request_hash {
-                return Err(StoreError::IdempotencyMismatch);
-            }
-            let row: SubmittedRow = tx
-                .fetch_one(
-                    &Query::select()
-                        .columns(["id", "code", "submitted_at", "due_date"])
-                        .from("dossiers")
-                        .and_where(Expr::col("id").eq(seen.dossier_id))
-                        .to_owned(),
-                )
-                .await?;
-            return Ok(Submitted {
-                id: row.id,
-                code: row.code,
-                submitted_at: row.submitted_at,
-                due_date: row.due_date,
-                replayed: true,
-            });
-        }
+        seen.extend(rows.into_iter().map(|r| ((r.user_id, r.key), (r.request_hash, r.dossier_id))));
     }
-    let at = new.submitted_at;
-    let code = sen_domain::ident::dossier_code(&new.agency_code, at.date_naive(), rand::random());
-    let row: IdRow = tx
-        .fetch_one(
-            &Query::insert()
-                .into_table("dossiers")
-                .columns([
-                    "code",
-                    "procedure_id",
-                    "form_version",
-                    "agency_id",
-                    "applicant_user_id",
-                    "applicant_name",
-                    "applicant_id_number",
-                    "state",
-                    "data",
-                    "submitted_at",
-                    "due_date",
-                    "overdue",
-                    "apologies",
-                    "version",
-                    "updated_at",
-                ])
-                .values_panic([
-                    code.clone().into(),
-                    new.procedure_id.into(),
-                    new.form_version.into(),
-                    new.agency_id.into(),
-                    new.applicant_user_id.into(),
-                    new.applicant_name.clone().into(),
-                    new.applicant_id_number.clone().into(),
-                    DossierState::Submitted.as_str().into(),
-                    new.data.to_string().into(),
-                    at.into(),
-                    new.due_date.into(),
-                    false.into(),
-                    0i64.into(),
-                    1i64.into(),
-                    at.into(),
-                ])
-                .returning_col("id")
-                .to_owned(),
-        )
-        .await?;
-    insert_files(tx, row.id, &new.files, "application", at).await?;
-    let actor = Actor {
-        user_id: Some(new.applicant_user_id),
-        name: new.applicant_name.clone(),
-        role: Some("applicant".into()),
-        agency_id: None,
-    };
-    let detail = json!({"files": new.files.len(), "form_version": new.form_version});
-    insert_event(tx, row.id, &actor, "submit", None, DossierState::Submitted, None, &detail, at).await?;
-    if let Some(idem) = &new.idempotency {
-        tx.execute(
-            &Query::insert()
-                .into_table("idempotency_keys")
-                .columns(["user_id", "key", "request_hash", "dossier_id", "created_at"])
-                .values_panic([
+    let earlier_ids: Vec<i64> = seen.values().map(|(_, id)| *id).collect();
+    let mut earlier: HashMap<i64, SubmittedRow> = HashMap::new();
+    for chunk in earlier_ids.chunks(SUBMISSIONS_PER_STATEMENT) {
+        let rows: Vec<SubmittedRow> = tx
+            .fetch_all(
+                &Query::select()
+                    .columns(["id", "code", "submitted_at", "due_date"])
+                    .from("dossiers")
+                    .and_where(Expr::col("id").is_in(chunk.to_vec()))
+                    .to_owned(),
+            )
+            .await?;
+        earlier.extend(rows.into_iter().map(|r| (r.id, r)));
+    }
+
+    // 2. Decide each submission.
+    let mut in_batch: HashMap<(i64, &str), (usize, &str)> = HashMap::new();
+    let mut plans = Vec::with_capacity(news.len());
+    for (i, new) in news.iter().enumerate() {
+        let plan = match &new.idempotency {
+            Some(idem) => {
+                if let Some((hash, id)) = seen.get(&(new.applicant_user_id, idem.key.clone())) {
+                    Plan::Done(if *hash != idem.request_hash {
+                        Err(StoreError::IdempotencyMismatch)
+                    } else {
+                        earlier
+                            .get(id)
+                            .map(|row| Submitted {
+                                id: row.id,
+                                code: row.code.clone(),
+                                submitted_at: row.submitted_at,
+                                due_date: row.due_date,
+                                replayed: true,
+                            })
+                            .ok_or(StoreError::NotFound)
+                    })
+                } else if let Some((first, hash)) = in_batch.get(&(new.applicant_user_id, idem.key.as_str())) {
+                    if *hash == idem.request_hash {
+                        Plan::SameAs(*first)
+                    } else {
+                        Plan::Done(Err(StoreError::IdempotencyMismatch))
+                    }
+                } else {
+                    in_batch.insert((new.applicant_user_id, idem.key.as_str()), (i, idem.request_hash.as_str()));
+                    Plan::Insert(new_code(new))
+                }
+            }
+            None => Plan::Insert(new_code(new)),
+        };
+        plans.push(plan);
+    }
+
+    // 3. The new dossiers, one multi-row insert per 400; codes are unique, so the returned
+    //    rows are matched by code whatever order they come back in.
+    let to_insert: Vec<(usize, &str)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Plan::Insert(code) => Some((i, code.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(to_insert.len());
+    for chunk in to_insert.chunks(SUBMISSIONS_PER_STATEMENT) {
+        let mut ins = Query::insert()
+            .into_table("dossiers")
+            .columns([
+                "code",
+                "procedure_id",
+                "form_version",
+                "agency_id",
+                "applicant_user_id",
+                "applicant_name",
+                "applicant_id_number",
+                "state",
+                "data",
+                "submitted_at",
+                "due_date",
+                "overdue",
+                "apologies",
+                "version",
+                "updated_at",
+            ])
+            .to_owned();
+        for (i, code) in chunk {
+            let new = news[*i];
+            let at = new.submitted_at;
+            ins.values_panic([
+                (*code).into(),
+                new.procedure_id.into(),
+                new.form_version.into(),
+                new.agency_id.into(),
+                new.applicant_user_id.into(),
+                new.applicant_name.clone().into(),
+                new.applicant_id_number.clone().into(),
+                DossierState::Submitted.as_str().into(),
+                new.data.to_string().into(),
+                at.into(),
+                new.due_date.into(),
+                false.into(),
+                0i64.into(),
+                1i64.into(),
+                at.into(),
+            ]);
+        }
+        let rows: Vec<InsertedRow> =
+            tx.fetch_all(&ins.returning(Query::returning().columns(["id", "code"])).to_owned()).await?;
+        ids.extend(rows.into_iter().map(|r| (r.code, r.id)));
+    }
+
+    // 4. Files, tracking log, audit trail and keys of each new dossier.
+    let mut written: Vec<Option<Submitted>> = Vec::with_capacity(news.len());
+    for (new, plan) in news.iter().zip(plans.iter()) {
+        let Plan::Insert(code) = plan else {
+            written.push(None);
+            continue;
+        };
+        let id = *ids.get(code).ok_or(StoreError::Invalid("an inserted dossier was not returned".into()))?;
+        let at = new.submitted_at;
+        insert_files(tx, id, &new.files, "application", at).await?;
+        let actor = Actor {
+            user_id: Some(new.applicant_user_id),
+            name: new.applicant_name.clone(),
+            role: Some("applicant".into()),
+            agency_id: None,
+        };
+        let detail = json!({"files": new.files.len(), "form_version": new.form_version});
+        insert_event(tx, id, &actor, "submit", None, DossierState::Submitted, None, &detail, at).await?;
+        if let Some(idem) = &new.idempotency {
+            tx.append(
+                "idempotency_keys",
+                &["user_id", "key", "request_hash", "dossier_id", "created_at"],
+                vec![
                     new.applicant_user_id.into(),
                     idem.key.clone().into(),
                     idem.request_hash.clone().into(),
-                    row.id.into(),
+                    id.into(),
                     at.into(),
-                ])
-                .to_owned(),
-        )
-        .await?;
+                ],
+            );
+        }
+        written.push(Some(Submitted {
+            id,
+            code: code.clone(),
+            submitted_at: at,
+            due_date: Some(new.due_date),
+            replayed: false,
+        }));
     }
-    Ok(Submitted { id: row.id, code, submitted_at: at, due_date: Some(new.due_date), replayed: false })
+    let missing = || StoreError::Invalid("a submission of the batch was not written".into());
+    Ok(plans
+        .into_iter()
+        .enumerate()
+        .map(|(i, plan)| match plan {
+            Plan::Done(r) => r,
+            Plan::Insert(_) => written[i].clone().ok_or_else(missing),
+            Plan::SameAs(first) => {
+                written[first].clone().map(|s| Submitted { replayed: true, ..s }).ok_or_else(missing)
+            }
+        })
+        .collect())
+}
+
+fn new_code(new: &NewDossier) -> String {
+    sen_domain::ident::dossier_code(&new.agency_code, new.submitted_at.date_naive(), rand::random())
 }
 
 fn summary_select() -> SelectStatement {
@@ -889,7 +987,7 @@ impl Store {
 
     /// Records that an official read a dossier, and why.
     pub async fn record_read(&self, actor: &Actor, dossier_id: i64, purpose: &str) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         audit(
             &mut tx,
             actor,
@@ -914,7 +1012,7 @@ impl Store {
         subject_id: &str,
         detail: Value,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         audit(&mut tx, actor, action, subject_type, subject_id, None, None, &detail, Utc::now()).await?;
         tx.commit().await
     }

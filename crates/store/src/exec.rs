@@ -73,8 +73,9 @@ macro_rules! executor_methods {
         /// Runs a statement that returns no rows; gives the number of rows affected.
         pub async fn execute<S: SqlxBinder>($($amp)* $self, stmt: &S) -> Result<u64> {
             Ok(match $self.parts() {
-                $parts::Sqlite(c) => {
-                    let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                $parts::Sqlite(c, gate) => {
+                    let (sql, v) = sqlite_statement(stmt);
+                    let _turn = write_turn(gate, &sql).await;
                     sqlx::query_with(AssertSqlSafe(sql), v).execute(c).await?.rows_affected()
                 }
                 $parts::Postgres(c) => {
@@ -86,8 +87,9 @@ macro_rules! executor_methods {
 
         pub async fn fetch_all<T: Row, S: SqlxBinder>($($amp)* $self, stmt: &S) -> Result<Vec<T>> {
             Ok(match $self.parts() {
-                $parts::Sqlite(c) => {
-                    let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                $parts::Sqlite(c, gate) => {
+                    let (sql, v) = sqlite_statement(stmt);
+                    let _turn = write_turn(gate, &sql).await;
                     sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all(c).await?
                 }
                 $parts::Postgres(c) => {
@@ -99,8 +101,9 @@ macro_rules! executor_methods {
 
         pub async fn fetch_optional<T: Row, S: SqlxBinder>($($amp)* $self, stmt: &S) -> Result<Option<T>> {
             Ok(match $self.parts() {
-                $parts::Sqlite(c) => {
-                    let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                $parts::Sqlite(c, gate) => {
+                    let (sql, v) = sqlite_statement(stmt);
+                    let _turn = write_turn(gate, &sql).await;
                     sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional(c).await?
                 }
                 $parts::Postgres(c) => {
@@ -117,14 +120,72 @@ macro_rules! executor_methods {
     };
 }
 
+/// An SQLite connection and, outside a transaction, the write gate.
 enum Parts<'a> {
-    Sqlite(&'a mut sqlx::SqliteConnection),
+    Sqlite(&'a mut sqlx::SqliteConnection, Option<&'a WriteGate>),
     Postgres(&'a mut sqlx::PgConnection),
 }
 
 enum PoolParts<'a> {
-    Sqlite(&'a sqlx::SqlitePool),
+    Sqlite(&'a sqlx::SqlitePool, Option<&'a WriteGate>),
     Postgres(&'a sqlx::PgPool),
+}
+
+/// Renders a statement for SQLite with its LIMIT and OFFSET written as numbers. SQLite
+/// (3.47 on) may plan with a bound LIMIT's value, and then prepares the statement again on
+/// every run, because its bindings changed: a paged query paid a full parse and plan each
+/// time (a third of a queue page's time). Limits and offsets are numbers Sen computes, never
+/// text from a request, so writing them into the SQL is safe, and the statement is prepared
+/// once per connection.
+fn sqlite_statement<S: SqlxBinder>(stmt: &S) -> (String, sea_query_sqlx::SqlxValues) {
+    use sea_query::{Value, Values};
+    let (sql, sea_query_sqlx::SqlxValues(Values(values))) = stmt.build_sqlx(SqliteQueryBuilder);
+    if !sql.contains("LIMIT ?") && !sql.contains("OFFSET ?") {
+        return (sql, sea_query_sqlx::SqlxValues(Values(values)));
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut kept = Vec::with_capacity(values.len());
+    let mut values = values.into_iter();
+    let mut rest = sql.as_str();
+    // sea-query writes values only as `?` placeholders, one per value, in order.
+    while let Some(at) = rest.find('?') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let Some(value) = values.next() else {
+            out.push('?');
+            continue;
+        };
+        let number = match &value {
+            Value::BigUnsigned(Some(n)) if out.ends_with("LIMIT ") || out.ends_with("OFFSET ") => Some(*n),
+            _ => None,
+        };
+        match number {
+            Some(n) => out.push_str(&n.to_string()),
+            None => {
+                out.push('?');
+                kept.push(value);
+            }
+        }
+    }
+    out.push_str(rest);
+    kept.extend(values);
+    (out, sea_query_sqlx::SqlxValues(Values(kept)))
+}
+
+/// A single write statement run outside a transaction on SQLite takes its turn at the write
+/// gate like any write transaction. Without it, it would wait for SQLite's lock in the busy
+/// handler (sleeping up to 100 ms at a time), and the group commit behind it too.
+async fn write_turn<'a>(
+    gate: Option<&'a WriteGate>,
+    sql: &str,
+) -> Option<tokio::sync::MutexGuard<'a, crate::log::LogHead>> {
+    let gate = gate?;
+    let verb = sql.trim_start().get(..6).unwrap_or("");
+    if ["INSERT", "UPDATE", "DELETE"].iter().any(|w| verb.eq_ignore_ascii_case(w)) {
+        Some(gate.lock().await)
+    } else {
+        None
+    }
 }
 
 impl Tx {
@@ -134,7 +195,8 @@ impl Tx {
 
     fn parts(&mut self) -> Parts<'_> {
         match &mut self.conn {
-            TxConn::Sqlite(t, _) => Parts::Sqlite(&mut *t),
+            // A write transaction already holds the gate; a read one never writes.
+            TxConn::Sqlite(t, _) => Parts::Sqlite(&mut *t, None),
             TxConn::Postgres(t) => Parts::Postgres(&mut *t),
         }
     }
@@ -267,6 +329,16 @@ impl Db {
         Ok(())
     }
 
+    /// Copies the SQLite write-ahead log back into the database (`wal_checkpoint(PASSIVE)`:
+    /// it never waits for, nor blocks, the writer). Sen runs it from a background task, so
+    /// that commits never pay for a checkpoint; nothing to do on PostgreSQL.
+    pub async fn checkpoint_wal(&self) -> Result<()> {
+        if let Db::Sqlite(p, _) = self {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(p).await?;
+        }
+        Ok(())
+    }
+
     pub async fn ping(&self) -> Result<()> {
         match self {
             Db::Sqlite(p, _) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
@@ -284,10 +356,35 @@ impl Db {
 
     fn parts(&self) -> PoolParts<'_> {
         match self {
-            Db::Sqlite(p, _) => PoolParts::Sqlite(p),
+            Db::Sqlite(p, gate) => PoolParts::Sqlite(p, Some(gate)),
             Db::Postgres(p) => PoolParts::Postgres(p),
         }
     }
 
     executor_methods!(PoolParts, self, [&]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_query::{Expr, ExprTrait, Query};
+
+    #[test]
+    fn limits_and_offsets_are_written_as_numbers_for_sqlite() {
+        let q = Query::select()
+            .column("id")
+            .from("dossiers")
+            .and_where(Expr::col("state").eq("SUBMITTED"))
+            .limit(50)
+            .offset(100)
+            .to_owned();
+        let (sql, values) = sqlite_statement(&q);
+        assert!(sql.ends_with("LIMIT 50 OFFSET 100"), "{sql}");
+        assert_eq!(values.0.0.len(), 1, "the state stays a bound value");
+        let mut u = q.clone();
+        u.union(sea_query::UnionType::All, Query::select().column("id").from("users").limit(3).to_owned());
+        let (sql, values) = sqlite_statement(&u);
+        assert!(sql.contains("LIMIT 3") && sql.contains("LIMIT 50"), "{sql}");
+        assert_eq!(values.0.0.len(), 1);
+    }
 }

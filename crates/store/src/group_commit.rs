@@ -6,7 +6,7 @@
 //! submission is kept from sinking the others). A submission is acknowledged only after that commit
 //! returned, so with `synchronous=FULL` every acknowledged dossier is on disk.
 
-use crate::dossiers::{NewDossier, Submitted, insert_submission};
+use crate::dossiers::{NewDossier, Submitted, insert_submissions};
 use crate::exec::Db;
 use crate::{Result, StoreError};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -86,17 +86,15 @@ async fn write_batch(db: &Db, batch: &[Job]) -> Vec<Result<Submitted>> {
 
 async fn try_batch(db: &Db, batch: &[Job]) -> Result<Vec<Result<Submitted>>> {
     let mut tx = db.begin_write().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        match insert_submission(&mut tx, &job.new).await {
-            Err(StoreError::Database(e)) => {
-                let _ = tx.rollback().await;
-                return Err(StoreError::Database(e));
-            }
-            // Refusals happen before the item writes anything: the transaction is intact.
-            r => results.push(r),
+    let news: Vec<&NewDossier> = batch.iter().map(|j| &j.new).collect();
+    // Refusals happen before anything is written: only a database error spoils the batch.
+    let results = match insert_submissions(&mut tx, &news).await {
+        Ok(results) => results,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(e);
         }
-    }
+    };
     tx.commit().await?;
     tracing::debug!(size = batch.len(), "group commit");
     Ok(results)
@@ -104,10 +102,15 @@ async fn try_batch(db: &Db, batch: &[Job]) -> Result<Vec<Result<Submitted>>> {
 
 async fn write_one(db: &Db, new: &NewDossier) -> Result<Submitted> {
     let mut tx = db.begin_write().await?;
-    match insert_submission(&mut tx, new).await {
-        Ok(s) => {
-            tx.commit().await?;
-            Ok(s)
+    match insert_submissions(&mut tx, &[new]).await {
+        Ok(mut results) => {
+            let result = results.pop().unwrap_or(Err(StoreError::Invalid("no result".into())));
+            if result.is_ok() {
+                tx.commit().await?;
+            } else {
+                let _ = tx.rollback().await;
+            }
+            result
         }
         Err(e) => {
             let _ = tx.rollback().await;

@@ -87,6 +87,37 @@ pub struct Store {
     pub(crate) submitter: Arc<group_commit::Submitter>,
     /// Log tiles already read (their stored prefixes never change).
     pub(crate) tiles: Arc<log::TileCache>,
+    /// SQLite only: the task that checkpoints the write-ahead log; stops with the last handle.
+    _checkpointer: Option<Arc<WalCheckpointer>>,
+}
+
+/// How often the background task checkpoints SQLite's write-ahead log.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints SQLite's write-ahead log in the background (passive: it neither waits for
+/// nor blocks the writer), so that no commit stalls copying thousands of pages back.
+/// Aborted when dropped.
+struct WalCheckpointer(tokio::task::JoinHandle<()>);
+
+impl WalCheckpointer {
+    fn start(db: Db) -> Self {
+        WalCheckpointer(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WAL_CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = db.checkpoint_wal().await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for WalCheckpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Store {
@@ -112,7 +143,11 @@ impl Store {
                 .foreign_keys(true)
                 // Page cache per connection (8 connections at most): bounded memory.
                 .pragma("cache_size", format!("-{}", u64::from(cfg.sqlite_cache_mib) * 1024))
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // A background task (`WalCheckpointer`) copies the WAL back continuously; the
+                // commit that crosses this threshold then finds little left to copy and lets
+                // the next writer restart the WAL from its beginning, so the WAL stays small.
+                .pragma("wal_autocheckpoint", "2000");
             Db::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections.min(8))
@@ -129,7 +164,8 @@ impl Store {
             )));
         };
         let submitter = Arc::new(group_commit::Submitter::start(db.clone(), cfg.group_commit_max));
-        Ok(Store { db, submitter, tiles: Default::default() })
+        let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
+        Ok(Store { db, submitter, tiles: Default::default(), _checkpointer: checkpointer })
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -144,7 +180,7 @@ impl Store {
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
         let submitter = Arc::new(group_commit::Submitter::start(db.clone(), 512));
-        Ok(Store { db, submitter, tiles: Default::default() })
+        Ok(Store { db, submitter, tiles: Default::default(), _checkpointer: None })
     }
 
     pub fn backend(&self) -> Backend {
@@ -172,6 +208,10 @@ impl Store {
 
     pub async fn close(&self) {
         self.submitter.close().await;
+        // Leave the database file complete: the next start reads no long WAL.
+        if let Err(e) = self.db.checkpoint_wal().await {
+            tracing::warn!(error = %e, "final WAL checkpoint failed");
+        }
         self.db.close().await;
     }
 }

@@ -51,6 +51,12 @@ impl Catalogue {
         Ok(Catalogue { procedures, agencies, index, forms: Mutex::new(HashMap::new()) })
     }
 
+    /// Agencies that can handle a procedure (its agency kind), borrowed: a submission reads
+    /// them and must not copy hundreds of agencies.
+    pub fn agencies_for(&self, p: &ProcedureRow) -> Vec<&Agency> {
+        self.agencies.iter().filter(|a| a.kind == p.agency_kind).collect()
+    }
+
     pub fn get(&self, id: i64) -> Option<&ProcedureRow> {
         self.procedures.iter().find(|p| p.id == id)
     }
@@ -144,15 +150,10 @@ impl AppState {
         Err(AppError::Forbidden("only administrators of an implementing agency edit this procedure".into()))
     }
 
-    /// Agencies that can handle a procedure (its agency kind).
-    pub fn agencies_for(&self, p: &ProcedureRow) -> Vec<Agency> {
-        self.catalogue().agencies.iter().filter(|a| a.kind == p.agency_kind).cloned().collect()
-    }
-
     /// The agency the applicant's dossier goes to by default: in their commune or province.
-    pub fn default_agency<'a>(principal: &Principal, candidates: &'a [Agency]) -> Option<&'a Agency> {
+    pub fn default_agency<'a>(principal: &Principal, candidates: &[&'a Agency]) -> Option<&'a Agency> {
         let home = principal.home_commune.as_deref();
-        candidates.iter().find(|a| home.is_some() && a.commune_code.as_deref() == home).or(candidates.first())
+        candidates.iter().find(|a| home.is_some() && a.commune_code.as_deref() == home).or(candidates.first()).copied()
     }
 
     fn check_files(&self, files: &[NewFile]) -> AppResult<()> {
@@ -213,14 +214,15 @@ impl AppState {
                     .collect(),
             ));
         }
-        let candidates = self.agencies_for(&p);
-        let agency = match req.agency_id {
-            Some(id) => candidates
-                .iter()
-                .find(|a| a.id == id)
-                .ok_or_else(|| AppError::field("agency_id", "enum", "this agency does not handle this procedure"))?,
-            None => Self::default_agency(principal, &candidates).ok_or(AppError::NotFound("agency"))?,
-        };
+        let catalogue = self.catalogue();
+        let candidates = catalogue.agencies_for(&p);
+        let agency =
+            match req.agency_id {
+                Some(id) => candidates.iter().copied().find(|a| a.id == id).ok_or_else(|| {
+                    AppError::field("agency_id", "enum", "this agency does not handle this procedure")
+                })?,
+                None => Self::default_agency(principal, &candidates).ok_or(AppError::NotFound("agency"))?,
+            };
         let idempotency = req.idempotency_key.map(|key| {
             let fingerprint = json!({"p": p.id, "a": agency.id, "d": req.data, "f": req.files.iter().map(|f| sen_store::dossiers::sha256_hex(&f.content)).collect::<Vec<_>>()});
             Idempotency { key, request_hash: sen_store::dossiers::sha256_hex(fingerprint.to_string().as_bytes()) }

@@ -261,7 +261,8 @@ async fn apply_form(
 ) -> Result<Markup, PageError> {
     let p = st.procedure(id).page(lang)?;
     let form = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
-    let agencies = st.agencies_for(&p);
+    let catalogue = st.catalogue();
+    let agencies = catalogue.agencies_for(&p);
     let default_agency = AppState::default_agency(who, &agencies).map(|a| a.id);
     let chosen_agency: Option<i64> = values.get("agency_id").and_then(|v| v.parse().ok()).or(default_agency);
     let err = |name: &str| errors.iter().find(|e| e.field == name);
