@@ -689,9 +689,11 @@ impl Store {
 
     /// A queue of the agencies an officer serves. `soon` is the last day counted as due soon.
     ///
-    /// Each slice (agency × state) is read in index order up to `offset + limit` rows and the
-    /// slices are merged here, so a page costs a few short index range scans however many
-    /// dossiers the agency holds.
+    /// Each slice (agency × state) is read in index order up to `offset + limit` entries,
+    /// only ids and the order key (the index covers them: no table row is read), and the
+    /// slices are merged here; then only the page's rows are read, in one statement. A page
+    /// costs a few short index range scans and `limit` row reads however many dossiers the
+    /// agency holds.
     #[allow(clippy::too_many_arguments)]
     pub async fn queue(
         &self,
@@ -703,19 +705,50 @@ impl Store {
         limit: u64,
         offset: u64,
     ) -> Result<Vec<DossierSummary>> {
-        if agencies.is_empty() {
+        #[derive(sqlx::FromRow)]
+        struct BySubmission {
+            id: i64,
+            submitted_at: DateTime<Utc>,
+        }
+        #[derive(sqlx::FromRow)]
+        struct ByDueDate {
+            id: i64,
+            due_date: Option<NaiveDate>,
+        }
+        if agencies.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut rows: Vec<DossierSummary> = Vec::new();
-        for mut slice in Self::queue_slices(&summary_select(), agencies, user_id, queue, today, soon) {
-            rows.extend(self.db.fetch_all::<DossierSummary, _>(slice.limit(offset + limit)).await?);
-        }
-        if Self::by_due_date(queue) {
+        let by_due = Self::by_due_date(queue);
+        let key = if by_due { "due_date" } else { "submitted_at" };
+        let keys = Query::select().column(("dossiers", "id")).column(("dossiers", key)).from("dossiers").to_owned();
+        let page: Vec<i64> = if by_due {
+            let mut rows: Vec<ByDueDate> = Vec::new();
+            for mut slice in Self::queue_slices(&keys, agencies, user_id, queue, today, soon) {
+                rows.extend(self.db.fetch_all::<ByDueDate, _>(slice.limit(offset + limit)).await?);
+            }
             rows.sort_by(|a, b| a.due_date.cmp(&b.due_date).then(a.id.cmp(&b.id)));
+            rows.into_iter().skip(offset as usize).take(limit as usize).map(|r| r.id).collect()
         } else {
+            let mut rows: Vec<BySubmission> = Vec::new();
+            for mut slice in Self::queue_slices(&keys, agencies, user_id, queue, today, soon) {
+                rows.extend(self.db.fetch_all::<BySubmission, _>(slice.limit(offset + limit)).await?);
+            }
             rows.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+            rows.into_iter().skip(offset as usize).take(limit as usize).map(|r| r.id).collect()
+        };
+        if page.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(rows.into_iter().skip(offset as usize).take(limit as usize).collect())
+        let mut found: HashMap<i64, DossierSummary> = self
+            .db
+            .fetch_all::<DossierSummary, _>(
+                &summary_select().and_where(Expr::col(("dossiers", "id")).is_in(page.iter().copied())).to_owned(),
+            )
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect();
+        Ok(page.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// How many dossiers each queue holds, capped at `cap` (a tab shows "1000+").
