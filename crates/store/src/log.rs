@@ -55,7 +55,7 @@ struct NodeRow {
     hash: Vec<u8>,
 }
 
-type Tiles = HashMap<TileId, Arc<Vec<u8>>>;
+type Tiles = tiles::TileMap;
 
 /// Upper tiles (level 1 and above) kept: 4,096 × 8 KiB at most, enough for every upper
 /// tile of a log of a billion entries.

@@ -59,7 +59,7 @@ fn hash_at(tile: &[u8], i: usize) -> Hash {
 /// The root of the perfect subtree over hashes `[start, start + len)` of a tile (`len` a
 /// power of two); `None` if the tile does not hold them yet.
 pub fn subtree(tile: &[u8], start: usize, len: usize) -> Option<Hash> {
-    if tile.len() % 32 != 0 || start + len > width(tile) || !len.is_power_of_two() {
+    if !tile.len().is_multiple_of(32) || start + len > width(tile) || !len.is_power_of_two() {
         return None;
     }
     let mut level: Vec<Hash> = (start..start + len).map(|i| hash_at(tile, i)).collect();
@@ -69,9 +69,12 @@ pub fn subtree(tile: &[u8], start: usize, len: usize) -> Option<Hash> {
     level.pop()
 }
 
+/// Tiles read, by id (shared: a stored prefix never changes).
+pub type TileMap = HashMap<TileId, std::sync::Arc<Vec<u8>>>;
+
 /// The hashes of `nodes` from the tiles read; nodes whose tile is missing or too short are
 /// left out (the caller's proof then reports what is missing).
-pub fn nodes_from(nodes: &[NodeId], tiles: &HashMap<TileId, std::sync::Arc<Vec<u8>>>) -> HashMap<NodeId, Hash> {
+pub fn nodes_from(nodes: &[NodeId], tiles: &TileMap) -> HashMap<NodeId, Hash> {
     let mut out = HashMap::with_capacity(nodes.len());
     for n in nodes {
         let (tile, start, len) = locate(*n);
@@ -98,7 +101,7 @@ pub fn appends(created: &[(NodeId, Hash)]) -> BTreeMap<TileId, (usize, Vec<Hash>
 /// Extends a stored tile with appended hashes; `None` if they do not start where the
 /// stored tile ends (the store and the writer disagree: nothing may be written).
 pub fn extend(stored: &[u8], first: usize, hashes: &[Hash]) -> Option<Vec<u8>> {
-    if stored.len() % 32 != 0 || width(stored) != first || first + hashes.len() > TILE_WIDTH as usize {
+    if !stored.len().is_multiple_of(32) || width(stored) != first || first + hashes.len() > TILE_WIDTH as usize {
         return None;
     }
     let mut out = Vec::with_capacity(stored.len() + hashes.len() * 32);
@@ -119,9 +122,9 @@ mod tests {
     use crate::merkle::{self, Frontier};
 
     /// Builds the tiles of a tree of `n` leaves the way a writer does, in batches.
-    fn build(n: u64, batch: usize) -> (Frontier, HashMap<TileId, Arc<Vec<u8>>>, HashMap<NodeId, Hash>) {
+    fn build(n: u64, batch: usize) -> (Frontier, TileMap, HashMap<NodeId, Hash>) {
         let mut f = Frontier::new();
-        let mut tiles: HashMap<TileId, Arc<Vec<u8>>> = HashMap::new();
+        let mut tiles = TileMap::new();
         let mut all = HashMap::new();
         let leaves: Vec<Hash> = (0..n).map(|i| merkle::leaf_hash(format!("entry {i}").as_bytes())).collect();
         for chunk in leaves.chunks(batch) {
