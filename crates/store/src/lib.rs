@@ -88,7 +88,7 @@ pub struct Store {
     /// Log tiles already read (their stored prefixes never change).
     pub(crate) tiles: Arc<log::TileCache>,
     /// SQLite only: the task that checkpoints the write-ahead log; stops with the last handle.
-    _checkpointer: Option<Arc<WalCheckpointer>>,
+    checkpointer: Option<Arc<WalCheckpointer>>,
 }
 
 /// How often the background task checkpoints SQLite's write-ahead log.
@@ -165,7 +165,7 @@ impl Store {
         };
         let submitter = Arc::new(group_commit::Submitter::start(db.clone(), cfg.group_commit_max));
         let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
-        Ok(Store { db, submitter, tiles: Default::default(), _checkpointer: checkpointer })
+        Ok(Store { db, submitter, tiles: Default::default(), checkpointer })
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -180,7 +180,7 @@ impl Store {
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
         let submitter = Arc::new(group_commit::Submitter::start(db.clone(), 512));
-        Ok(Store { db, submitter, tiles: Default::default(), _checkpointer: None })
+        Ok(Store { db, submitter, tiles: Default::default(), checkpointer: None })
     }
 
     pub fn backend(&self) -> Backend {
@@ -208,6 +208,9 @@ impl Store {
 
     pub async fn close(&self) {
         self.submitter.close().await;
+        if let Some(c) = &self.checkpointer {
+            c.0.abort();
+        }
         // Leave the database file complete: the next start reads no long WAL.
         if let Err(e) = self.db.checkpoint_wal().await {
             tracing::warn!(error = %e, "final WAL checkpoint failed");

@@ -419,7 +419,18 @@ impl Store {
         }
         for chunk in missing.chunks(TILES_PER_STATEMENT) {
             let mut read = Tiles::new();
-            add_tiles(self.db.fetch_all(&tiles_query(chunk)).await?, &mut read);
+            let query = match chunk {
+                // The usual case (the leaf's tile): a plain primary-key lookup, which
+                // PostgreSQL plans faster than a one-row row-value list.
+                [one] => Query::select()
+                    .columns(["level", "idx", "hashes"])
+                    .from("log_tiles")
+                    .and_where(Expr::col("level").eq(i64::from(one.level)))
+                    .and_where(Expr::col("idx").eq(one.idx as i64))
+                    .to_owned(),
+                _ => tiles_query(chunk),
+            };
+            add_tiles(self.db.fetch_all(&query).await?, &mut read);
             for (tile, bytes) in read {
                 self.tiles.put(tile, &bytes);
                 have.insert(tile, bytes);
