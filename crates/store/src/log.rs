@@ -208,10 +208,7 @@ async fn append_positions(tx: &mut Tx, f: &mut Frontier, size: u64, ids: &[i64],
 async fn write_tiles(tx: &mut Tx, created: &[(NodeId, Hash)]) -> Result<()> {
     let appends = tiles::appends(created);
     let ids: Vec<TileId> = appends.keys().copied().collect();
-    let mut stored: Tiles = HashMap::new();
-    for chunk in ids.chunks(TILES_PER_STATEMENT) {
-        add_tiles(tx.fetch_all(&tiles_query(chunk)).await?, &mut stored);
-    }
+    let stored = tiles_in(tx, &ids).await?;
     let upsert = || {
         Query::insert()
             .into_table("log_tiles")
@@ -300,15 +297,30 @@ fn to_hash(bytes: &[u8]) -> Result<Hash> {
 /// Tiles read per statement.
 const TILES_PER_STATEMENT: usize = 100;
 
-/// Reads tiles by key: `(level, idx) IN ((l, i), …)`, one row-value list the planner reads
-/// as key lookups.
+/// Reads tiles by key. One tile (the usual case: a proof's leaf tile) is a plain
+/// primary-key lookup, which PostgreSQL plans faster than a one-row list; several are one
+/// row-value list `(level, idx) IN ((l, i), …)` the planner reads as key lookups.
 fn tiles_query(chunk: &[TileId]) -> sea_query::SelectStatement {
-    let keys: Vec<(i64, i64)> = chunk.iter().map(|t| (i64::from(t.level), t.idx as i64)).collect();
-    Query::select()
-        .columns(["level", "idx", "hashes"])
-        .from("log_tiles")
-        .and_where(Expr::tuple([Expr::col("level"), Expr::col("idx")]).in_tuples(keys))
-        .to_owned()
+    let mut q = Query::select().columns(["level", "idx", "hashes"]).from("log_tiles").to_owned();
+    match chunk {
+        [one] => {
+            q.and_where(Expr::col("level").eq(i64::from(one.level))).and_where(Expr::col("idx").eq(one.idx as i64))
+        }
+        _ => {
+            let keys: Vec<(i64, i64)> = chunk.iter().map(|t| (i64::from(t.level), t.idx as i64)).collect();
+            q.and_where(Expr::tuple([Expr::col("level"), Expr::col("idx")]).in_tuples(keys))
+        }
+    };
+    q
+}
+
+/// Reads tiles inside a transaction (the writer's view), without the cache.
+async fn tiles_in(tx: &mut Tx, ids: &[TileId]) -> Result<Tiles> {
+    let mut read = Tiles::new();
+    for chunk in ids.chunks(TILES_PER_STATEMENT) {
+        add_tiles(tx.fetch_all(&tiles_query(chunk)).await?, &mut read);
+    }
+    Ok(read)
 }
 
 fn add_tiles(rows: Vec<TileRow>, out: &mut Tiles) {
@@ -320,11 +332,7 @@ fn add_tiles(rows: Vec<TileRow>, out: &mut Tiles) {
 /// The hashes of stored nodes, read inside a transaction (the writer's view).
 async fn nodes_in(tx: &mut Tx, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
     let wanted: Vec<TileId> = tiles::tiles_for(ids).into_keys().collect();
-    let mut read = Tiles::new();
-    for chunk in wanted.chunks(TILES_PER_STATEMENT) {
-        add_tiles(tx.fetch_all(&tiles_query(chunk)).await?, &mut read);
-    }
-    Ok(tiles::nodes_from(ids, &read))
+    Ok(tiles::nodes_from(ids, &tiles_in(tx, &wanted).await?))
 }
 
 async fn log_size(tx: &mut Tx) -> Result<u64> {
@@ -419,18 +427,7 @@ impl Store {
         }
         for chunk in missing.chunks(TILES_PER_STATEMENT) {
             let mut read = Tiles::new();
-            let query = match chunk {
-                // The usual case (the leaf's tile): a plain primary-key lookup, which
-                // PostgreSQL plans faster than a one-row row-value list.
-                [one] => Query::select()
-                    .columns(["level", "idx", "hashes"])
-                    .from("log_tiles")
-                    .and_where(Expr::col("level").eq(i64::from(one.level)))
-                    .and_where(Expr::col("idx").eq(one.idx as i64))
-                    .to_owned(),
-                _ => tiles_query(chunk),
-            };
-            add_tiles(self.db.fetch_all(&query).await?, &mut read);
+            add_tiles(self.db.fetch_all(&tiles_query(chunk)).await?, &mut read);
             for (tile, bytes) in read {
                 self.tiles.put(tile, &bytes);
                 have.insert(tile, bytes);
