@@ -11,7 +11,8 @@ use base64::Engine;
 use sha2::{Digest, Sha512};
 
 /// Headers that enter the head besides the client and the message id.
-pub const HASHED_HEADERS: [&str; 5] = ["accept", "content-type", "x-road-issue", "x-road-represented-party", "x-road-userid"];
+pub const HASHED_HEADERS: [&str; 5] =
+    ["accept", "content-type", "x-road-issue", "x-road-represented-party", "x-road-userid"];
 
 /// The canonical head of a request. `target` is the path with its query, as sent;
 /// `headers` yields (name, value) pairs, of which only [`HASHED_HEADERS`] count.
@@ -28,7 +29,8 @@ pub fn canonical_head<'a>(
         .filter(|(n, _)| HASHED_HEADERS.contains(&n.as_str()))
         .collect();
     kept.sort();
-    let mut head = format!("{} {target}\nx-road-client: {client}\nx-road-id: {message_id}\n", method.to_ascii_uppercase());
+    let mut head =
+        format!("{} {target}\nx-road-client: {client}\nx-road-id: {message_id}\n", method.to_ascii_uppercase());
     for (n, v) in kept {
         head.push_str(&format!("{n}: {}\n", v.trim()));
     }

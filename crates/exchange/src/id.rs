@@ -33,8 +33,9 @@ pub fn check_part(part: &str) -> Result<(), String> {
 }
 
 fn decode_part(raw: &str) -> Result<String, String> {
-    let decoded =
-        percent_decode_str(raw).decode_utf8().map_err(|_| "an identifier part is not UTF-8 once decoded".to_string())?;
+    let decoded = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| "an identifier part is not UTF-8 once decoded".to_string())?;
     check_part(&decoded)?;
     Ok(decoded.into_owned())
 }
@@ -150,7 +151,9 @@ pub const CLIENT_HEADERS: [&str; 3] = ["x-road-client", "x-govstack-client", "in
 /// The client named by a request's headers. `headers` yields (lower-case name, value) pairs.
 /// Exactly one identity must be given: the same value under several names is accepted,
 /// different values are refused.
-pub fn client_from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<ClientId, ExchangeError> {
+pub fn client_from_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<ClientId, ExchangeError> {
     let mut found: Option<ClientId> = None;
     for (name, value) in headers {
         if !CLIENT_HEADERS.contains(&name) {
@@ -201,7 +204,8 @@ mod tests {
     fn client_headers_must_agree() {
         let ok = client_from_headers([("x-govstack-client", "VN/GOV/M/S"), ("accept", "application/json")]).unwrap();
         assert_eq!(ok.to_string(), "VN/GOV/M/S");
-        let same = client_from_headers([("x-road-client", "VN/GOV/M/S"), ("information-mediator-client", "VN/GOV/M/S")]);
+        let same =
+            client_from_headers([("x-road-client", "VN/GOV/M/S"), ("information-mediator-client", "VN/GOV/M/S")]);
         assert!(same.is_ok());
         let two = client_from_headers([("x-road-client", "VN/GOV/M/S"), ("x-govstack-client", "VN/GOV/M/T")]);
         assert_eq!(two.unwrap_err().type_string(), "Client.BadRequest");

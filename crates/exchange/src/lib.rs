@@ -7,12 +7,14 @@
 //! X-Road's error types ([`error`]) and the request hash that binds a response to its
 //! request ([`hash`]). The directory (`sen-store`) and the gateways (`sen-web`) build on it.
 
+pub mod directory;
 pub mod error;
 pub mod hash;
 pub mod id;
 pub mod rights;
 pub mod route;
 
+pub use directory::Directory;
 pub use error::{ExchangeError, Fault, Origin};
 pub use id::{ClientId, MemberId, ServiceId};
 pub use rights::{AccessRight, Endpoint};

@@ -82,14 +82,18 @@ pub struct AccessRight {
     pub endpoint: Endpoint,
 }
 
+/// Whether a right granted to `granted` covers `client`: the same client, or the member
+/// of a member-wide right.
+pub fn covers(granted: &ClientId, client: &ClientId) -> bool {
+    granted == client || (granted.subsystem.is_none() && granted.member == client.member)
+}
+
 /// Whether any of `rights` lets `client` call `method path` of the service `service_code`.
 /// A right granted to a member covers its subsystems too.
 pub fn allowed(rights: &[AccessRight], client: &ClientId, service_code: &str, method: &str, path: &str) -> bool {
-    rights.iter().any(|r| {
-        let covers_client =
-            r.client == *client || (r.client.subsystem.is_none() && r.client.member == client.member);
-        covers_client && r.service_code == service_code && r.endpoint.matches(method, path)
-    })
+    rights
+        .iter()
+        .any(|r| covers(&r.client, client) && r.service_code == service_code && r.endpoint.matches(method, path))
 }
 
 #[cfg(test)]

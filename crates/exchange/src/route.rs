@@ -72,8 +72,8 @@ pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, Exc
             "the path must name INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE",
         ));
     }
-    let provider = ClientId::parse(&ids[..4].join("/"))
-        .map_err(|e| ExchangeError::client(Fault::InvalidServiceIdentifier, e))?;
+    let provider =
+        ClientId::parse(&ids[..4].join("/")).map_err(|e| ExchangeError::client(Fault::InvalidServiceIdentifier, e))?;
     let code = percent_decode_str(ids[4]).decode_utf8_lossy().into_owned();
     let tail = segments.next();
     if METASERVICES.contains(&code.as_str()) {
@@ -122,9 +122,9 @@ impl Route {
     pub fn provider_member(&self) -> Option<&MemberId> {
         match self {
             Route::ListClients { .. } => None,
-            Route::ListMethods { provider } | Route::AllowedMethods { provider } | Route::GetOpenApi { provider, .. } => {
-                Some(&provider.member)
-            }
+            Route::ListMethods { provider }
+            | Route::AllowedMethods { provider }
+            | Route::GetOpenApi { provider, .. } => Some(&provider.member),
             Route::Service { service, .. } => Some(&service.provider.member),
         }
     }
@@ -137,8 +137,9 @@ mod tests {
 
     #[test]
     fn reads_a_service_call() {
-        let r = route("GET", "/r1/VN/GOV/000.00.00.G01/CSDLQGDC/residence/v1/persons/001203004567", Some("fields=address"))
-            .unwrap();
+        let r =
+            route("GET", "/r1/VN/GOV/000.00.00.G01/CSDLQGDC/residence/v1/persons/001203004567", Some("fields=address"))
+                .unwrap();
         let Route::Service { service, path, query } = r else { panic!("a service call") };
         assert_eq!(service.to_string(), "VN/GOV/000.00.00.G01/CSDLQGDC/residence");
         assert_eq!(path, "/v1/persons/001203004567");
@@ -149,9 +150,10 @@ mod tests {
 
     #[test]
     fn reads_metaservices() {
-        assert_eq!(route("GET", "/listClients", Some("xRoadInstance=VN")).unwrap(), Route::ListClients {
-            instance: Some("VN".into())
-        });
+        assert_eq!(
+            route("GET", "/listClients", Some("xRoadInstance=VN")).unwrap(),
+            Route::ListClients { instance: Some("VN".into()) }
+        );
         assert!(matches!(route("GET", "/r1/VN/GOV/M/S/listMethods", None).unwrap(), Route::ListMethods { .. }));
         assert!(matches!(route("GET", "/r1/VN/GOV/M/S/allowedMethods", None).unwrap(), Route::AllowedMethods { .. }));
         let Route::GetOpenApi { service_code, .. } =

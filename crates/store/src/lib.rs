@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod dossiers;
+pub mod exchange;
 mod exec;
 pub mod group_commit;
 pub mod log;

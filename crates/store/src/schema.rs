@@ -83,6 +83,68 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![],
             drops: vec![Table::drop().table("log_nodes").to_owned()],
         },
+        Migration {
+            version: 4,
+            name: "exchange directory",
+            tables: exchange_tables(),
+            indexes: vec![
+                unique("exchange_members_id", "exchange_members", &["instance", "class", "code"]),
+                unique("exchange_subsystems_code", "exchange_subsystems", &["member_id", "code"]),
+                unique("exchange_services_code", "exchange_services", &["subsystem_id", "code"]),
+                unique("exchange_rights_grant", "exchange_rights", &["service_id", "client", "method", "path"]),
+            ],
+            drops: vec![],
+        },
+    ]
+}
+
+/// The data exchange layer's central directory (issue #4): members, their subsystems
+/// (information systems), the services each offers, and the rights granted to clients.
+fn exchange_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        t("exchange_members")
+            .col(id("id"))
+            .col(text("instance"))
+            .col(text("class"))
+            .col(text("code"))
+            .col(text("name"))
+            // The agency this member is, when it is a state body of the demo's reference data.
+            .col(big_null("agency_id"))
+            .col(ts("created_at"))
+            .to_owned(),
+        t("exchange_subsystems")
+            .col(id("id"))
+            .col(big("member_id"))
+            .col(text("code"))
+            .col(text("name"))
+            .col(ts("created_at"))
+            .foreign_key(&mut fk(("exchange_subsystems", "member_id"), ("exchange_members", "id")))
+            .to_owned(),
+        t("exchange_services")
+            .col(id("id"))
+            .col(big("subsystem_id"))
+            .col(text("code"))
+            .col(text("title"))
+            // Where the provider's gateway sends calls of this service.
+            .col(text("base_url"))
+            .col(text_null("openapi"))
+            .col(flag("disabled"))
+            .col(big("timeout_ms"))
+            .col(ts("updated_at"))
+            .foreign_key(&mut fk(("exchange_services", "subsystem_id"), ("exchange_subsystems", "id")))
+            .to_owned(),
+        t("exchange_rights")
+            .col(id("id"))
+            .col(big("service_id"))
+            // The client as printed: INSTANCE/CLASS/MEMBER[/SUBSYSTEM].
+            .col(text("client"))
+            .col(text("method"))
+            .col(text("path"))
+            .col(ts("granted_at"))
+            .col(big_null("granted_by"))
+            .foreign_key(&mut fk(("exchange_rights", "service_id"), ("exchange_services", "id")))
+            .to_owned(),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! Storage tests, run on SQLite and (with `SEN_TEST_POSTGRES_URL`) PostgreSQL.
 
 use chrono::{NaiveDate, Utc};
-use sea_query::Query;
+use sea_query::{ExprTrait, Query};
 use sen_domain::procedure::{Applicants, Level, ProcedureSpec, ServiceLevel};
 use sen_domain::{Action, Calendar};
 use sen_store::accounts::NewUser;
@@ -264,5 +264,108 @@ async fn migration_3_turns_stored_nodes_into_tiles() {
         let (leaf, path) = s.inclusion_proof(300, 700).await.unwrap();
         assert!(merkle::verify_inclusion(300, 700, &leaf, &path, &reference.root()));
         assert!(s.db().execute(&Query::select().column("level").from("log_nodes").to_owned()).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn the_exchange_directory_holds_members_services_and_rights_and_audits_each_change() {
+    use sen_exchange::{ClientId, Endpoint, MemberId, ServiceId};
+    use sen_store::exchange::ServiceInput;
+    for s in stores().await {
+        s.migrate().await.unwrap();
+        let admin = Actor::system("test");
+        let bca = MemberId::new("VN", "GOV", "000.00.00.G01").unwrap();
+        let portal = MemberId::new("VN", "GOV", "000.00.00.H01").unwrap();
+        s.add_exchange_member(&bca, "Bộ Công an", None, &admin).await.unwrap();
+        s.add_exchange_member(&portal, "Văn phòng Chính phủ", None, &admin).await.unwrap();
+        assert!(matches!(s.add_exchange_member(&bca, "again", None, &admin).await, Err(StoreError::Duplicate(_))));
+        let registry = bca.subsystem("CSDLQGDC").unwrap();
+        let client = portal.subsystem("DVCQG").unwrap();
+        s.add_exchange_subsystem(&registry, "Cơ sở dữ liệu quốc gia về dân cư", &admin).await.unwrap();
+        s.add_exchange_subsystem(&client, "Cổng Dịch vụ công quốc gia", &admin).await.unwrap();
+        let unknown_member = MemberId::new("VN", "GOV", "nobody").unwrap().subsystem("X").unwrap();
+        assert!(matches!(s.add_exchange_subsystem(&unknown_member, "x", &admin).await, Err(StoreError::NotFound)));
+
+        let mut input = ServiceInput {
+            code: "residence".into(),
+            title: "Thông tin cư trú".into(),
+            base_url: "http://127.0.0.1:9000".into(),
+            openapi: Some(r#"{"openapi":"3.0.3","info":{"title":"x","version":"1"},"paths":{}}"#.into()),
+            disabled: false,
+            timeout_ms: 5000,
+        };
+        assert_eq!(s.put_exchange_service(&registry, &input, &admin).await.unwrap().1, true);
+        // Bad input changes nothing.
+        for bad in [
+            ServiceInput { code: "listMethods".into(), ..input.clone() },
+            ServiceInput { base_url: "ftp://x".into(), ..input.clone() },
+            ServiceInput { openapi: Some("{\"swagger\":\"2.0\"}".into()), ..input.clone() },
+            ServiceInput { timeout_ms: 10, ..input.clone() },
+        ] {
+            assert!(matches!(s.put_exchange_service(&registry, &bad, &admin).await, Err(StoreError::Invalid(_))));
+        }
+        input.title = "Thông tin cư trú của công dân".into();
+        assert_eq!(s.put_exchange_service(&registry, &input, &admin).await.unwrap().1, false);
+
+        let service = ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/residence").unwrap();
+        let right = s
+            .grant_exchange_right(&service, &client, &Endpoint::new("GET", "/persons/*").unwrap(), &admin)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.grant_exchange_right(&service, &client, &Endpoint::new("get", "/persons/*").unwrap(), &admin).await,
+            Err(StoreError::Duplicate(_))
+        ));
+        let stranger = ClientId::parse("VN/COM/0100112437/CORE").unwrap();
+        assert!(matches!(
+            s.grant_exchange_right(&service, &stranger, &Endpoint::all(), &admin).await,
+            Err(StoreError::Invalid(_))
+        ));
+
+        let d = s.exchange_directory().await.unwrap();
+        assert_eq!(d.members.len(), 2);
+        let svc = d.authorise(&client, &service, "GET", "/persons/001203004567").unwrap();
+        assert_eq!(svc.title, "Thông tin cư trú của công dân");
+        assert!(svc.openapi.as_deref().is_some_and(|o| o.contains("3.0.3")));
+        assert_eq!(
+            d.authorise(&client, &service, "GET", "/households/1").unwrap_err().type_string(),
+            "Server.ServerProxy.AccessDenied"
+        );
+
+        s.revoke_exchange_right(&service, right, &admin).await.unwrap();
+        assert!(matches!(s.revoke_exchange_right(&service, right, &admin).await, Err(StoreError::NotFound)));
+        let d = s.exchange_directory().await.unwrap();
+        assert!(d.authorise(&client, &service, "GET", "/persons/1").is_err(), "revoked at once");
+
+        #[derive(sqlx::FromRow)]
+        struct A {
+            action: String,
+        }
+        let actions: Vec<A> = s
+            .db()
+            .fetch_all(
+                &Query::select()
+                    .column("action")
+                    .from("audit_log")
+                    .and_where(sea_query::Expr::col("action").like("exchange.%"))
+                    .order_by("id", sea_query::Order::Asc)
+                    .to_owned(),
+            )
+            .await
+            .unwrap();
+        let actions: Vec<&str> = actions.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "exchange.member.add",
+                "exchange.member.add",
+                "exchange.subsystem.add",
+                "exchange.subsystem.add",
+                "exchange.service.add",
+                "exchange.service.update",
+                "exchange.right.grant",
+                "exchange.right.revoke",
+            ]
+        );
     }
 }

@@ -1,0 +1,243 @@
+//! The central directory as every gateway sees it: members, their subsystems, the services
+//! each subsystem offers, and the rights granted on each service. A gateway decides from it
+//! alone whether a call may pass (see [`Directory::authorise`]).
+
+use crate::error::{ExchangeError, Fault};
+use crate::id::{ClientId, MemberId, ServiceId};
+use crate::rights::{AccessRight, Endpoint, allowed, covers};
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Directory {
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub id: i64,
+    #[serde(flatten)]
+    pub member: MemberId,
+    pub name: String,
+    pub agency_id: Option<i64>,
+    pub subsystems: Vec<Subsystem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Subsystem {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    /// Where the provider's gateway sends the calls (the provider's own system).
+    pub base_url: String,
+    #[serde(skip)]
+    pub openapi: Option<String>,
+    pub has_openapi: bool,
+    pub disabled: bool,
+    pub timeout_ms: u64,
+    pub rights: Vec<Right>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Right {
+    pub id: i64,
+    #[serde(serialize_with = "printed")]
+    pub client: ClientId,
+    pub method: String,
+    pub path: String,
+}
+
+fn printed<S: Serializer>(c: &ClientId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&c.to_string())
+}
+
+impl Right {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint { method: self.method.clone(), path: self.path.clone() }
+    }
+}
+
+impl Service {
+    pub fn access_rights(&self) -> Vec<AccessRight> {
+        self.rights
+            .iter()
+            .map(|r| AccessRight { client: r.client.clone(), service_code: self.code.clone(), endpoint: r.endpoint() })
+            .collect()
+    }
+
+    /// Whether `client` may call `method path` of this service.
+    pub fn allows(&self, client: &ClientId, method: &str, path: &str) -> bool {
+        allowed(&self.access_rights(), client, &self.code, method, path)
+    }
+
+    /// Whether `client` holds any right on this service.
+    pub fn grants_anything_to(&self, client: &ClientId) -> bool {
+        self.rights.iter().any(|r| covers(&r.client, client))
+    }
+}
+
+impl Directory {
+    pub fn member(&self, id: &MemberId) -> Option<&Member> {
+        self.members.iter().find(|m| m.member == *id)
+    }
+
+    pub fn subsystem(&self, client: &ClientId) -> Option<(&Member, &Subsystem)> {
+        let m = self.member(&client.member)?;
+        let code = client.subsystem.as_deref()?;
+        m.subsystems.iter().find(|s| s.code == code).map(|s| (m, s))
+    }
+
+    pub fn service(&self, id: &ServiceId) -> Option<&Service> {
+        self.subsystem(&id.provider)?.1.services.iter().find(|s| s.code == id.code)
+    }
+
+    /// Whether the client is registered: a member, or a subsystem of one.
+    pub fn knows(&self, client: &ClientId) -> bool {
+        match &client.subsystem {
+            None => self.member(&client.member).is_some(),
+            Some(_) => self.subsystem(client).is_some(),
+        }
+    }
+
+    /// Every registered client of an instance (all instances when `None`): each member and
+    /// each of its subsystems, as `listClients` lists them.
+    pub fn clients(&self, instance: Option<&str>) -> Vec<(ClientId, &str)> {
+        let mut out = Vec::new();
+        for m in self.members.iter().filter(|m| instance.is_none_or(|i| m.member.instance == i)) {
+            out.push((ClientId { member: m.member.clone(), subsystem: None }, m.name.as_str()));
+            for s in &m.subsystems {
+                out.push((ClientId { member: m.member.clone(), subsystem: Some(s.code.clone()) }, m.name.as_str()));
+            }
+        }
+        out
+    }
+
+    /// The provider's decision on a call, from the directory alone: the service if `client`
+    /// may call `method path` of it; otherwise the X-Road error that says why not.
+    pub fn authorise(
+        &self,
+        client: &ClientId,
+        service: &ServiceId,
+        method: &str,
+        path: &str,
+    ) -> Result<&Service, ExchangeError> {
+        if !self.knows(client) {
+            return Err(ExchangeError::server_proxy(
+                Fault::UnknownMember,
+                format!("client {client} is not registered"),
+            ));
+        }
+        let s = self.service(service).ok_or_else(|| {
+            ExchangeError::server_proxy(Fault::UnknownService, format!("service {service} is not registered"))
+        })?;
+        if s.disabled {
+            return Err(ExchangeError::server_proxy(
+                Fault::ServiceDisabled,
+                format!("service {service} is switched off"),
+            ));
+        }
+        if !s.allows(client, method, path) {
+            return Err(ExchangeError::server_proxy(
+                Fault::AccessDenied,
+                format!("client {client} has no right to {method} {path} of {service}"),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// The services of `provider` on which `client` holds any right (`allowedMethods`).
+    pub fn allowed_services(&self, provider: &ClientId, client: &ClientId) -> Vec<&Service> {
+        self.subsystem(provider)
+            .map(|(_, s)| s.services.iter().filter(|svc| svc.grants_anything_to(client)).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Directory {
+        let bca = MemberId::new("VN", "GOV", "000.00.00.G01").unwrap();
+        let portal = MemberId::new("VN", "GOV", "000.00.00.H01").unwrap();
+        Directory {
+            members: vec![
+                Member {
+                    id: 1,
+                    member: bca.clone(),
+                    name: "Bộ Công an".into(),
+                    agency_id: None,
+                    subsystems: vec![Subsystem {
+                        id: 1,
+                        code: "CSDLQGDC".into(),
+                        name: "Cơ sở dữ liệu quốc gia về dân cư".into(),
+                        services: vec![Service {
+                            id: 1,
+                            code: "residence".into(),
+                            title: "Thông tin cư trú".into(),
+                            base_url: "http://127.0.0.1:9000".into(),
+                            openapi: None,
+                            has_openapi: false,
+                            disabled: false,
+                            timeout_ms: 5000,
+                            rights: vec![Right {
+                                id: 1,
+                                client: portal.subsystem("DVCQG").unwrap(),
+                                method: "GET".into(),
+                                path: "/persons/*".into(),
+                            }],
+                        }],
+                    }],
+                },
+                Member {
+                    id: 2,
+                    member: portal,
+                    name: "Văn phòng Chính phủ".into(),
+                    agency_id: None,
+                    subsystems: vec![Subsystem {
+                        id: 2,
+                        code: "DVCQG".into(),
+                        name: "Cổng Dịch vụ công".into(),
+                        services: vec![],
+                    }],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_provider_decides_from_the_directory() {
+        let d = demo();
+        let portal = ClientId::parse("VN/GOV/000.00.00.H01/DVCQG").unwrap();
+        let residence = ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/residence").unwrap();
+        assert!(d.authorise(&portal, &residence, "GET", "/persons/001203004567").is_ok());
+        let kind = |c: &ClientId, s: &ServiceId, m: &str, p: &str| d.authorise(c, s, m, p).unwrap_err().type_string();
+        assert_eq!(kind(&portal, &residence, "DELETE", "/persons/1"), "Server.ServerProxy.AccessDenied");
+        let stranger = ClientId::parse("VN/COM/0100112437/CORE").unwrap();
+        assert_eq!(kind(&stranger, &residence, "GET", "/persons/1"), "Server.ServerProxy.UnknownMember");
+        let nothing = ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/nothing").unwrap();
+        assert_eq!(kind(&portal, &nothing, "GET", "/"), "Server.ServerProxy.UnknownService");
+        let mut off = d.clone();
+        off.members[0].subsystems[0].services[0].disabled = true;
+        assert_eq!(off.authorise(&portal, &residence, "GET", "/persons/1").unwrap_err().fault, Fault::ServiceDisabled);
+    }
+
+    #[test]
+    fn lists_clients_and_allowed_services() {
+        let d = demo();
+        assert_eq!(d.clients(Some("VN")).len(), 4);
+        assert!(d.clients(Some("LA")).is_empty());
+        let provider = ClientId::parse("VN/GOV/000.00.00.G01/CSDLQGDC").unwrap();
+        let portal = ClientId::parse("VN/GOV/000.00.00.H01/DVCQG").unwrap();
+        assert_eq!(d.allowed_services(&provider, &portal).len(), 1);
+        let other = ClientId::parse("VN/GOV/000.00.00.H01").unwrap();
+        assert!(d.allowed_services(&provider, &other).is_empty());
+    }
+}

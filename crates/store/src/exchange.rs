@@ -1,0 +1,476 @@
+//! The exchange directory (issue #4): members, subsystems, services and access rights,
+//! each change audited in the transaction that makes it.
+
+use crate::dossiers::{Actor, audit};
+use crate::{Result, Store, StoreError};
+use chrono::Utc;
+use sea_query::{Expr, ExprTrait, Order, Query};
+use sen_exchange::directory::{Directory, Member, Right, Service, Subsystem};
+use sen_exchange::{ClientId, Endpoint, MemberId, ServiceId};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// The largest OpenAPI description stored for a service.
+pub const MAX_OPENAPI_BYTES: usize = 1024 * 1024;
+/// How long a provider's gateway waits for the provider's system, at most.
+pub const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
+
+/// A service as an administrator describes it.
+#[derive(Debug, Clone)]
+pub struct ServiceInput {
+    pub code: String,
+    pub title: String,
+    pub base_url: String,
+    pub openapi: Option<String>,
+    pub disabled: bool,
+    pub timeout_ms: u64,
+}
+
+impl ServiceInput {
+    fn check(&self) -> Result<()> {
+        let invalid = |m: String| Err(StoreError::Invalid(m));
+        sen_exchange::id::check_part(&self.code).map_err(StoreError::Invalid)?;
+        if sen_exchange::route::METASERVICES.contains(&self.code.as_str()) {
+            return invalid(format!("{} is the name of a metaservice", self.code));
+        }
+        if self.title.trim().is_empty() || self.title.len() > 500 {
+            return invalid("a service has a title of 1 to 500 characters".into());
+        }
+        let url = self.base_url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.len() > 2000
+            || url.contains(char::is_whitespace)
+        {
+            return invalid("the base URL is an http:// or https:// address".into());
+        }
+        if let Some(doc) = &self.openapi {
+            if doc.len() > MAX_OPENAPI_BYTES {
+                return invalid(format!("the OpenAPI description is larger than {MAX_OPENAPI_BYTES} bytes"));
+            }
+            let v: serde_json::Value = serde_json::from_str(doc)
+                .map_err(|e| StoreError::Invalid(format!("the OpenAPI description is not JSON: {e}")))?;
+            if !v.get("openapi").is_some_and(|o| o.as_str().is_some_and(|s| s.starts_with('3'))) {
+                return invalid("the description is not an OpenAPI 3 document (no \"openapi\": \"3.x\")".into());
+            }
+        }
+        if !TIMEOUT_MS.contains(&self.timeout_ms) {
+            return invalid(format!("the time-out is {} to {} ms", TIMEOUT_MS.start(), TIMEOUT_MS.end()));
+        }
+        Ok(())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: i64,
+    instance: String,
+    class: String,
+    code: String,
+    name: String,
+    agency_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SubsystemRow {
+    id: i64,
+    member_id: i64,
+    code: String,
+    name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    id: i64,
+    subsystem_id: i64,
+    code: String,
+    title: String,
+    base_url: String,
+    openapi: Option<String>,
+    disabled: bool,
+    timeout_ms: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RightRow {
+    id: i64,
+    service_id: i64,
+    client: String,
+    method: String,
+    path: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+
+fn duplicate(what: String) -> impl FnOnce(StoreError) -> StoreError {
+    move |e| if e.is_unique_violation() { StoreError::Duplicate(what) } else { e }
+}
+
+impl Store {
+    /// The whole directory, as gateways and the pages use it.
+    pub async fn exchange_directory(&self) -> Result<Directory> {
+        let members: Vec<MemberRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["id", "instance", "class", "code", "name", "agency_id"])
+                    .from("exchange_members")
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        let subsystems: Vec<SubsystemRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["id", "member_id", "code", "name"])
+                    .from("exchange_subsystems")
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        let services: Vec<ServiceRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["id", "subsystem_id", "code", "title", "base_url", "openapi", "disabled", "timeout_ms"])
+                    .from("exchange_services")
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        let rights: Vec<RightRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["id", "service_id", "client", "method", "path"])
+                    .from("exchange_rights")
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        let mut rights_of: HashMap<i64, Vec<Right>> = HashMap::new();
+        for r in rights {
+            // Rows are only written from parsed identifiers; one that no longer parses is skipped.
+            let Ok(client) = ClientId::parse(&r.client) else { continue };
+            rights_of.entry(r.service_id).or_default().push(Right { id: r.id, client, method: r.method, path: r.path });
+        }
+        let mut services_of: HashMap<i64, Vec<Service>> = HashMap::new();
+        for s in services {
+            services_of.entry(s.subsystem_id).or_default().push(Service {
+                id: s.id,
+                has_openapi: s.openapi.is_some(),
+                rights: rights_of.remove(&s.id).unwrap_or_default(),
+                code: s.code,
+                title: s.title,
+                base_url: s.base_url,
+                openapi: s.openapi,
+                disabled: s.disabled,
+                timeout_ms: u64::try_from(s.timeout_ms).unwrap_or(0),
+            });
+        }
+        let mut subsystems_of: HashMap<i64, Vec<Subsystem>> = HashMap::new();
+        for s in subsystems {
+            subsystems_of.entry(s.member_id).or_default().push(Subsystem {
+                id: s.id,
+                services: services_of.remove(&s.id).unwrap_or_default(),
+                code: s.code,
+                name: s.name,
+            });
+        }
+        Ok(Directory {
+            members: members
+                .into_iter()
+                .map(|m| Member {
+                    id: m.id,
+                    subsystems: subsystems_of.remove(&m.id).unwrap_or_default(),
+                    member: MemberId { instance: m.instance, class: m.class, code: m.code },
+                    name: m.name,
+                    agency_id: m.agency_id,
+                })
+                .collect(),
+        })
+    }
+
+    /// Registers a member.
+    pub async fn add_exchange_member(
+        &self,
+        member: &MemberId,
+        name: &str,
+        agency_id: Option<i64>,
+        actor: &Actor,
+    ) -> Result<i64> {
+        if name.trim().is_empty() || name.len() > 500 {
+            return Err(StoreError::Invalid("a member has a name of 1 to 500 characters".into()));
+        }
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let row: IdRow = tx
+            .fetch_one(
+                &Query::insert()
+                    .into_table("exchange_members")
+                    .columns(["instance", "class", "code", "name", "agency_id", "created_at"])
+                    .values_panic([
+                        member.instance.clone().into(),
+                        member.class.clone().into(),
+                        member.code.clone().into(),
+                        name.trim().into(),
+                        agency_id.into(),
+                        now.into(),
+                    ])
+                    .returning_col("id")
+                    .to_owned(),
+            )
+            .await
+            .map_err(duplicate(member.to_string()))?;
+        let detail = json!({"name": name.trim(), "agency_id": agency_id});
+        audit(&mut tx, actor, "exchange.member.add", "exchange_member", &member.to_string(), None, None, &detail, now)
+            .await?;
+        tx.commit().await?;
+        Ok(row.id)
+    }
+
+    async fn member_row_id(tx: &mut crate::Tx, member: &MemberId) -> Result<i64> {
+        let row: Option<IdRow> = tx
+            .fetch_optional(
+                &Query::select()
+                    .column("id")
+                    .from("exchange_members")
+                    .and_where(Expr::col("instance").eq(member.instance.as_str()))
+                    .and_where(Expr::col("class").eq(member.class.as_str()))
+                    .and_where(Expr::col("code").eq(member.code.as_str()))
+                    .to_owned(),
+            )
+            .await?;
+        row.map(|r| r.id).ok_or(StoreError::NotFound)
+    }
+
+    async fn subsystem_row_id(tx: &mut crate::Tx, subsystem: &ClientId) -> Result<i64> {
+        let member_id = Self::member_row_id(tx, &subsystem.member).await?;
+        let code = subsystem.subsystem.as_deref().ok_or(StoreError::Invalid("a subsystem is needed here".into()))?;
+        let row: Option<IdRow> = tx
+            .fetch_optional(
+                &Query::select()
+                    .column("id")
+                    .from("exchange_subsystems")
+                    .and_where(Expr::col("member_id").eq(member_id))
+                    .and_where(Expr::col("code").eq(code))
+                    .to_owned(),
+            )
+            .await?;
+        row.map(|r| r.id).ok_or(StoreError::NotFound)
+    }
+
+    async fn service_row_id(tx: &mut crate::Tx, service: &ServiceId) -> Result<i64> {
+        let subsystem_id = Self::subsystem_row_id(tx, &service.provider).await?;
+        let row: Option<IdRow> = tx
+            .fetch_optional(
+                &Query::select()
+                    .column("id")
+                    .from("exchange_services")
+                    .and_where(Expr::col("subsystem_id").eq(subsystem_id))
+                    .and_where(Expr::col("code").eq(service.code.as_str()))
+                    .to_owned(),
+            )
+            .await?;
+        row.map(|r| r.id).ok_or(StoreError::NotFound)
+    }
+
+    /// Registers an information system of a member.
+    pub async fn add_exchange_subsystem(&self, subsystem: &ClientId, name: &str, actor: &Actor) -> Result<i64> {
+        let code =
+            subsystem.subsystem.clone().ok_or(StoreError::Invalid("the identifier names no subsystem".into()))?;
+        if name.trim().is_empty() || name.len() > 500 {
+            return Err(StoreError::Invalid("a subsystem has a name of 1 to 500 characters".into()));
+        }
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let member_id = Self::member_row_id(&mut tx, &subsystem.member).await?;
+        let row: IdRow = tx
+            .fetch_one(
+                &Query::insert()
+                    .into_table("exchange_subsystems")
+                    .columns(["member_id", "code", "name", "created_at"])
+                    .values_panic([member_id.into(), code.into(), name.trim().into(), now.into()])
+                    .returning_col("id")
+                    .to_owned(),
+            )
+            .await
+            .map_err(duplicate(subsystem.to_string()))?;
+        let detail = json!({"name": name.trim()});
+        audit(
+            &mut tx,
+            actor,
+            "exchange.subsystem.add",
+            "exchange_subsystem",
+            &subsystem.to_string(),
+            None,
+            None,
+            &detail,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row.id)
+    }
+
+    /// Adds a service to a subsystem, or changes the one registered under that code.
+    /// Returns its id and whether it was new.
+    pub async fn put_exchange_service(
+        &self,
+        provider: &ClientId,
+        input: &ServiceInput,
+        actor: &Actor,
+    ) -> Result<(i64, bool)> {
+        input.check()?;
+        let service = provider.service(&input.code).map_err(StoreError::Invalid)?;
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let subsystem_id = Self::subsystem_row_id(&mut tx, provider).await?;
+        let existing = match Self::service_row_id(&mut tx, &service).await {
+            Ok(id) => Some(id),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        let values = [
+            ("title", input.title.trim().into()),
+            ("base_url", input.base_url.trim().into()),
+            ("openapi", input.openapi.clone().into()),
+            ("disabled", input.disabled.into()),
+            ("timeout_ms", (input.timeout_ms as i64).into()),
+            ("updated_at", now.into()),
+        ];
+        let id = match existing {
+            Some(id) => {
+                let mut upd = Query::update();
+                upd.table("exchange_services").and_where(Expr::col("id").eq(id));
+                for (c, v) in values {
+                    upd.value(c, v);
+                }
+                tx.execute(&upd).await?;
+                id
+            }
+            None => {
+                let (cols, vals): (Vec<&str>, Vec<sea_query::Value>) = values.into_iter().unzip();
+                let row: IdRow = tx
+                    .fetch_one(
+                        &Query::insert()
+                            .into_table("exchange_services")
+                            .columns(["subsystem_id", "code"].into_iter().chain(cols))
+                            .values_panic(
+                                [subsystem_id.into(), input.code.clone().into()]
+                                    .into_iter()
+                                    .chain(vals.into_iter().map(Into::into)),
+                            )
+                            .returning_col("id")
+                            .to_owned(),
+                    )
+                    .await?;
+                row.id
+            }
+        };
+        let action = if existing.is_some() { "exchange.service.update" } else { "exchange.service.add" };
+        let detail = json!({
+            "title": input.title.trim(), "base_url": input.base_url.trim(), "disabled": input.disabled,
+            "timeout_ms": input.timeout_ms, "openapi_bytes": input.openapi.as_ref().map(|d| d.len()),
+        });
+        audit(&mut tx, actor, action, "exchange_service", &service.to_string(), None, None, &detail, now).await?;
+        tx.commit().await?;
+        Ok((id, existing.is_none()))
+    }
+
+    /// Grants `client` a right on a service. The client must be registered.
+    pub async fn grant_exchange_right(
+        &self,
+        service: &ServiceId,
+        client: &ClientId,
+        endpoint: &Endpoint,
+        actor: &Actor,
+    ) -> Result<i64> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let service_id = Self::service_row_id(&mut tx, service).await?;
+        let known = match &client.subsystem {
+            Some(_) => Self::subsystem_row_id(&mut tx, client).await,
+            None => Self::member_row_id(&mut tx, &client.member).await,
+        };
+        match known {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => {
+                return Err(StoreError::Invalid(format!("client {client} is not registered in the directory")));
+            }
+            Err(e) => return Err(e),
+        }
+        let row: IdRow = tx
+            .fetch_one(
+                &Query::insert()
+                    .into_table("exchange_rights")
+                    .columns(["service_id", "client", "method", "path", "granted_at", "granted_by"])
+                    .values_panic([
+                        service_id.into(),
+                        client.to_string().into(),
+                        endpoint.method.clone().into(),
+                        endpoint.path.clone().into(),
+                        now.into(),
+                        actor.user_id.into(),
+                    ])
+                    .returning_col("id")
+                    .to_owned(),
+            )
+            .await
+            .map_err(duplicate(format!("{client} {} {} on {service}", endpoint.method, endpoint.path)))?;
+        let detail =
+            json!({"client": client.to_string(), "method": endpoint.method, "path": endpoint.path, "right_id": row.id});
+        audit(
+            &mut tx,
+            actor,
+            "exchange.right.grant",
+            "exchange_service",
+            &service.to_string(),
+            None,
+            None,
+            &detail,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row.id)
+    }
+
+    /// Withdraws a right; calls that depend on it are refused from then on.
+    pub async fn revoke_exchange_right(&self, service: &ServiceId, right_id: i64, actor: &Actor) -> Result<()> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let service_id = Self::service_row_id(&mut tx, service).await?;
+        let right: Option<RightRow> = tx
+            .fetch_optional(
+                &Query::select()
+                    .columns(["id", "service_id", "client", "method", "path"])
+                    .from("exchange_rights")
+                    .and_where(Expr::col("id").eq(right_id))
+                    .and_where(Expr::col("service_id").eq(service_id))
+                    .to_owned(),
+            )
+            .await?;
+        let right = right.ok_or(StoreError::NotFound)?;
+        tx.execute(&Query::delete().from_table("exchange_rights").and_where(Expr::col("id").eq(right_id)).to_owned())
+            .await?;
+        let detail = json!({"client": right.client, "method": right.method, "path": right.path, "right_id": right.id});
+        audit(
+            &mut tx,
+            actor,
+            "exchange.right.revoke",
+            "exchange_service",
+            &service.to_string(),
+            None,
+            None,
+            &detail,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
