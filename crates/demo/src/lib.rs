@@ -330,6 +330,7 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     store.insert_agencies(&agencies(&communes)).await?;
     let agencies = store.agencies().await?;
     tracing::info!(provinces = 34, communes = communes.len(), agencies = agencies.len(), "administrative units");
+    exchange_members(store, &agencies, &system).await?;
 
     let mut procedures = Vec::new();
     for (spec, form) in catalogue::procedures() {
@@ -609,6 +610,30 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     // the wrong index for the queues until autovacuum catches up.
     store.db().analyze().await?;
     Ok(accounts)
+}
+
+/// The owners of the base registries and the national portal, as members of the exchange,
+/// with the information systems they run. Their services are registered by the systems
+/// that serve them.
+pub const EXCHANGE_SUBSYSTEMS: [(&str, &str, &str); 6] = [
+    ("BCA", "CSDLQGDC", "Cơ sở dữ liệu quốc gia về dân cư"),
+    ("BTP", "HOTICH", "Cơ sở dữ liệu hộ tịch điện tử toàn quốc"),
+    ("BTC", "DKDN", "Hệ thống thông tin quốc gia về đăng ký doanh nghiệp"),
+    ("BHXHVN", "CSDLBH", "Cơ sở dữ liệu quốc gia về bảo hiểm"),
+    ("BNNMT", "CSDLDD", "Cơ sở dữ liệu quốc gia về đất đai"),
+    ("VPCP", "DVCQG", "Cổng Dịch vụ công quốc gia"),
+];
+
+async fn exchange_members(store: &Store, agencies: &[Agency], system: &Actor) -> Result<(), SeedError> {
+    for (agency_code, subsystem, name) in EXCHANGE_SUBSYSTEMS {
+        let agency = agencies.iter().find(|a| a.code == agency_code).expect("the central agencies are seeded");
+        let member = sen_exchange::MemberId::new(sen_exchange::DEMO_INSTANCE, "GOV", agency_code)
+            .expect("demo identifiers are valid");
+        store.add_exchange_member(&member, &agency.name, Some(agency.id), system).await?;
+        let id = member.subsystem(subsystem).expect("demo identifiers are valid");
+        store.add_exchange_subsystem(&id, name, system).await?;
+    }
+    Ok(())
 }
 
 /// Memorable accounts for trying Sen out, on top of the generated ones.

@@ -234,7 +234,7 @@ pub struct SubmittedOut {
     pub url: String,
 }
 
-fn csrf_header(h: &HeaderMap) -> Option<&str> {
+pub(crate) fn csrf_header(h: &HeaderMap) -> Option<&str> {
     h.get("x-csrf-token").and_then(|v| v.to_str().ok())
 }
 
@@ -880,5 +880,6 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/tokens", post(create_token))
         .merge(crate::trust_http::api_routes())
+        .merge(crate::exchange_http::api_routes())
         .fallback(not_found)
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod error;
+pub mod exchange_http;
 pub mod i18n;
 pub mod metrics;
 pub mod openapi;

@@ -1108,3 +1108,93 @@ async fn independent_tools_verify_sen_signatures() {
         std::fs::remove_dir_all(&dir).ok();
     });
 }
+
+async fn delete_req(u: &User, url: String) -> StatusCode {
+    u.client.delete(url).header("x-csrf-token", &u.csrf).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn the_exchange_directory_is_managed_by_its_members_administrators_only() {
+    on_both!(|s| {
+        let api = |p: &str| format!("{}/api/v1/exchange/{p}", s.base);
+        let admin = login(&s, "admin").await;
+        let citizen = login(&s, "congdan").await;
+        let ward_admin = login(&s, "quantri").await;
+        // The demo registers the registries' owners and the national portal.
+        let (st, d) = get(&admin, api("directory")).await;
+        assert_eq!(st, StatusCode::OK);
+        let codes: Vec<&str> = d["members"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["BCA", "BTP", "BTC", "BHXHVN", "BNNMT", "VPCP"]);
+        assert_eq!(d["members"][0]["subsystems"][0]["code"], "CSDLQGDC");
+        assert_eq!(get(&citizen, api("directory")).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(reqwest::get(api("directory")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+        // Only system administrators register members.
+        let bank = json!({"class": "COM", "code": "0100112437", "name": "Ngân hàng TMCP Ngoại thương Việt Nam"});
+        assert_eq!(post(&ward_admin, api("members"), bank.clone()).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(post(&citizen, api("members"), bank.clone()).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            post(&admin, api("members"), json!({"class": "XYZ", "code": "1", "name": "x"})).await.0,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(post(&admin, api("members"), bank.clone()).await.0, StatusCode::CREATED);
+        assert_eq!(post(&admin, api("members"), bank).await.0, StatusCode::CONFLICT);
+        assert_eq!(
+            post(
+                &admin,
+                api("subsystems"),
+                json!({"member": "VN/COM/0100112437", "code": "CORE", "name": "Core banking"})
+            )
+            .await
+            .0,
+            StatusCode::CREATED
+        );
+
+        // The Ministry of Public Security's own administrator registers its service; another
+        // agency's administrator may not.
+        let bca = s.store.agency_by_code("BCA").await.unwrap().id;
+        let officer = s.store.user_by_username("cb.bca.reception").await.unwrap();
+        s.store.grant_role(officer.id, bca, "agency_admin").await.unwrap();
+        let bca_admin = login(&s, "cb.bca.reception").await;
+        let service = json!({
+            "provider": "VN/GOV/BCA/CSDLQGDC", "code": "residence", "title": "Thông tin cư trú",
+            "base_url": "http://127.0.0.1:9/residence", "timeout_ms": 3000,
+            "openapi": {"openapi": "3.0.3", "info": {"title": "Cư trú", "version": "1"}, "paths": {}},
+        });
+        assert_eq!(post(&ward_admin, api("services"), service.clone()).await.0, StatusCode::FORBIDDEN);
+        let (st, bad) = post(
+            &bca_admin,
+            api("services"),
+            json!({"provider": "VN/GOV/BCA/CSDLQGDC", "code": "listMethods", "title": "x", "base_url": "http://x"}),
+        )
+        .await;
+        assert_eq!((st, bad["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+        assert_eq!(post(&bca_admin, api("services"), service.clone()).await.0, StatusCode::CREATED);
+        assert_eq!(post(&bca_admin, api("services"), service).await.0, StatusCode::OK);
+
+        // Rights: granted by the provider's administrator, to registered clients only.
+        let right = json!({"service": "VN/GOV/BCA/CSDLQGDC/residence", "client": "VN/GOV/VPCP/DVCQG", "method": "GET", "path": "/persons/*"});
+        assert_eq!(post(&ward_admin, api("rights"), right.clone()).await.0, StatusCode::FORBIDDEN);
+        let (st, bad) =
+            post(&bca_admin, api("rights"), json!({"service": "VN/GOV/BCA/CSDLQGDC/residence", "client": "VN/GOV"}))
+                .await;
+        assert_eq!((st, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")), "{bad}");
+        let unknown = json!({"service": "VN/GOV/BCA/CSDLQGDC/residence", "client": "VN/ORG/nobody/X"});
+        assert_eq!(post(&bca_admin, api("rights"), unknown).await.0, StatusCode::BAD_REQUEST);
+        let (st, granted) = post(&bca_admin, api("rights"), right).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let id = granted["id"].as_i64().unwrap();
+
+        let (_, d) = get(&admin, api("directory")).await;
+        let residence = &d["members"][0]["subsystems"][0]["services"][0];
+        assert_eq!(residence["code"], "residence");
+        assert_eq!(residence["has_openapi"], true);
+        assert_eq!(residence["rights"][0]["client"], "VN/GOV/VPCP/DVCQG");
+
+        assert_eq!(delete_req(&ward_admin, api(&format!("rights/{id}"))).await, StatusCode::FORBIDDEN);
+        assert_eq!(delete_req(&bca_admin, api(&format!("rights/{id}"))).await, StatusCode::NO_CONTENT);
+        assert_eq!(delete_req(&bca_admin, api(&format!("rights/{id}"))).await, StatusCode::NOT_FOUND);
+        let (_, d) = get(&admin, api("directory")).await;
+        assert!(d["members"][0]["subsystems"][0]["services"][0]["rights"].as_array().unwrap().is_empty());
+    });
+}

@@ -1,0 +1,236 @@
+//! The exchange directory's API (issue #4): members, subsystems, services and rights.
+//!
+//! Who may change what: system administrators register members; a member's own agency
+//! administrators (and system administrators) register its subsystems and services and
+//! grant or withdraw rights on those services, as the provider's security-server operator
+//! does in X-Road. Officials and administrators read the directory; citizens do not.
+
+use crate::AppState;
+use crate::api::{JsonBody, csrf_header};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult, Problem};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use sen_exchange::directory::Member;
+use sen_exchange::{ClientId, Directory, Endpoint, MemberId, ServiceId};
+use sen_store::exchange::ServiceInput;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+impl AppState {
+    /// The directory, for officials and administrators.
+    pub async fn exchange_directory(&self, principal: &Principal) -> AppResult<Directory> {
+        if principal.is_applicant() {
+            return Err(AppError::Forbidden("the exchange directory is for officials and administrators".into()));
+        }
+        Ok(self.store.exchange_directory().await?)
+    }
+
+    /// The member `id` if `principal` administers it: a system administrator, or an agency
+    /// administrator of the agency the member is.
+    fn check_member_admin<'d>(
+        &self,
+        principal: &Principal,
+        directory: &'d Directory,
+        id: &MemberId,
+    ) -> AppResult<&'d Member> {
+        let member = directory.member(id).ok_or(AppError::NotFound("exchange member"))?;
+        let agency_admin = member.agency_id.is_some_and(|a| {
+            principal.roles.iter().any(|r| r.agency_id == a && r.role == sen_domain::Role::AgencyAdmin.as_str())
+        });
+        if principal.is_admin() || agency_admin {
+            Ok(member)
+        } else {
+            Err(AppError::Forbidden(format!("only administrators of {} change its entries", member.name)))
+        }
+    }
+}
+
+fn parse<T>(field: &str, r: Result<T, String>) -> AppResult<T> {
+    r.map_err(|e| AppError::field(field, "identifier", &e))
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/directory", responses((status = 200, body = Object), (status = 403, body = Problem)), tag = "exchange")]
+pub async fn directory(State(st): State<AppState>, p: Principal) -> AppResult<Json<Directory>> {
+    Ok(Json(st.exchange_directory(&p).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberIn {
+    /// The exchange instance; Sen's own when absent.
+    pub instance: Option<String>,
+    /// `GOV`, `COM` or `ORG`.
+    pub class: String,
+    pub code: String,
+    pub name: String,
+    /// The agency this member is (state bodies).
+    pub agency_id: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/members", request_body = MemberIn,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)), tag = "exchange")]
+pub async fn add_member(
+    State(st): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    JsonBody(m): JsonBody<MemberIn>,
+) -> AppResult<Response> {
+    p.check_csrf(csrf_header(&headers))?;
+    if !p.is_admin() {
+        return Err(AppError::Forbidden("only system administrators register exchange members".into()));
+    }
+    if !sen_exchange::MEMBER_CLASSES.iter().any(|(c, _)| *c == m.class) {
+        return Err(AppError::field("class", "enum", "the member class is GOV, COM or ORG"));
+    }
+    let instance = m.instance.as_deref().unwrap_or(sen_exchange::DEMO_INSTANCE);
+    let id = parse("code", MemberId::new(instance, &m.class, &m.code))?;
+    if let Some(a) = m.agency_id {
+        st.store.agency(a).await.map_err(|_| AppError::field("agency_id", "unknown", "no such agency"))?;
+    }
+    st.store.add_exchange_member(&id, &m.name, m.agency_id, &st.actor(&p, None)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"member": id.to_string()}))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubsystemIn {
+    /// `INSTANCE/CLASS/MEMBER`.
+    pub member: String,
+    pub code: String,
+    pub name: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/subsystems", request_body = SubsystemIn,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)), tag = "exchange")]
+pub async fn add_subsystem(
+    State(st): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    JsonBody(s): JsonBody<SubsystemIn>,
+) -> AppResult<Response> {
+    p.check_csrf(csrf_header(&headers))?;
+    let member = parse("member", ClientId::parse(&s.member))?;
+    if member.subsystem.is_some() {
+        return Err(AppError::field("member", "identifier", "name the member as INSTANCE/CLASS/MEMBER"));
+    }
+    let id = parse("code", member.member.subsystem(&s.code))?;
+    let directory = st.store.exchange_directory().await?;
+    let owner = st.check_member_admin(&p, &directory, &member.member)?;
+    st.store.add_exchange_subsystem(&id, &s.name, &st.actor(&p, owner.agency_id)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"subsystem": id.to_string()}))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceIn {
+    /// The provider subsystem: `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
+    pub provider: String,
+    pub code: String,
+    pub title: String,
+    /// Where the provider's gateway sends calls (the provider's own system).
+    pub base_url: String,
+    /// The service's OpenAPI 3 description (a JSON document).
+    #[schema(value_type = Option<Object>)]
+    pub openapi: Option<Value>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// How long the provider's gateway waits for the provider, 100 to 60,000 ms.
+    pub timeout_ms: Option<u64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/services", request_body = ServiceIn,
+    responses((status = 201, description = "registered", body = Object), (status = 200, description = "changed", body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), tag = "exchange")]
+pub async fn put_service(
+    State(st): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    JsonBody(s): JsonBody<ServiceIn>,
+) -> AppResult<Response> {
+    p.check_csrf(csrf_header(&headers))?;
+    let provider = parse("provider", ClientId::parse(&s.provider))?;
+    let service = parse("code", provider.service(&s.code))?;
+    let directory = st.store.exchange_directory().await?;
+    let owner = st.check_member_admin(&p, &directory, &provider.member)?;
+    let input = ServiceInput {
+        code: s.code,
+        title: s.title,
+        base_url: s.base_url,
+        openapi: s.openapi.map(|v| v.to_string()),
+        disabled: s.disabled,
+        timeout_ms: s.timeout_ms.unwrap_or(10_000),
+    };
+    let (_, created) = st.store.put_exchange_service(&provider, &input, &st.actor(&p, owner.agency_id)).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(serde_json::json!({"service": service.to_string()}))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RightIn {
+    /// `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE`.
+    pub service: String,
+    /// The client granted the right: `INSTANCE/CLASS/MEMBER[/SUBSYSTEM]`.
+    pub client: String,
+    /// `GET`, `POST`, … or `*` (the default).
+    pub method: Option<String>,
+    /// A path pattern: `*` one segment, `**` any number (default `/**`).
+    pub path: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/rights", request_body = RightIn,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)), tag = "exchange")]
+pub async fn grant(
+    State(st): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    JsonBody(r): JsonBody<RightIn>,
+) -> AppResult<Response> {
+    p.check_csrf(csrf_header(&headers))?;
+    let service = parse("service", ServiceId::parse(&r.service))?;
+    let client = parse("client", ClientId::parse(&r.client))?;
+    let endpoint = Endpoint::new(r.method.as_deref().unwrap_or("*"), r.path.as_deref().unwrap_or("/**"))
+        .map_err(|e| AppError::field("path", "pattern", &e))?;
+    let directory = st.store.exchange_directory().await?;
+    let owner = st.check_member_admin(&p, &directory, &service.provider.member)?;
+    let id = st.store.grant_exchange_right(&service, &client, &endpoint, &st.actor(&p, owner.agency_id)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": id}))).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/exchange/rights/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)), tag = "exchange")]
+pub async fn revoke(
+    State(st): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    p.check_csrf(csrf_header(&headers))?;
+    let directory = st.store.exchange_directory().await?;
+    let found = directory.members.iter().find_map(|m| {
+        m.subsystems.iter().find_map(|sub| {
+            sub.services.iter().find(|svc| svc.rights.iter().any(|r| r.id == id)).map(|svc| ServiceId {
+                provider: ClientId { member: m.member.clone(), subsystem: Some(sub.code.clone()) },
+                code: svc.code.clone(),
+            })
+        })
+    });
+    let service = found.ok_or(AppError::NotFound("access right"))?;
+    let owner = st.check_member_admin(&p, &directory, &service.provider.member)?;
+    st.store.revoke_exchange_right(&service, id, &st.actor(&p, owner.agency_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/exchange/directory", get(directory))
+        .route("/exchange/members", post(add_member))
+        .route("/exchange/subsystems", post(add_subsystem))
+        .route("/exchange/services", post(put_service))
+        .route("/exchange/rights", post(grant))
+        .route("/exchange/rights/{id}", delete(revoke))
+}
