@@ -294,7 +294,7 @@ async fn the_exchange_directory_holds_members_services_and_rights_and_audits_eac
             disabled: false,
             timeout_ms: 5000,
         };
-        assert_eq!(s.put_exchange_service(&registry, &input, &admin).await.unwrap().1, true);
+        assert!(s.put_exchange_service(&registry, &input, &admin).await.unwrap().1, "new");
         // Bad input changes nothing.
         for bad in [
             ServiceInput { code: "listMethods".into(), ..input.clone() },
@@ -305,7 +305,7 @@ async fn the_exchange_directory_holds_members_services_and_rights_and_audits_eac
             assert!(matches!(s.put_exchange_service(&registry, &bad, &admin).await, Err(StoreError::Invalid(_))));
         }
         input.title = "Thông tin cư trú của công dân".into();
-        assert_eq!(s.put_exchange_service(&registry, &input, &admin).await.unwrap().1, false);
+        assert!(!s.put_exchange_service(&registry, &input, &admin).await.unwrap().1, "changed");
 
         let service = ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/residence").unwrap();
         let right = s
