@@ -39,19 +39,104 @@ impl AppState {
         id: &MemberId,
     ) -> AppResult<&'d Member> {
         let member = directory.member(id).ok_or(AppError::NotFound("exchange member"))?;
-        let agency_admin = member.agency_id.is_some_and(|a| {
-            principal.roles.iter().any(|r| r.agency_id == a && r.role == sen_domain::Role::AgencyAdmin.as_str())
-        });
-        if principal.is_admin() || agency_admin {
+        if may_administer(principal, member) {
             Ok(member)
         } else {
             Err(AppError::Forbidden(format!("only administrators of {} change its entries", member.name)))
         }
     }
+
+    /// Registers a member (system administrators).
+    pub async fn add_exchange_member(&self, principal: &Principal, m: MemberIn) -> AppResult<MemberId> {
+        if !principal.is_admin() {
+            return Err(AppError::Forbidden("only system administrators register exchange members".into()));
+        }
+        if !sen_exchange::MEMBER_CLASSES.iter().any(|(c, _)| *c == m.class) {
+            return Err(AppError::field("class", "enum", "the member class is GOV, COM or ORG"));
+        }
+        let instance = m.instance.as_deref().unwrap_or(sen_exchange::DEMO_INSTANCE);
+        let id = parse("code", MemberId::new(instance, &m.class, m.code.trim()))?;
+        if let Some(a) = m.agency_id {
+            self.store.agency(a).await.map_err(|_| AppError::field("agency_id", "unknown", "no such agency"))?;
+        }
+        self.store.add_exchange_member(&id, &m.name, m.agency_id, &self.actor(principal, None)).await?;
+        Ok(id)
+    }
+
+    /// Registers an information system of a member (the member's administrators).
+    pub async fn add_exchange_subsystem(&self, principal: &Principal, s: SubsystemIn) -> AppResult<ClientId> {
+        let member = parse("member", ClientId::parse(&s.member))?;
+        if member.subsystem.is_some() {
+            return Err(AppError::field("member", "identifier", "name the member as INSTANCE/CLASS/MEMBER"));
+        }
+        let id = parse("code", member.member.subsystem(s.code.trim()))?;
+        let directory = self.store.exchange_directory().await?;
+        let owner = self.check_member_admin(principal, &directory, &member.member)?;
+        self.store.add_exchange_subsystem(&id, &s.name, &self.actor(principal, owner.agency_id)).await?;
+        Ok(id)
+    }
+
+    /// Registers or changes a service (the provider member's administrators); says whether it is new.
+    pub async fn put_exchange_service(&self, principal: &Principal, s: ServiceIn) -> AppResult<(ServiceId, bool)> {
+        let provider = parse("provider", ClientId::parse(&s.provider))?;
+        let service = parse("code", provider.service(s.code.trim()))?;
+        let directory = self.store.exchange_directory().await?;
+        let owner = self.check_member_admin(principal, &directory, &provider.member)?;
+        let input = ServiceInput {
+            code: service.code.clone(),
+            title: s.title,
+            base_url: s.base_url,
+            openapi: s.openapi.map(|v| v.to_string()),
+            disabled: s.disabled,
+            timeout_ms: s.timeout_ms.unwrap_or(10_000),
+        };
+        let (_, created) =
+            self.store.put_exchange_service(&provider, &input, &self.actor(principal, owner.agency_id)).await?;
+        Ok((service, created))
+    }
+
+    /// Grants a right on a service (the provider member's administrators).
+    pub async fn grant_exchange_right(&self, principal: &Principal, r: RightIn) -> AppResult<i64> {
+        let service = parse("service", ServiceId::parse(&r.service))?;
+        let client = parse("client", ClientId::parse(&r.client))?;
+        let endpoint = Endpoint::new(r.method.as_deref().unwrap_or("*"), r.path.as_deref().unwrap_or("/**"))
+            .map_err(|e| AppError::field("path", "pattern", &e))?;
+        let directory = self.store.exchange_directory().await?;
+        let owner = self.check_member_admin(principal, &directory, &service.provider.member)?;
+        Ok(self
+            .store
+            .grant_exchange_right(&service, &client, &endpoint, &self.actor(principal, owner.agency_id))
+            .await?)
+    }
+
+    /// Withdraws a right (the provider member's administrators).
+    pub async fn revoke_exchange_right(&self, principal: &Principal, id: i64) -> AppResult<()> {
+        let directory = self.store.exchange_directory().await?;
+        let found = directory.members.iter().find_map(|m| {
+            m.subsystems.iter().find_map(|sub| {
+                sub.services.iter().find(|svc| svc.rights.iter().any(|r| r.id == id)).map(|svc| ServiceId {
+                    provider: ClientId { member: m.member.clone(), subsystem: Some(sub.code.clone()) },
+                    code: svc.code.clone(),
+                })
+            })
+        });
+        let service = found.ok_or(AppError::NotFound("access right"))?;
+        let owner = self.check_member_admin(principal, &directory, &service.provider.member)?;
+        self.store.revoke_exchange_right(&service, id, &self.actor(principal, owner.agency_id)).await?;
+        Ok(())
+    }
 }
 
 fn parse<T>(field: &str, r: Result<T, String>) -> AppResult<T> {
     r.map_err(|e| AppError::field(field, "identifier", &e))
+}
+
+/// Whether `principal` administers `member`'s entries.
+pub fn may_administer(principal: &Principal, member: &Member) -> bool {
+    principal.is_admin()
+        || member.agency_id.is_some_and(|a| {
+            principal.roles.iter().any(|r| r.agency_id == a && r.role == sen_domain::Role::AgencyAdmin.as_str())
+        })
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/directory", responses((status = 200, body = Object), (status = 403, body = Problem)), tag = "exchange")]
@@ -81,18 +166,7 @@ pub async fn add_member(
     JsonBody(m): JsonBody<MemberIn>,
 ) -> AppResult<Response> {
     p.check_csrf(csrf_header(&headers))?;
-    if !p.is_admin() {
-        return Err(AppError::Forbidden("only system administrators register exchange members".into()));
-    }
-    if !sen_exchange::MEMBER_CLASSES.iter().any(|(c, _)| *c == m.class) {
-        return Err(AppError::field("class", "enum", "the member class is GOV, COM or ORG"));
-    }
-    let instance = m.instance.as_deref().unwrap_or(sen_exchange::DEMO_INSTANCE);
-    let id = parse("code", MemberId::new(instance, &m.class, &m.code))?;
-    if let Some(a) = m.agency_id {
-        st.store.agency(a).await.map_err(|_| AppError::field("agency_id", "unknown", "no such agency"))?;
-    }
-    st.store.add_exchange_member(&id, &m.name, m.agency_id, &st.actor(&p, None)).await?;
+    let id = st.add_exchange_member(&p, m).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"member": id.to_string()}))).into_response())
 }
 
@@ -114,14 +188,7 @@ pub async fn add_subsystem(
     JsonBody(s): JsonBody<SubsystemIn>,
 ) -> AppResult<Response> {
     p.check_csrf(csrf_header(&headers))?;
-    let member = parse("member", ClientId::parse(&s.member))?;
-    if member.subsystem.is_some() {
-        return Err(AppError::field("member", "identifier", "name the member as INSTANCE/CLASS/MEMBER"));
-    }
-    let id = parse("code", member.member.subsystem(&s.code))?;
-    let directory = st.store.exchange_directory().await?;
-    let owner = st.check_member_admin(&p, &directory, &member.member)?;
-    st.store.add_exchange_subsystem(&id, &s.name, &st.actor(&p, owner.agency_id)).await?;
+    let id = st.add_exchange_subsystem(&p, s).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"subsystem": id.to_string()}))).into_response())
 }
 
@@ -152,19 +219,7 @@ pub async fn put_service(
     JsonBody(s): JsonBody<ServiceIn>,
 ) -> AppResult<Response> {
     p.check_csrf(csrf_header(&headers))?;
-    let provider = parse("provider", ClientId::parse(&s.provider))?;
-    let service = parse("code", provider.service(&s.code))?;
-    let directory = st.store.exchange_directory().await?;
-    let owner = st.check_member_admin(&p, &directory, &provider.member)?;
-    let input = ServiceInput {
-        code: s.code,
-        title: s.title,
-        base_url: s.base_url,
-        openapi: s.openapi.map(|v| v.to_string()),
-        disabled: s.disabled,
-        timeout_ms: s.timeout_ms.unwrap_or(10_000),
-    };
-    let (_, created) = st.store.put_exchange_service(&provider, &input, &st.actor(&p, owner.agency_id)).await?;
+    let (service, created) = st.put_exchange_service(&p, s).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(serde_json::json!({"service": service.to_string()}))).into_response())
 }
@@ -191,13 +246,7 @@ pub async fn grant(
     JsonBody(r): JsonBody<RightIn>,
 ) -> AppResult<Response> {
     p.check_csrf(csrf_header(&headers))?;
-    let service = parse("service", ServiceId::parse(&r.service))?;
-    let client = parse("client", ClientId::parse(&r.client))?;
-    let endpoint = Endpoint::new(r.method.as_deref().unwrap_or("*"), r.path.as_deref().unwrap_or("/**"))
-        .map_err(|e| AppError::field("path", "pattern", &e))?;
-    let directory = st.store.exchange_directory().await?;
-    let owner = st.check_member_admin(&p, &directory, &service.provider.member)?;
-    let id = st.store.grant_exchange_right(&service, &client, &endpoint, &st.actor(&p, owner.agency_id)).await?;
+    let id = st.grant_exchange_right(&p, r).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"id": id}))).into_response())
 }
 
@@ -210,18 +259,7 @@ pub async fn revoke(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     p.check_csrf(csrf_header(&headers))?;
-    let directory = st.store.exchange_directory().await?;
-    let found = directory.members.iter().find_map(|m| {
-        m.subsystems.iter().find_map(|sub| {
-            sub.services.iter().find(|svc| svc.rights.iter().any(|r| r.id == id)).map(|svc| ServiceId {
-                provider: ClientId { member: m.member.clone(), subsystem: Some(sub.code.clone()) },
-                code: svc.code.clone(),
-            })
-        })
-    });
-    let service = found.ok_or(AppError::NotFound("access right"))?;
-    let owner = st.check_member_admin(&p, &directory, &service.provider.member)?;
-    st.store.revoke_exchange_right(&service, id, &st.actor(&p, owner.agency_id)).await?;
+    st.revoke_exchange_right(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod exchange_http;
+pub mod exchange_pages;
 pub mod i18n;
 pub mod metrics;
 pub mod openapi;

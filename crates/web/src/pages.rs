@@ -103,8 +103,12 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                         Some(p) if p.is_officer() => {
                             a href="/office" { (lang.t("Xử lý hồ sơ", "Back office")) }
                             @if p.roles.iter().any(|r| r.role == "agency_admin") { a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) } }
+                            a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
                         }
-                        Some(p) if p.is_admin() => { a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) } }
+                        Some(p) if p.is_admin() => {
+                            a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) }
+                            a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
+                        }
                         Some(p) if p.is_applicant() => { a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) } }
                         _ => {}
                     }
@@ -1246,6 +1250,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/office", get(office))
         .route("/admin/procedures", get(admin_procedures))
         .route("/admin/procedures/{id}", get(admin_procedure_page).post(admin_procedure_save))
+        .route("/admin/exchange", get(crate::exchange_pages::page))
+        .route("/admin/exchange/{what}", post(crate::exchange_pages::change))
+        .route("/admin/exchange/rights/{id}/revoke", post(crate::exchange_pages::revoke))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(state, require_login));
     Router::new()

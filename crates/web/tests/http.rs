@@ -1198,3 +1198,85 @@ async fn the_exchange_directory_is_managed_by_its_members_administrators_only() 
         assert!(d["members"][0]["subsystems"][0]["services"][0]["rights"].as_array().unwrap().is_empty());
     });
 }
+
+#[tokio::test]
+async fn the_exchange_directory_page_works_without_javascript_and_refuses_outsiders() {
+    on_both!(|s| {
+        let page = |u: &User| u.client.get(format!("{}/admin/exchange", s.base)).send();
+        let admin = login(&s, "admin").await;
+        let r = page(&admin).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("Danh bạ trao đổi dữ liệu") && html.contains("Bộ Công an") && html.contains("VN/GOV/BCA")
+        );
+        assert!(html.contains(r#"<label for="m-code">"#), "labelled fields");
+        let citizen = login(&s, "congdan").await;
+        assert_eq!(page(&citizen).await.unwrap().status(), StatusCode::FORBIDDEN);
+
+        let post_form = |u: &User, path: &str, fields: Vec<(&str, String)>| {
+            u.client.post(format!("{}/admin/exchange/{path}", s.base)).form(&fields).send()
+        };
+        // A refused change shows the page again with the reason, and writes nothing.
+        let r = post_form(
+            &admin,
+            "members",
+            vec![("csrf", admin.csrf.clone()), ("class", "COM".into()), ("code", "a;b".into()), ("name", "x".into())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("forbidden character"));
+        // Without the CSRF token nothing happens.
+        let r = post_form(
+            &admin,
+            "members",
+            vec![("class", "COM".into()), ("code", "0100112437".into()), ("name", "VCB".into())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = post_form(
+            &admin,
+            "members",
+            vec![
+                ("csrf", admin.csrf.clone()),
+                ("class", "COM".into()),
+                ("code", "0100112437".into()),
+                ("name", "Vietcombank".into()),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(page(&admin).await.unwrap().text().await.unwrap().contains("VN/COM/0100112437"));
+
+        // Another agency's administrator may not register a service for the ministry.
+        let ward_admin = login(&s, "quantri").await;
+        let service = |u: &User| {
+            vec![
+                ("csrf", u.csrf.clone()),
+                ("provider", "VN/GOV/BCA/CSDLQGDC".into()),
+                ("code", "residence".into()),
+                ("title", "Thông tin cư trú".into()),
+                ("base_url", "http://127.0.0.1:9/r".into()),
+                ("timeout_ms", "2000".into()),
+            ]
+        };
+        assert_eq!(
+            post_form(&ward_admin, "services", service(&ward_admin)).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(post_form(&admin, "services", service(&admin)).await.unwrap().status(), StatusCode::SEE_OTHER);
+        let grant = vec![
+            ("csrf", admin.csrf.clone()),
+            ("service", "VN/GOV/BCA/CSDLQGDC/residence".into()),
+            ("client", "VN/GOV/VPCP/DVCQG".into()),
+            ("method", "GET".into()),
+            ("path", "/persons/*".into()),
+        ];
+        assert_eq!(post_form(&admin, "rights", grant).await.unwrap().status(), StatusCode::SEE_OTHER);
+        let html = page(&admin).await.unwrap().text().await.unwrap();
+        assert!(html.contains("/persons/*") && html.contains("Thu hồi"));
+    });
+}
