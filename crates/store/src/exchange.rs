@@ -109,48 +109,29 @@ fn duplicate(what: String) -> impl FnOnce(StoreError) -> StoreError {
 }
 
 impl Store {
+    /// Every row of a directory table, in the order they were added.
+    async fn all_rows<T: crate::exec::Row>(&self, table: &'static str, columns: &[&'static str]) -> Result<Vec<T>> {
+        self.db
+            .fetch_all(
+                &Query::select().columns(columns.iter().copied()).from(table).order_by("id", Order::Asc).to_owned(),
+            )
+            .await
+    }
+
     /// The whole directory, as gateways and the pages use it.
     pub async fn exchange_directory(&self) -> Result<Directory> {
-        let members: Vec<MemberRow> = self
-            .db
-            .fetch_all(
-                &Query::select()
-                    .columns(["id", "instance", "class", "code", "name", "agency_id"])
-                    .from("exchange_members")
-                    .order_by("id", Order::Asc)
-                    .to_owned(),
-            )
-            .await?;
-        let subsystems: Vec<SubsystemRow> = self
-            .db
-            .fetch_all(
-                &Query::select()
-                    .columns(["id", "member_id", "code", "name"])
-                    .from("exchange_subsystems")
-                    .order_by("id", Order::Asc)
-                    .to_owned(),
-            )
-            .await?;
+        let members: Vec<MemberRow> =
+            self.all_rows("exchange_members", &["id", "instance", "class", "code", "name", "agency_id"]).await?;
+        let subsystems: Vec<SubsystemRow> =
+            self.all_rows("exchange_subsystems", &["id", "member_id", "code", "name"]).await?;
         let services: Vec<ServiceRow> = self
-            .db
-            .fetch_all(
-                &Query::select()
-                    .columns(["id", "subsystem_id", "code", "title", "base_url", "openapi", "disabled", "timeout_ms"])
-                    .from("exchange_services")
-                    .order_by("id", Order::Asc)
-                    .to_owned(),
+            .all_rows(
+                "exchange_services",
+                &["id", "subsystem_id", "code", "title", "base_url", "openapi", "disabled", "timeout_ms"],
             )
             .await?;
-        let rights: Vec<RightRow> = self
-            .db
-            .fetch_all(
-                &Query::select()
-                    .columns(["id", "service_id", "client", "method", "path"])
-                    .from("exchange_rights")
-                    .order_by("id", Order::Asc)
-                    .to_owned(),
-            )
-            .await?;
+        let rights: Vec<RightRow> =
+            self.all_rows("exchange_rights", &["id", "service_id", "client", "method", "path"]).await?;
         let mut rights_of: HashMap<i64, Vec<Right>> = HashMap::new();
         for r in rights {
             // Rows are only written from parsed identifiers; one that no longer parses is skipped.
