@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod geo;
 pub mod people;
+pub mod registries;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use rand::seq::SliceRandom;
@@ -343,6 +344,16 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     store.insert_persons(&persons).await?;
     let firms = enterprises(&mut rng, opts.businesses, &persons);
     store.insert_enterprises(&firms).await?;
+    let records = registries::generate(opts.seed, &persons, &households, &communes, &firms, today);
+    store.insert_civil_events(&records.civil_events).await?;
+    store.insert_insurance_records(&records.insurance).await?;
+    store.insert_land_parcels(&records.land).await?;
+    tracing::info!(
+        civil_events = records.civil_events.len(),
+        insurance = records.insurance.len(),
+        land_parcels = records.land.len(),
+        "base registries"
+    );
 
     // Accounts share one argon2id hash of the demo password: hashing is deliberately slow,
     // and thousands of identical passwords need not be hashed thousands of times.

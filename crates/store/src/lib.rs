@@ -14,6 +14,7 @@ pub mod group_commit;
 pub mod log;
 pub mod models;
 pub mod reference;
+pub mod registries;
 pub mod schema;
 pub mod seed;
 pub mod trust;

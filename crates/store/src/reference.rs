@@ -24,7 +24,7 @@ pub struct NewAgency {
 
 impl Store {
     /// Inserts rows in chunks inside one transaction.
-    async fn bulk(
+    pub(crate) async fn bulk(
         &self,
         table: &'static str,
         columns: &[&'static str],

@@ -95,6 +95,80 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 5,
+            name: "base registries",
+            tables: registry_tables(),
+            indexes: vec![
+                unique("civil_events_number", "civil_events", &["agency_code", "kind", "book_year", "number"]),
+                index("civil_events_by_subject", "civil_events", &["subject_person_number", "kind"]),
+                index("civil_events_by_other", "civil_events", &["other_person_number", "kind"]),
+                unique("insurance_by_social_number", "insurance_records", &["social_insurance_number"]),
+                unique("land_parcels_code", "land_parcels", &["commune_code", "map_sheet", "parcel_number"]),
+                index("land_parcels_by_holder", "land_parcels", &["holder_id", "holder_kind"]),
+            ],
+            drops: vec![],
+        },
+    ]
+}
+
+/// The base registries besides population (`persons`, `households`) and enterprises
+/// (`enterprises`) (issue #4): civil status (Ministry of Justice), health and social insurance
+/// (Vietnam Social Security), land parcels and their certificates (Ministry of Agriculture
+/// and Environment). Each record carries the master-data identifier of the person it is about.
+fn registry_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        // Births, marriages and deaths as registered in the civil-status books of a commune
+        // authority: number `number` of the `kind` book of `book_year`.
+        t("civil_events")
+            .col(id("id"))
+            // birth | marriage | death
+            .col(text("kind"))
+            .col(text("agency_code"))
+            .col(big("book_year"))
+            .col(big("number"))
+            .col(ColumnDef::new("registered_on").date().not_null())
+            .col(ColumnDef::new("event_date").date().not_null())
+            // The child born, one spouse, the deceased.
+            .col(text("subject_person_number"))
+            .col(text("subject_name"))
+            // The other spouse; for a birth the mother, when known.
+            .col(text_null("other_person_number"))
+            .col(text_null("other_name"))
+            .col(text("place"))
+            // Further facts (parents, declarant, cause), as JSON.
+            .col(text("details"))
+            .to_owned(),
+        // One record per insured person: the social insurance number (mã số BHXH) and the
+        // health insurance card.
+        t("insurance_records")
+            .col(text("person_number").primary_key())
+            .col(text("social_insurance_number"))
+            .col(text("health_card_number"))
+            .col(ColumnDef::new("health_card_valid_from").date().not_null())
+            .col(ColumnDef::new("health_card_valid_to").date().not_null())
+            .col(text("initial_care_facility"))
+            .col(big("contribution_months"))
+            .col(text_null("employer_tax_code"))
+            .to_owned(),
+        // A parcel in a commune's cadastral map and the certificate of land use rights over it.
+        t("land_parcels")
+            .col(id("id"))
+            .col(text("commune_code"))
+            .col(big("map_sheet"))
+            .col(big("parcel_number"))
+            .col(ColumnDef::new("area_m2").double().not_null())
+            // Land use code of the Land Law: ODT urban residential, ONT rural residential, CLN perennial crops, LUC rice.
+            .col(text("land_use"))
+            .col(text("address"))
+            // person | enterprise, and the holder's personal number or tax code.
+            .col(text("holder_kind"))
+            .col(text("holder_id"))
+            .col(text("holder_name"))
+            .col(text("certificate_serial"))
+            .col(ColumnDef::new("certificate_issued_on").date().not_null())
+            .to_owned(),
     ]
 }
 

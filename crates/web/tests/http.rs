@@ -1280,3 +1280,44 @@ async fn the_exchange_directory_page_works_without_javascript_and_refuses_outsid
         assert!(html.contains("/persons/*") && html.contains("Thu hồi"));
     });
 }
+
+#[tokio::test]
+async fn the_base_registries_hold_the_demo_population() {
+    on_both!(|s| {
+        let citizen = s.store.user_by_username("congdan").await.unwrap();
+        let number = citizen.person_number.clone().unwrap();
+        let events = s.store.civil_events_of(&number).await.unwrap();
+        let birth =
+            events.iter().find(|e| e.kind == "birth" && e.subject_person_number == number).expect("a birth record");
+        assert!(birth.agency_code.starts_with('X') && birth.agency_code.ends_with(".UB"));
+        let insurance = s.store.insurance_of(&number).await.unwrap().expect("an insurance record");
+        assert_eq!(insurance.health_card_number.len(), 15);
+        assert!(insurance.health_card_number.ends_with(&insurance.social_insurance_number));
+        assert!(s.store.insurance_of("000000000000").await.unwrap().is_none());
+        for table in ["civil_events", "insurance_records", "land_parcels"] {
+            assert!(s.store.count_rows(table).await.unwrap() > 0, "{table}");
+        }
+        // Every household's head holds its home parcel.
+        let heads = s.store.count_rows("households").await.unwrap();
+        assert!(s.store.count_rows("land_parcels").await.unwrap() >= heads);
+        #[derive(sqlx::FromRow)]
+        struct Head {
+            head_person_number: String,
+            address: String,
+        }
+        let head: Head = s
+            .store
+            .db()
+            .fetch_one(
+                &sea_query::Query::select()
+                    .columns(["head_person_number", "address"])
+                    .from("households")
+                    .limit(1)
+                    .to_owned(),
+            )
+            .await
+            .unwrap();
+        let parcels = s.store.land_parcels_of("person", &head.head_person_number).await.unwrap();
+        assert!(parcels.iter().any(|p| p.address == head.address && (p.land_use == "ODT" || p.land_use == "ONT")));
+    });
+}
