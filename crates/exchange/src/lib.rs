@@ -7,6 +7,7 @@
 //! X-Road's error types ([`error`]) and the request hash that binds a response to its
 //! request ([`hash`]). The directory (`sen-store`) and the gateways (`sen-web`) build on it.
 
+pub mod consent;
 pub mod directory;
 pub mod error;
 pub mod hash;

@@ -213,7 +213,7 @@ impl Store {
         Ok(row.id)
     }
 
-    async fn member_row_id(tx: &mut crate::Tx, member: &MemberId) -> Result<i64> {
+    pub(crate) async fn member_row_id(tx: &mut crate::Tx, member: &MemberId) -> Result<i64> {
         let row: Option<IdRow> = tx
             .fetch_optional(
                 &Query::select()
@@ -228,7 +228,7 @@ impl Store {
         row.map(|r| r.id).ok_or(StoreError::NotFound)
     }
 
-    async fn subsystem_row_id(tx: &mut crate::Tx, subsystem: &ClientId) -> Result<i64> {
+    pub(crate) async fn subsystem_row_id(tx: &mut crate::Tx, subsystem: &ClientId) -> Result<i64> {
         let member_id = Self::member_row_id(tx, &subsystem.member).await?;
         let code = subsystem.subsystem.as_deref().ok_or(StoreError::Invalid("a subsystem is needed here".into()))?;
         let row: Option<IdRow> = tx
@@ -244,7 +244,7 @@ impl Store {
         row.map(|r| r.id).ok_or(StoreError::NotFound)
     }
 
-    async fn service_row_id(tx: &mut crate::Tx, service: &ServiceId) -> Result<i64> {
+    pub(crate) async fn service_row_id(tx: &mut crate::Tx, service: &ServiceId) -> Result<i64> {
         let subsystem_id = Self::subsystem_row_id(tx, &service.provider).await?;
         let row: Option<IdRow> = tx
             .fetch_optional(

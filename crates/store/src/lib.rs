@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod consents;
 pub mod dossiers;
 pub mod exchange;
 mod exec;

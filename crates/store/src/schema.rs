@@ -109,6 +109,30 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 6,
+            name: "consents",
+            // A person's or an enterprise's consent for one client to read their data from one
+            // service, for a purpose, until a date; revocable at once.
+            tables: vec![
+                Table::create()
+                    .table("consents")
+                    .if_not_exists()
+                    .col(id("id"))
+                    .col(text("subject_kind"))
+                    .col(text("subject_id"))
+                    .col(text("client"))
+                    .col(text("service"))
+                    .col(text("purpose"))
+                    .col(ts("granted_at"))
+                    .col(ts("valid_until"))
+                    .col(ts_null("revoked_at"))
+                    .col(big_null("granted_by"))
+                    .to_owned(),
+            ],
+            indexes: vec![index("consents_by_subject", "consents", &["subject_kind", "subject_id", "service"])],
+            drops: vec![],
+        },
     ]
 }
 

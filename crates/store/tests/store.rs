@@ -369,3 +369,80 @@ async fn the_exchange_directory_holds_members_services_and_rights_and_audits_eac
         );
     }
 }
+
+#[tokio::test]
+async fn a_revoked_consent_lets_no_read_through_after_the_instant_of_revocation() {
+    use chrono::Duration;
+    use sen_exchange::consent::SubjectKind;
+    use sen_exchange::{ClientId, MemberId, ServiceId};
+    use sen_store::consents::NewConsent;
+    use sen_store::exchange::ServiceInput;
+    for s in stores().await {
+        s.migrate().await.unwrap();
+        let admin = Actor::system("test");
+        let btc = MemberId::new("VN", "GOV", "BTC").unwrap();
+        let bank = MemberId::new("VN", "COM", "0100112437").unwrap();
+        s.add_exchange_member(&btc, "Bộ Tài chính", None, &admin).await.unwrap();
+        s.add_exchange_member(&bank, "Vietcombank", None, &admin).await.unwrap();
+        s.add_exchange_subsystem(&btc.subsystem("DKDN").unwrap(), "Đăng ký doanh nghiệp", &admin).await.unwrap();
+        s.add_exchange_subsystem(&bank.subsystem("CORE").unwrap(), "Core banking", &admin).await.unwrap();
+        let input = ServiceInput {
+            code: "enterprises".into(),
+            title: "Thông tin doanh nghiệp".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            openapi: None,
+            disabled: false,
+            timeout_ms: 1000,
+        };
+        s.put_exchange_service(&btc.subsystem("DKDN").unwrap(), &input, &admin).await.unwrap();
+        let service = ServiceId::parse("VN/GOV/BTC/DKDN/enterprises").unwrap();
+        let client = ClientId::parse("VN/COM/0100112437/CORE").unwrap();
+        let owner = Actor {
+            user_id: Some(1),
+            name: "Công ty TNHH An Phát".into(),
+            role: Some("business".into()),
+            agency_id: None,
+        };
+        let new = NewConsent {
+            subject_kind: SubjectKind::Enterprise,
+            subject_id: "0101234567".into(),
+            client: client.clone(),
+            service: service.clone(),
+            purpose: "Thẩm định hồ sơ vay vốn".into(),
+            valid_until: Utc::now() + Duration::days(30),
+        };
+        // Bad terms and unknown parties change nothing.
+        assert!(matches!(
+            s.grant_consent(&NewConsent { purpose: " ".into(), ..new.clone() }, &owner).await,
+            Err(StoreError::Invalid(_))
+        ));
+        let stranger = ClientId::parse("VN/COM/999/X").unwrap();
+        assert!(matches!(
+            s.grant_consent(&NewConsent { client: stranger, ..new.clone() }, &owner).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(s.consents_of(SubjectKind::Enterprise, "0101234567").await.unwrap().is_empty());
+
+        let c = s.grant_consent(&new, &owner).await.unwrap();
+        let kind = SubjectKind::Enterprise;
+        assert!(s.effective_consent(kind, "0101234567", &client, &service, Utc::now()).await.unwrap().is_some());
+        let other_client = ClientId::parse("VN/GOV/BTC/DKDN").unwrap();
+        assert!(s.effective_consent(kind, "0101234567", &other_client, &service, Utc::now()).await.unwrap().is_none());
+        assert!(s.effective_consent(kind, "0109999999", &client, &service, Utc::now()).await.unwrap().is_none());
+        // Only the subject revokes its consent.
+        assert!(matches!(s.revoke_consent(kind, "0109999999", c.id, &owner).await, Err(StoreError::NotFound)));
+        let revoked = s.revoke_consent(kind, "0101234567", c.id, &owner).await.unwrap();
+        let t = revoked.revoked_at.unwrap();
+        assert!(s.effective_consent(kind, "0101234567", &client, &service, t).await.unwrap().is_none());
+        assert!(s.effective_consent(kind, "0101234567", &client, &service, Utc::now()).await.unwrap().is_none());
+        assert!(
+            s.effective_consent(kind, "0101234567", &client, &service, t - Duration::milliseconds(1))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Revoking again keeps the first instant.
+        assert_eq!(s.revoke_consent(kind, "0101234567", c.id, &owner).await.unwrap().revoked_at, Some(t));
+        assert_eq!(s.consents_of(kind, "0101234567").await.unwrap()[0].validity().status(Utc::now()), "revoked");
+    }
+}
