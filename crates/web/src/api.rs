@@ -881,5 +881,6 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/tokens", post(create_token))
         .merge(crate::trust_http::api_routes())
         .merge(crate::exchange_http::api_routes())
+        .merge(crate::consent_http::api_routes())
         .fallback(not_found)
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod consent_http;
 pub mod error;
 pub mod exchange_http;
 pub mod exchange_pages;

@@ -109,7 +109,10 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                             a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) }
                             a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
                         }
-                        Some(p) if p.is_applicant() => { a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) } }
+                        Some(p) if p.is_applicant() => {
+                            a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) }
+                            a href="/consents" { (lang.t("Chia sẻ dữ liệu", "Data sharing")) }
+                        }
                         _ => {}
                     }
                     @if lang == Lang::Vi { a href="?lang=en" lang="en" { "English" } } @else { a href="?lang=vi" lang="vi" { "Tiếng Việt" } }
@@ -1250,6 +1253,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/office", get(office))
         .route("/admin/procedures", get(admin_procedures))
         .route("/admin/procedures/{id}", get(admin_procedure_page).post(admin_procedure_save))
+        .route("/consents", get(crate::consent_http::page).post(crate::consent_http::page_give))
+        .route("/consents/{id}/revoke", post(crate::consent_http::page_revoke))
         .route("/admin/exchange", get(crate::exchange_pages::page))
         .route("/admin/exchange/{what}", post(crate::exchange_pages::change))
         .route("/admin/exchange/rights/{id}/revoke", post(crate::exchange_pages::revoke))

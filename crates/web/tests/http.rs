@@ -1321,3 +1321,73 @@ async fn the_base_registries_hold_the_demo_population() {
         assert!(parcels.iter().any(|p| p.address == head.address && (p.land_use == "ODT" || p.land_use == "ONT")));
     });
 }
+
+#[tokio::test]
+async fn people_and_enterprises_give_and_revoke_consents_and_no_one_else_can() {
+    on_both!(|s| {
+        let api = |p: &str| format!("{}/api/v1/{p}", s.base);
+        let admin = login(&s, "admin").await;
+        // A bank and the enterprise registry's service, in the directory.
+        post(&admin, api("exchange/members"), json!({"class": "COM", "code": "0100112437", "name": "Vietcombank"}))
+            .await;
+        post(
+            &admin,
+            api("exchange/subsystems"),
+            json!({"member": "VN/COM/0100112437", "code": "CORE", "name": "Core banking"}),
+        )
+        .await;
+        let (st, _) = post(&admin, api("exchange/services"), json!({"provider": "VN/GOV/BTC/DKDN", "code": "enterprises", "title": "Thông tin đăng ký doanh nghiệp", "base_url": "http://127.0.0.1:9/dkdn"})).await;
+        assert_eq!(st, StatusCode::CREATED);
+
+        let business = login(&s, "doanhnghiep").await;
+        let until = (chrono::Utc::now() + chrono::Duration::days(90)).to_rfc3339();
+        let consent = json!({"client": "VN/COM/0100112437/CORE", "service": "VN/GOV/BTC/DKDN/enterprises", "purpose": "Thẩm định hồ sơ vay vốn", "valid_until": until});
+        // Officials give no consent about others; unknown parties and bad terms change nothing.
+        let officer = login(&s, "motcua").await;
+        assert_eq!(post(&officer, api("consents"), consent.clone()).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(get(&officer, api("consents")).await.0, StatusCode::FORBIDDEN);
+        let mut unknown = consent.clone();
+        unknown["client"] = json!("VN/COM/999/X");
+        assert_eq!(post(&business, api("consents"), unknown).await.0, StatusCode::BAD_REQUEST);
+        let mut past = consent.clone();
+        past["valid_until"] = json!("2020-01-01T00:00:00Z");
+        assert_eq!(post(&business, api("consents"), past).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(get(&business, api("consents")).await.1.as_array().unwrap().len(), 0);
+
+        let (st, given) = post(&business, api("consents"), consent).await;
+        assert_eq!(st, StatusCode::CREATED, "{given}");
+        assert_eq!(given["status"], "active");
+        let id = given["id"].as_i64().unwrap();
+        // Another applicant cannot revoke it.
+        let citizen = login(&s, "congdan").await;
+        assert_eq!(post(&citizen, api(&format!("consents/{id}/revoke")), json!({})).await.0, StatusCode::NOT_FOUND);
+        let html = business.client.get(format!("{}/consents", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Thẩm định hồ sơ vay vốn") && html.contains("Đang hiệu lực"));
+        // Revoked through the page: at once.
+        let r = business
+            .client
+            .post(format!("{}/consents/{id}/revoke", s.base))
+            .form(&[("csrf", business.csrf.clone())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, list) = get(&business, api("consents")).await;
+        assert_eq!(list[0]["status"], "revoked");
+        assert!(list[0]["revoked_at"].is_string());
+        // A form with a missing date is answered on the page.
+        let r = business
+            .client
+            .post(format!("{}/consents", s.base))
+            .form(&[
+                ("csrf", business.csrf.clone()),
+                ("client", "VN/COM/0100112437/CORE".into()),
+                ("service", "VN/GOV/BTC/DKDN/enterprises".into()),
+                ("purpose", "x".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    });
+}
