@@ -144,6 +144,40 @@ try {
     await expectText(citizen, 'Dấu thời gian');
     await shot(citizen, '14-verify');
   });
+  await step('an administrator registers a service and grants the portal a right in the exchange directory', async () => {
+    const admin = await signIn('admin');
+    await admin.goto(`${base}/admin/exchange`);
+    await expectText(admin, 'Danh bạ trao đổi dữ liệu');
+    await admin.selectOption('#v-provider', 'VN/GOV/BTC/DKDN');
+    await admin.fill('#v-code', 'enterprises');
+    await admin.fill('#v-title', 'Thông tin đăng ký doanh nghiệp');
+    await admin.fill('#v-base', 'http://127.0.0.1:9/dkdn');
+    await admin.fill('#v-timeout', '3000');
+    await admin.getByRole('button', { name: 'Lưu', exact: true }).click();
+    await expectText(admin, 'Thông tin đăng ký doanh nghiệp');
+    await admin.selectOption('#r-service', 'VN/GOV/BTC/DKDN/enterprises');
+    await admin.fill('#r-client', 'VN/GOV/VPCP/DVCQG');
+    await admin.selectOption('#r-method', 'GET');
+    await admin.fill('#r-path', '/enterprises/*');
+    await admin.getByRole('button', { name: 'Cấp quyền', exact: true }).click();
+    await expectText(admin, '/enterprises/*');
+    await shot(admin, '15-exchange-directory');
+  });
+  await step('a business gives a bank its consent and revokes it', async () => {
+    const business = await signIn('doanhnghiep');
+    await business.goto(`${base}/consents`);
+    await expectText(business, 'Đồng ý chia sẻ dữ liệu');
+    await business.fill('#c-client', 'VN/GOV/VPCP/DVCQG');
+    await business.fill('#c-service', 'VN/GOV/BTC/DKDN/enterprises');
+    await business.fill('#c-purpose', 'Đối chiếu thông tin khi làm thủ tục tạm ngừng kinh doanh');
+    const until = new Date(Date.now() + 30 * 86400 * 1000).toISOString().slice(0, 10);
+    await business.fill('#c-until', until);
+    await business.getByRole('button', { name: 'Cho phép', exact: true }).click();
+    await expectText(business, 'Đang hiệu lực');
+    await shot(business, '16-consents');
+    await business.getByRole('button', { name: 'Thu hồi', exact: true }).click();
+    await expectText(business, 'Đã thu hồi');
+  });
   await step('the portal speaks English on request', async () => {
     await citizen.goto(`${base}/procedures?lang=en`);
     await expectText(citizen, 'Administrative procedures');

@@ -21,9 +21,12 @@ pub use id::{ClientId, MemberId, ServiceId};
 pub use rights::{AccessRight, Endpoint};
 pub use route::Route;
 
-/// Member classes of the exchange, with their meaning.
-pub const MEMBER_CLASSES: [(&str, &str); 3] =
-    [("GOV", "state bodies"), ("COM", "enterprises"), ("ORG", "other organisations")];
+/// Member classes of the exchange, with their meaning in Vietnamese and in English.
+pub const MEMBER_CLASSES: [(&str, &str, &str); 3] = [
+    ("GOV", "cơ quan nhà nước", "state bodies"),
+    ("COM", "doanh nghiệp", "enterprises"),
+    ("ORG", "tổ chức khác", "other organisations"),
+];
 
 /// The instance of Sen's demo exchange.
 pub const DEMO_INSTANCE: &str = "VN";

@@ -51,7 +51,7 @@ impl AppState {
         if !principal.is_admin() {
             return Err(AppError::Forbidden("only system administrators register exchange members".into()));
         }
-        if !sen_exchange::MEMBER_CLASSES.iter().any(|(c, _)| *c == m.class) {
+        if !sen_exchange::MEMBER_CLASSES.iter().any(|(c, _, _)| *c == m.class) {
             return Err(AppError::field("class", "enum", "the member class is GOV, COM or ORG"));
         }
         let instance = m.instance.as_deref().unwrap_or(sen_exchange::DEMO_INSTANCE);

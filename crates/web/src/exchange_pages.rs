@@ -89,7 +89,7 @@ fn body(lang: Lang, who: &Principal, d: &Directory, error: Option<&str>) -> Mark
                 form method="post" action="/admin/exchange/members" {
                     input type="hidden" name="csrf" value=(csrf);
                     div.field { label for="m-class" { (lang.t("Loại thành viên", "Member class")) }
-                        select #m-class name="class" { @for (c, what) in sen_exchange::MEMBER_CLASSES { option value=(c) { (c) " — " (what) } } } }
+                        select #m-class name="class" { @for (c, vi, en) in sen_exchange::MEMBER_CLASSES { option value=(c) { (c) " — " (lang.t(vi, en)) } } } }
                     (text_field("m-code", "code", lang.t("Mã thành viên (mã cơ quan, mã số thuế)", "Member code (agency code, tax code)"), None))
                     (text_field("m-name", "name", lang.t("Tên", "Name"), None))
                     button type="submit" { (lang.t("Đăng ký", "Register")) }
