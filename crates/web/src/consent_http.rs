@@ -231,10 +231,7 @@ pub async fn page_give(
     match outcome {
         Ok(()) => Ok(Redirect::to("/consents").into_response()),
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest { .. })) => {
-            let message = match &e {
-                AppError::Invalid(fields) => fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "),
-                other => other.problem().detail,
-            };
+            let message = crate::pages::refusal_message(&e);
             let consents = st.my_consents(&who).await.page(lang)?;
             let mut r = consents_page(lang, &who, consents, Some(&message));
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -235,10 +235,7 @@ pub async fn change(
         // A refused change: the page again, with the reason.
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest { .. } | AppError::Conflict { .. })) => {
             let d = st.exchange_directory(&who).await.page(lang)?;
-            let message = match &e {
-                AppError::Invalid(fields) => fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "),
-                other => other.problem().detail,
-            };
+            let message = crate::pages::refusal_message(&e);
             let mut r = html_page(lang, None, Some(&who), title(lang), body(lang, &who, &d, Some(&message)));
             *r.status_mut() = if matches!(e, AppError::Conflict { .. }) {
                 StatusCode::CONFLICT

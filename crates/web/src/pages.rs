@@ -56,6 +56,14 @@ impl IntoResponse for PageError {
 
 pub(crate) type PageResult = Result<Response, PageError>;
 
+/// What a page shows when it refuses a form: each field's message, or the problem's detail.
+pub(crate) fn refusal_message(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(fields) => fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "),
+        other => other.problem().detail,
+    }
+}
+
 pub(crate) trait OrPage<T> {
     fn page(self, lang: Lang) -> Result<T, PageError>;
 }
