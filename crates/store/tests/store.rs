@@ -112,7 +112,8 @@ async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
         // Each migration once, whichever of the two applied it.
         let mut applied: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
         applied.sort();
-        assert_eq!(applied, vec![1, 2, 3], "{:?}: applied once", s.backend());
+        let all: Vec<i64> = sen_store::schema::migrations().iter().map(|m| m.version).collect();
+        assert_eq!(applied, all, "{:?}: applied once", s.backend());
         assert!(s.migrate().await.unwrap().is_empty());
     }
 }
@@ -259,7 +260,7 @@ async fn migration_3_turns_stored_nodes_into_tiles() {
             }
             s.db().execute(&ins).await.unwrap();
         }
-        assert_eq!(s.migrate().await.unwrap(), vec![3]);
+        assert_eq!(s.migrate_to(3).await.unwrap(), vec![3]);
         assert_eq!(s.log_head().await.unwrap(), (700, reference.root()), "{:?}", s.backend());
         let (leaf, path) = s.inclusion_proof(300, 700).await.unwrap();
         assert!(merkle::verify_inclusion(300, 700, &leaf, &path, &reference.root()));
