@@ -98,6 +98,18 @@ impl Directory {
         self.subsystem(&id.provider)?.1.services.iter().find(|s| s.code == id.code)
     }
 
+    /// The service on which the right `right_id` is granted.
+    pub fn service_of_right(&self, right_id: i64) -> Option<ServiceId> {
+        self.members.iter().find_map(|m| {
+            m.subsystems.iter().find_map(|sub| {
+                sub.services.iter().find(|svc| svc.rights.iter().any(|r| r.id == right_id)).map(|svc| ServiceId {
+                    provider: ClientId { member: m.member.clone(), subsystem: Some(sub.code.clone()) },
+                    code: svc.code.clone(),
+                })
+            })
+        })
+    }
+
     /// Whether the client is registered: a member, or a subsystem of one.
     pub fn knows(&self, client: &ClientId) -> bool {
         match &client.subsystem {
@@ -239,5 +251,7 @@ mod tests {
         assert_eq!(d.allowed_services(&provider, &portal).len(), 1);
         let other = ClientId::parse("VN/GOV/000.00.00.H01").unwrap();
         assert!(d.allowed_services(&provider, &other).is_empty());
+        assert_eq!(d.service_of_right(1).unwrap().to_string(), "VN/GOV/000.00.00.G01/CSDLQGDC/residence");
+        assert_eq!(d.service_of_right(2), None);
     }
 }

@@ -33,18 +33,13 @@ impl Consent {
     }
 }
 
-const COLUMNS: [&str; 10] = [
-    "id",
-    "subject_kind",
-    "subject_id",
-    "client",
-    "service",
-    "purpose",
-    "granted_at",
-    "valid_until",
-    "revoked_at",
-    "granted_by",
-];
+/// The columns a consent is read with.
+const COLUMNS: [&str; 9] =
+    ["id", "subject_kind", "subject_id", "client", "service", "purpose", "granted_at", "valid_until", "revoked_at"];
+
+fn consent_select() -> sea_query::SelectStatement {
+    Query::select().columns(COLUMNS).from("consents").to_owned()
+}
 
 /// A consent about to be given.
 #[derive(Debug, Clone)]
@@ -85,7 +80,7 @@ impl Store {
             .fetch_one(
                 &Query::insert()
                     .into_table("consents")
-                    .columns(COLUMNS[1..].iter().copied())
+                    .columns(COLUMNS[1..].iter().copied().chain(["granted_by"]))
                     .values_panic([
                         new.subject_kind.as_str().into(),
                         new.subject_id.clone().into(),
@@ -122,9 +117,7 @@ impl Store {
     pub async fn consents_of(&self, kind: SubjectKind, subject_id: &str) -> Result<Vec<Consent>> {
         self.db
             .fetch_all(
-                &Query::select()
-                    .columns(COLUMNS[..9].iter().copied())
-                    .from("consents")
+                &consent_select()
                     .and_where(Expr::col("subject_kind").eq(kind.as_str()))
                     .and_where(Expr::col("subject_id").eq(subject_id))
                     .order_by("id", Order::Desc)
@@ -140,9 +133,7 @@ impl Store {
         let mut tx = self.db.begin_write().await?;
         let mut consent: Consent = tx
             .fetch_optional(
-                &Query::select()
-                    .columns(COLUMNS[..9].iter().copied())
-                    .from("consents")
+                &consent_select()
                     .and_where(Expr::col("id").eq(id))
                     .and_where(Expr::col("subject_kind").eq(kind.as_str()))
                     .and_where(Expr::col("subject_id").eq(subject_id))
@@ -183,9 +174,7 @@ impl Store {
         let rows: Vec<Consent> = self
             .db
             .fetch_all(
-                &Query::select()
-                    .columns(COLUMNS[..9].iter().copied())
-                    .from("consents")
+                &consent_select()
                     .and_where(Expr::col("subject_kind").eq(kind.as_str()))
                     .and_where(Expr::col("subject_id").eq(subject_id))
                     .and_where(Expr::col("service").eq(service.to_string()))

@@ -112,15 +112,7 @@ impl AppState {
     /// Withdraws a right (the provider member's administrators).
     pub async fn revoke_exchange_right(&self, principal: &Principal, id: i64) -> AppResult<()> {
         let directory = self.store.exchange_directory().await?;
-        let found = directory.members.iter().find_map(|m| {
-            m.subsystems.iter().find_map(|sub| {
-                sub.services.iter().find(|svc| svc.rights.iter().any(|r| r.id == id)).map(|svc| ServiceId {
-                    provider: ClientId { member: m.member.clone(), subsystem: Some(sub.code.clone()) },
-                    code: svc.code.clone(),
-                })
-            })
-        });
-        let service = found.ok_or(AppError::NotFound("access right"))?;
+        let service = directory.service_of_right(id).ok_or(AppError::NotFound("access right"))?;
         let owner = self.check_member_admin(principal, &directory, &service.provider.member)?;
         self.store.revoke_exchange_right(&service, id, &self.actor(principal, owner.agency_id)).await?;
         Ok(())
