@@ -5,14 +5,40 @@
 use crate::error::{ExchangeError, Fault};
 use crate::id::{ClientId, MemberId, ServiceId};
 use crate::rights::{AccessRight, Endpoint, allowed, covers};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Directory {
     pub members: Vec<Member>,
+    /// The gateways (security servers) through which members' subsystems exchange.
+    #[serde(default)]
+    pub gateways: Vec<Gateway>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A gateway as registered in the directory: who runs it, where it answers, the certificates
+/// that identify it, and the subsystems whose messages it carries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Gateway {
+    pub id: i64,
+    /// The member that runs it.
+    pub owner: MemberId,
+    /// Its code, unique for its owner (`GW1`).
+    pub code: String,
+    /// Where peer gateways reach its server proxy: `https://host:port`.
+    pub address: String,
+    /// SHA-256 (hex) of its TLS certificate, as it must present in mutual TLS.
+    pub tls_sha256: String,
+    /// Its message-signing certificate (DER, base64), holding the Ed25519 key.
+    pub message_cert: String,
+    /// The subsystems it serves, as client and as provider.
+    #[serde(serialize_with = "printed_all", deserialize_with = "parsed_all")]
+    pub serves: Vec<ClientId>,
+    /// Withdrawn from the exchange: peers refuse it.
+    #[serde(default)]
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     pub id: i64,
     #[serde(flatten)]
@@ -22,7 +48,7 @@ pub struct Member {
     pub subsystems: Vec<Subsystem>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subsystem {
     pub id: i64,
     pub code: String,
@@ -30,7 +56,7 @@ pub struct Subsystem {
     pub services: Vec<Service>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Service {
     pub id: i64,
     pub code: String,
@@ -39,16 +65,17 @@ pub struct Service {
     pub base_url: String,
     #[serde(skip)]
     pub openapi: Option<String>,
+    #[serde(default)]
     pub has_openapi: bool,
     pub disabled: bool,
     pub timeout_ms: u64,
     pub rights: Vec<Right>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Right {
     pub id: i64,
-    #[serde(serialize_with = "printed")]
+    #[serde(serialize_with = "printed", deserialize_with = "parsed")]
     pub client: ClientId,
     pub method: String,
     pub path: String,
@@ -56,6 +83,19 @@ pub struct Right {
 
 fn printed<S: Serializer>(c: &ClientId, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&c.to_string())
+}
+
+fn parsed<'de, D: Deserializer<'de>>(d: D) -> Result<ClientId, D::Error> {
+    let text = String::deserialize(d)?;
+    ClientId::parse(&text).map_err(serde::de::Error::custom)
+}
+
+fn printed_all<S: Serializer>(c: &[ClientId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(c.iter().map(ToString::to_string))
+}
+
+fn parsed_all<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ClientId>, D::Error> {
+    Vec::<String>::deserialize(d)?.iter().map(|t| ClientId::parse(t).map_err(serde::de::Error::custom)).collect()
 }
 
 impl Right {
@@ -164,6 +204,18 @@ impl Directory {
         Ok(s)
     }
 
+    /// The gateway that carries the messages of a subsystem (none if it has none, or only
+    /// retired ones).
+    pub fn gateway_of(&self, subsystem: &ClientId) -> Option<&Gateway> {
+        self.gateways.iter().find(|g| !g.retired && g.serves.contains(subsystem))
+    }
+
+    /// The gateway that presents this TLS certificate (SHA-256, hex), if it is registered and
+    /// not retired.
+    pub fn gateway_by_tls(&self, sha256_hex: &str) -> Option<&Gateway> {
+        self.gateways.iter().find(|g| !g.retired && g.tls_sha256.eq_ignore_ascii_case(sha256_hex))
+    }
+
     /// The services of `provider` on which `client` holds any right (`allowedMethods`).
     pub fn allowed_services(&self, provider: &ClientId, client: &ClientId) -> Vec<&Service> {
         self.subsystem(provider)
@@ -221,6 +273,7 @@ mod tests {
                     }],
                 },
             ],
+            gateways: vec![],
         }
     }
 
@@ -253,5 +306,32 @@ mod tests {
         assert!(d.allowed_services(&provider, &other).is_empty());
         assert_eq!(d.service_of_right(1).unwrap().to_string(), "VN/GOV/000.00.00.G01/CSDLQGDC/residence");
         assert_eq!(d.service_of_right(2), None);
+    }
+
+    #[test]
+    fn finds_the_gateway_of_a_subsystem_and_of_a_certificate() {
+        let mut d = demo();
+        let provider = ClientId::parse("VN/GOV/000.00.00.G01/CSDLQGDC").unwrap();
+        d.gateways.push(Gateway {
+            id: 1,
+            owner: provider.member.clone(),
+            code: "GW1".into(),
+            address: "https://127.0.0.1:8443".into(),
+            tls_sha256: "AB".repeat(32),
+            message_cert: String::new(),
+            serves: vec![provider.clone()],
+            retired: false,
+        });
+        assert_eq!(d.gateway_of(&provider).unwrap().code, "GW1");
+        assert_eq!(d.gateway_by_tls(&"ab".repeat(32)).unwrap().code, "GW1");
+        assert!(d.gateway_of(&ClientId::parse("VN/GOV/000.00.00.H01/DVCQG").unwrap()).is_none());
+        // The directory travels as JSON to every gateway and reads back the same.
+        let text = serde_json::to_string(&d).unwrap();
+        let back: Directory = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.gateways, d.gateways);
+        assert_eq!(back.members[0].subsystems[0].services[0].rights[0].client, d.members[0].subsystems[0].services[0].rights[0].client);
+        d.gateways[0].retired = true;
+        assert!(d.gateway_of(&provider).is_none());
+        assert!(d.gateway_by_tls(&"ab".repeat(32)).is_none());
     }
 }

@@ -12,10 +12,11 @@ pub mod directory;
 pub mod error;
 pub mod hash;
 pub mod id;
+pub mod message;
 pub mod rights;
 pub mod route;
 
-pub use directory::Directory;
+pub use directory::{Directory, Gateway};
 pub use error::{ExchangeError, Fault, Origin};
 pub use id::{ClientId, MemberId, ServiceId};
 pub use rights::{AccessRight, Endpoint};

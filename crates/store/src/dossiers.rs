@@ -339,6 +339,16 @@ enum Plan {
 /// of the dossiers; tracking log, audit trail, log entries and keys written at commit).
 /// Refusals (a reused idempotency key with another request) are decided before anything
 /// is written, so the transaction stays good for the others.
+impl crate::group_commit::Batched for NewDossier {
+    type Out = Submitted;
+    fn insert<'a>(
+        tx: &'a mut Tx,
+        items: &'a [&'a Self],
+    ) -> impl std::future::Future<Output = Result<Vec<Result<Submitted>>>> + Send + 'a {
+        insert_submissions(tx, items)
+    }
+}
+
 pub(crate) async fn insert_submissions(tx: &mut Tx, news: &[&NewDossier]) -> Result<Vec<Result<Submitted>>> {
     // 1. Keys already used, in one read per 400 submissions.
     let keyed: Vec<(i64, &str)> =

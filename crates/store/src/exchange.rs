@@ -5,7 +5,7 @@ use crate::dossiers::{Actor, audit};
 use crate::{Result, Store, StoreError};
 use chrono::Utc;
 use sea_query::{Expr, ExprTrait, Order, Query};
-use sen_exchange::directory::{Directory, Member, Right, Service, Subsystem};
+use sen_exchange::directory::{Directory, Gateway, Member, Right, Service, Subsystem};
 use sen_exchange::{ClientId, Endpoint, MemberId, ServiceId};
 use serde_json::json;
 use std::collections::HashMap;
@@ -104,6 +104,50 @@ struct IdRow {
     id: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct GatewayRow {
+    id: i64,
+    member_id: i64,
+    code: String,
+    address: String,
+    tls_sha256: String,
+    message_cert: Vec<u8>,
+    retired_at: Option<chrono::DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct GatewayClientRow {
+    gateway_id: i64,
+    subsystem_id: i64,
+}
+
+/// A gateway as its owner registers it.
+#[derive(Debug, Clone)]
+pub struct GatewayInput {
+    pub owner: MemberId,
+    pub code: String,
+    /// `https://host:port`, where peers reach its server proxy.
+    pub address: String,
+    /// Its TLS certificate (DER), issued by Sen's CA.
+    pub tls_cert: Vec<u8>,
+    /// Its message-signing certificate (DER), issued by Sen's CA.
+    pub message_cert: Vec<u8>,
+    /// The subsystems it serves.
+    pub serves: Vec<ClientId>,
+}
+
+/// The host and port of a gateway address `https://host:port`.
+pub fn gateway_host_port(address: &str) -> Result<(String, u16)> {
+    let bad = || StoreError::Invalid(format!("a gateway address is https://host:port, not {address}"));
+    let rest = address.strip_prefix("https://").ok_or_else(bad)?.trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || host.contains(['/', '@', '?', '#']) || host.contains(char::is_whitespace) || port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
 fn duplicate(what: String) -> impl FnOnce(StoreError) -> StoreError {
     move |e| if e.is_unique_violation() { StoreError::Duplicate(what) } else { e }
 }
@@ -161,7 +205,9 @@ impl Store {
                 name: s.name,
             });
         }
+        let gateways = self.gateways(&members, &subsystems_of).await?;
         Ok(Directory {
+            gateways,
             members: members
                 .into_iter()
                 .map(|m| Member {
@@ -173,6 +219,145 @@ impl Store {
                 })
                 .collect(),
         })
+    }
+
+    async fn gateways(
+        &self,
+        members: &[MemberRow],
+        subsystems_of: &HashMap<i64, Vec<Subsystem>>,
+    ) -> Result<Vec<Gateway>> {
+        use base64::Engine;
+        let rows: Vec<GatewayRow> = self
+            .all_rows(
+                "exchange_gateways",
+                &["id", "member_id", "code", "address", "tls_sha256", "message_cert", "retired_at"],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        let served: Vec<GatewayClientRow> = self
+            .db
+            .fetch_all(&Query::select().columns(["gateway_id", "subsystem_id"]).from("exchange_gateway_clients").to_owned())
+            .await?;
+        let member_of = |id: i64| {
+            members.iter().find(|m| m.id == id).map(|m| MemberId {
+                instance: m.instance.clone(),
+                class: m.class.clone(),
+                code: m.code.clone(),
+            })
+        };
+        let subsystem = |id: i64| {
+            subsystems_of.iter().find_map(|(member_id, subs)| {
+                let s = subs.iter().find(|s| s.id == id)?;
+                Some(ClientId { member: member_of(*member_id)?, subsystem: Some(s.code.clone()) })
+            })
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|g| {
+                Some(Gateway {
+                    owner: member_of(g.member_id)?,
+                    serves: served.iter().filter(|c| c.gateway_id == g.id).filter_map(|c| subsystem(c.subsystem_id)).collect(),
+                    id: g.id,
+                    code: g.code,
+                    address: g.address,
+                    tls_sha256: g.tls_sha256,
+                    message_cert: base64::engine::general_purpose::STANDARD.encode(g.message_cert),
+                    retired: g.retired_at.is_some(),
+                })
+            })
+            .collect())
+    }
+
+    /// Registers a gateway of a member with its certificates and the subsystems it serves.
+    pub async fn add_exchange_gateway(&self, input: &GatewayInput, actor: &Actor) -> Result<i64> {
+        use sha2::Digest;
+        sen_exchange::id::check_part(&input.code).map_err(StoreError::Invalid)?;
+        gateway_host_port(&input.address)?;
+        if input.serves.is_empty() {
+            return Err(StoreError::Invalid("a gateway serves at least one subsystem".into()));
+        }
+        if input.tls_cert.is_empty() || input.message_cert.is_empty() {
+            return Err(StoreError::Invalid("a gateway has a TLS and a message-signing certificate".into()));
+        }
+        let tls_sha256 = hex::encode(sha2::Sha256::digest(&input.tls_cert));
+        let name = format!("{}/{}", input.owner, input.code);
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let member_id = Self::member_row_id(&mut tx, &input.owner).await?;
+        let mut subsystem_ids = Vec::new();
+        for c in &input.serves {
+            match Self::subsystem_row_id(&mut tx, c).await {
+                Ok(id) => subsystem_ids.push(id),
+                Err(StoreError::NotFound) => {
+                    return Err(StoreError::Invalid(format!("subsystem {c} is not registered in the directory")));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let row: IdRow = tx
+            .fetch_one(
+                &Query::insert()
+                    .into_table("exchange_gateways")
+                    .columns(["member_id", "code", "address", "tls_cert", "tls_sha256", "message_cert", "created_at"])
+                    .values_panic([
+                        member_id.into(),
+                        input.code.clone().into(),
+                        input.address.trim_end_matches('/').into(),
+                        input.tls_cert.clone().into(),
+                        tls_sha256.clone().into(),
+                        input.message_cert.clone().into(),
+                        now.into(),
+                    ])
+                    .returning_col("id")
+                    .to_owned(),
+            )
+            .await
+            .map_err(duplicate(name.clone()))?;
+        subsystem_ids.sort_unstable();
+        subsystem_ids.dedup();
+        for s in subsystem_ids {
+            tx.execute(
+                &Query::insert()
+                    .into_table("exchange_gateway_clients")
+                    .columns(["gateway_id", "subsystem_id"])
+                    .values_panic([row.id.into(), s.into()])
+                    .to_owned(),
+            )
+            .await?;
+        }
+        let serves: Vec<String> = input.serves.iter().map(ToString::to_string).collect();
+        let detail = json!({"address": input.address, "tls_sha256": tls_sha256, "serves": serves});
+        audit(&mut tx, actor, "exchange.gateway.add", "exchange_gateway", &name, None, None, &detail, now).await?;
+        tx.commit().await?;
+        Ok(row.id)
+    }
+
+    /// Withdraws a gateway: peers refuse its certificate and its messages from then on.
+    pub async fn retire_exchange_gateway(&self, owner: &MemberId, code: &str, actor: &Actor) -> Result<()> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let member_id = Self::member_row_id(&mut tx, owner).await?;
+        let changed = tx
+            .execute(
+                &Query::update()
+                    .table("exchange_gateways")
+                    .value("retired_at", now)
+                    .and_where(Expr::col("member_id").eq(member_id))
+                    .and_where(Expr::col("code").eq(code))
+                    .and_where(Expr::col("retired_at").is_null())
+                    .to_owned(),
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let name = format!("{owner}/{code}");
+        audit(&mut tx, actor, "exchange.gateway.retire", "exchange_gateway", &name, None, None, &json!({}), now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Registers a member.

@@ -1,47 +1,57 @@
-//! Group commit for dossier submissions.
+//! Group commit: many writers, one durable commit.
 //!
-//! A disk flush costs milliseconds; one commit per submission would cap throughput at the
-//! disk's flush rate. Instead one writer task takes every submission waiting at that moment,
-//! writes them all in one transaction and commits once (see [`write_batch`] for how one bad
-//! submission is kept from sinking the others). A submission is acknowledged only after that commit
-//! returned, so with `synchronous=FULL` every acknowledged dossier is on disk.
+//! A disk flush costs milliseconds; one commit per item would cap throughput at the disk's
+//! flush rate. Instead one writer task takes every item waiting at that moment, writes them
+//! all in one transaction and commits once (see [`write_batch`] for how one bad item is kept
+//! from sinking the others). An item is acknowledged only after that commit returned, so
+//! with `synchronous=FULL` every acknowledged item is on disk. Dossier submissions and the
+//! exchange gateways' message records go through it.
 
-use crate::dossiers::{NewDossier, Submitted, insert_submissions};
-use crate::exec::Db;
+use std::future::Future;
+
+use crate::exec::{Db, Tx};
 use crate::{Result, StoreError};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-struct Job {
-    new: NewDossier,
-    reply: oneshot::Sender<Result<Submitted>>,
+/// Something written in groups: how a batch of them goes into one transaction.
+pub(crate) trait Batched: Send + Sync + 'static {
+    type Out: Send + 'static;
+    /// Writes `items` in `tx`; a refusal of one item is its own `Err`, a database error the
+    /// outer one (and then the batch is written again one item at a time).
+    fn insert<'a>(tx: &'a mut Tx, items: &'a [&'a Self]) -> impl Future<Output = Result<Vec<Result<Self::Out>>>> + Send + 'a;
 }
 
-pub struct Submitter {
-    queue: Mutex<Option<mpsc::Sender<Job>>>,
+struct Job<T: Batched> {
+    item: T,
+    reply: oneshot::Sender<Result<T::Out>>,
+}
+
+pub(crate) struct GroupCommit<T: Batched> {
+    queue: Mutex<Option<mpsc::Sender<Job<T>>>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// How many submissions may wait for the writer before callers wait to enqueue.
+/// How many items may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 8192;
 
-impl Submitter {
+impl<T: Batched> GroupCommit<T> {
     pub(crate) fn start(db: Db, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let task = tokio::spawn(writer(db, rx, max_batch.max(1)));
-        Submitter { queue: Mutex::new(Some(tx)), task: Mutex::new(Some(task)) }
+        GroupCommit { queue: Mutex::new(Some(tx)), task: Mutex::new(Some(task)) }
     }
 
-    /// Queues a submission and waits until it is durably committed (or refused).
-    pub async fn submit(&self, new: NewDossier) -> Result<Submitted> {
+    /// Queues an item and waits until it is durably committed (or refused).
+    pub(crate) async fn submit(&self, item: T) -> Result<T::Out> {
         let sender = self.queue.lock().await.clone().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
-        sender.send(Job { new, reply }).await.map_err(|_| StoreError::Closed)?;
+        sender.send(Job { item, reply }).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Stops taking submissions and waits for the queued ones to be written.
-    pub async fn close(&self) {
+    /// Stops taking items and waits for the queued ones to be written.
+    pub(crate) async fn close(&self) {
         self.queue.lock().await.take();
         if let Some(t) = self.task.lock().await.take() {
             let _ = t.await;
@@ -49,8 +59,8 @@ impl Submitter {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+async fn writer<T: Batched>(db: Db, mut rx: mpsc::Receiver<Job<T>>, max_batch: usize) {
+    let mut batch: Vec<Job<T>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < max_batch {
@@ -70,25 +80,25 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
 /// idempotency key) is answered alone; an unexpected database error aborts the shared
 /// transaction, and the batch is then written again one transaction per item, so one bad item
 /// never sinks the others.
-async fn write_batch(db: &Db, batch: &[Job]) -> Vec<Result<Submitted>> {
-    match try_batch(db, batch).await {
+async fn write_batch<T: Batched>(db: &Db, batch: &[Job<T>]) -> Vec<Result<T::Out>> {
+    let items: Vec<&T> = batch.iter().map(|j| &j.item).collect();
+    match try_batch(db, &items).await {
         Ok(results) => results,
         Err(e) => {
             tracing::warn!(error = %e, size = batch.len(), "group commit failed; writing items one by one");
             let mut results = Vec::with_capacity(batch.len());
-            for job in batch {
-                results.push(write_one(db, &job.new).await);
+            for item in items {
+                results.push(write_one(db, item).await);
             }
             results
         }
     }
 }
 
-async fn try_batch(db: &Db, batch: &[Job]) -> Result<Vec<Result<Submitted>>> {
+async fn try_batch<T: Batched>(db: &Db, items: &[&T]) -> Result<Vec<Result<T::Out>>> {
     let mut tx = db.begin_write().await?;
-    let news: Vec<&NewDossier> = batch.iter().map(|j| &j.new).collect();
     // Refusals happen before anything is written: only a database error spoils the batch.
-    let results = match insert_submissions(&mut tx, &news).await {
+    let results = match T::insert(&mut tx, items).await {
         Ok(results) => results,
         Err(e) => {
             let _ = tx.rollback().await;
@@ -96,13 +106,13 @@ async fn try_batch(db: &Db, batch: &[Job]) -> Result<Vec<Result<Submitted>>> {
         }
     };
     tx.commit().await?;
-    tracing::debug!(size = batch.len(), "group commit");
+    tracing::debug!(size = items.len(), "group commit");
     Ok(results)
 }
 
-async fn write_one(db: &Db, new: &NewDossier) -> Result<Submitted> {
+async fn write_one<T: Batched>(db: &Db, item: &T) -> Result<T::Out> {
     let mut tx = db.begin_write().await?;
-    match insert_submissions(&mut tx, &[new]).await {
+    match T::insert(&mut tx, &[item]).await {
         Ok(mut results) => {
             let result = results.pop().unwrap_or(Err(StoreError::Invalid("no result".into())));
             if result.is_ok() {

@@ -11,6 +11,7 @@ pub mod consents;
 pub mod dossiers;
 pub mod exchange;
 mod exec;
+pub mod exchange_log;
 pub mod group_commit;
 pub mod log;
 pub mod models;
@@ -87,7 +88,9 @@ impl StoreConfig {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
-    pub(crate) submitter: Arc<group_commit::Submitter>,
+    pub(crate) submitter: Arc<group_commit::GroupCommit<dossiers::NewDossier>>,
+    /// The exchange gateway's message records (see [`exchange_log`]).
+    pub(crate) message_log: Arc<group_commit::GroupCommit<exchange_log::ExchangeMessage>>,
     /// Log tiles already read (their stored prefixes never change).
     pub(crate) tiles: Arc<log::TileCache>,
     /// SQLite only: the task that checkpoints the write-ahead log; stops with the last handle.
@@ -166,9 +169,10 @@ impl Store {
                 redact_url(&cfg.url)
             )));
         };
-        let submitter = Arc::new(group_commit::Submitter::start(db.clone(), cfg.group_commit_max));
+        let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
+        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
         let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
-        Ok(Store { db, submitter, tiles: Default::default(), checkpointer })
+        Ok(Store { db, submitter, message_log, tiles: Default::default(), checkpointer })
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -182,8 +186,9 @@ impl Store {
         admin.close().await;
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
-        let submitter = Arc::new(group_commit::Submitter::start(db.clone(), 512));
-        Ok(Store { db, submitter, tiles: Default::default(), checkpointer: None })
+        let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
+        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
+        Ok(Store { db, submitter, message_log, tiles: Default::default(), checkpointer: None })
     }
 
     pub fn backend(&self) -> Backend {
@@ -211,6 +216,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.submitter.close().await;
+        self.message_log.close().await;
         if let Some(c) = &self.checkpointer {
             c.0.abort();
         }

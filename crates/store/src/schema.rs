@@ -133,6 +133,68 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("consents_by_subject", "consents", &["subject_kind", "subject_id", "service"])],
             drops: vec![],
         },
+        Migration {
+            version: 7,
+            name: "exchange gateways and message log",
+            tables: gateway_tables(),
+            indexes: vec![
+                unique("exchange_gateways_code", "exchange_gateways", &["member_id", "code"]),
+                unique("exchange_gateways_tls", "exchange_gateways", &["tls_sha256"]),
+                unique("exchange_gateway_clients_pair", "exchange_gateway_clients", &["gateway_id", "subsystem_id"]),
+                index("exchange_messages_by_service", "exchange_messages", &["service", "started_at"]),
+                index("exchange_messages_by_id", "exchange_messages", &["message_id"]),
+            ],
+            drops: vec![],
+        },
+    ]
+}
+
+/// Gateways registered in the central directory, the subsystems each serves, and (in each
+/// gateway's own database) the record of every message it passed (issue #4).
+fn gateway_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        t("exchange_gateways")
+            .col(id("id"))
+            .col(big("member_id"))
+            .col(text("code"))
+            .col(text("address"))
+            // The TLS certificate (DER) it presents, and its SHA-256 in hex.
+            .col(blob("tls_cert"))
+            .col(text("tls_sha256"))
+            // The certificate of its Ed25519 message key (DER).
+            .col(blob("message_cert"))
+            .col(ts("created_at"))
+            .col(ts_null("retired_at"))
+            .foreign_key(&mut fk(("exchange_gateways", "member_id"), ("exchange_members", "id")))
+            .to_owned(),
+        t("exchange_gateway_clients")
+            .col(big("gateway_id"))
+            .col(big("subsystem_id"))
+            .foreign_key(&mut fk(("exchange_gateway_clients", "gateway_id"), ("exchange_gateways", "id")))
+            .foreign_key(&mut fk(("exchange_gateway_clients", "subsystem_id"), ("exchange_subsystems", "id")))
+            .to_owned(),
+        // One row per message a gateway passed, on its side: digests and signatures, never
+        // payloads. The same facts go to the tamper-evident log in the same transaction.
+        t("exchange_messages")
+            .col(id("id"))
+            .col(text("message_id"))
+            // client (the caller's gateway) | provider (the provider's gateway)
+            .col(text("side"))
+            .col(text("client"))
+            .col(text("service"))
+            .col(text("method"))
+            .col(text("request_hash"))
+            .col(text_null("request_signature"))
+            .col(text_null("response_digest"))
+            .col(text_null("response_signature"))
+            .col(big("status"))
+            .col(text_null("error_type"))
+            // The other gateway, OWNER/CODE.
+            .col(text_null("peer"))
+            .col(ts("started_at"))
+            .col(big("duration_us"))
+            .to_owned(),
     ]
 }
 

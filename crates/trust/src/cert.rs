@@ -8,6 +8,12 @@
 //! | personal  | issuing   | digitalSignature, nonRepudiation | documentSigning, emailProt.  |
 //! | tsa       | issuing   | digitalSignature, nonRepudiation | timeStamping (critical)      |
 //! | log       | issuing   | digitalSignature                 | documentSigning              |
+//! | gateway   | issuing   | digitalSignature                 | serverAuth, clientAuth       |
+//! | message   | issuing   | digitalSignature                 | documentSigning (Ed25519 key)|
+//!
+//! A `gateway` certificate authenticates an exchange gateway in mutual TLS (P-256 key, the
+//! gateway's host name or address as subjectAltName); a `message` certificate carries the
+//! Ed25519 key with which a gateway signs every message it sends (see `docs/exchange.md`).
 
 use std::time::Duration;
 
@@ -32,7 +38,7 @@ use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
     AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, CrlDistributionPoints, CrlNumber, CrlReason,
-    ExtendedKeyUsage,
+    ExtendedKeyUsage, SubjectAltName,
 };
 use x509_cert::ext::{AsExtension, Extension};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
@@ -44,6 +50,10 @@ use crate::TrustError;
 
 /// id-kp-documentSigning (RFC 9336).
 pub const ID_KP_DOCUMENT_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.36");
+/// id-Ed25519 (RFC 8410).
+pub const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// id-ecPublicKey (RFC 5480).
+pub const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// ecdsa-with-SHA256.
 pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 
@@ -56,6 +66,8 @@ pub enum CertKind {
     Personal,
     Tsa,
     Log,
+    Gateway,
+    Message,
 }
 
 impl CertKind {
@@ -67,6 +79,8 @@ impl CertKind {
             CertKind::Personal => "personal",
             CertKind::Tsa => "tsa",
             CertKind::Log => "log",
+            CertKind::Gateway => "gateway",
+            CertKind::Message => "message",
         }
     }
 
@@ -78,6 +92,8 @@ impl CertKind {
             "personal" => CertKind::Personal,
             "tsa" => CertKind::Tsa,
             "log" => CertKind::Log,
+            "gateway" => CertKind::Gateway,
+            "message" => CertKind::Message,
             _ => return None,
         })
     }
@@ -89,6 +105,7 @@ impl CertKind {
             CertKind::Root => 20 * 365 * DAY,
             CertKind::Issuing => 10 * 365 * DAY,
             CertKind::Seal | CertKind::Tsa | CertKind::Log => 3 * 365 * DAY,
+            CertKind::Gateway | CertKind::Message => 2 * 365 * DAY,
             CertKind::Personal => 2 * 365 * DAY,
         })
     }
@@ -216,6 +233,49 @@ pub fn issue(
     urls: &PublicUrls,
 ) -> Result<Certificate, TrustError> {
     let spki = SubjectPublicKeyInfoOwned::from_key(*public_key).map_err(|e| TrustError::Encoding(e.to_string()))?;
+    issue_for(kind, subject, spki, &[], issuer, not_before, urls)
+}
+
+/// A subjectAltName entry: a DNS name or an IP address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AltName {
+    Dns(String),
+    Ip(std::net::IpAddr),
+}
+
+impl AltName {
+    /// The alternative name of a host as written in an address (`127.0.0.1`, `gw.bca.gov.vn`).
+    pub fn of_host(host: &str) -> AltName {
+        match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+            Ok(ip) => AltName::Ip(ip),
+            Err(_) => AltName::Dns(host.to_ascii_lowercase()),
+        }
+    }
+}
+
+/// Issues a certificate of `kind` for any subject public key (P-256 or Ed25519), with
+/// `alt_names` as its subjectAltName (required for a gateway certificate).
+pub fn issue_for(
+    kind: CertKind,
+    subject: &Subject,
+    spki: SubjectPublicKeyInfoOwned,
+    alt_names: &[AltName],
+    issuer: Option<Issuer<'_>>,
+    not_before: DateTime<Utc>,
+    urls: &PublicUrls,
+) -> Result<Certificate, TrustError> {
+    match kind {
+        CertKind::Gateway if alt_names.is_empty() => {
+            return Err(TrustError::Profile("a gateway certificate names its host"));
+        }
+        CertKind::Message if spki.algorithm.oid != ID_ED25519 => {
+            return Err(TrustError::Profile("a message-signing certificate holds an Ed25519 key"));
+        }
+        CertKind::Gateway if spki.algorithm.oid != ID_EC_PUBLIC_KEY => {
+            return Err(TrustError::Profile("a gateway certificate holds a P-256 key"));
+        }
+        _ => {}
+    }
     let not_after = not_before + chrono::Duration::from_std(kind.lifetime()).expect("lifetime fits");
     let validity = Validity { not_before: x509_time(not_before)?, not_after: x509_time(not_after)? };
     let serial = random_serial()?;
@@ -235,8 +295,23 @@ pub fn issue(
             builder.add_extension(&ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING, rfc5280::ID_KP_EMAIL_PROTECTION]))?
         }
         CertKind::Tsa => builder.add_extension(&Critical(ExtendedKeyUsage(vec![rfc5280::ID_KP_TIME_STAMPING])))?,
-        CertKind::Log => builder.add_extension(&ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING]))?,
+        CertKind::Log | CertKind::Message => builder.add_extension(&ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING]))?,
+        CertKind::Gateway => builder
+            .add_extension(&ExtendedKeyUsage(vec![rfc5280::ID_KP_SERVER_AUTH, rfc5280::ID_KP_CLIENT_AUTH]))?,
         CertKind::Root | CertKind::Issuing => {}
+    }
+    if !alt_names.is_empty() {
+        let names = alt_names
+            .iter()
+            .map(|n| {
+                Ok(match n {
+                    AltName::Dns(d) => GeneralName::DnsName(Ia5String::new(d)?),
+                    AltName::Ip(std::net::IpAddr::V4(a)) => GeneralName::IpAddress(OctetString::new(a.octets())?),
+                    AltName::Ip(std::net::IpAddr::V6(a)) => GeneralName::IpAddress(OctetString::new(a.octets())?),
+                })
+            })
+            .collect::<Result<Vec<_>, TrustError>>()?;
+        builder.add_extension(&SubjectAltName(names))?;
     }
     let crl_url = if kind == CertKind::Issuing { urls.root_crl() } else { urls.issuing_crl() };
     let issuer_url = if kind == CertKind::Issuing { urls.root_cert() } else { urls.issuing_cert() };
@@ -308,6 +383,29 @@ pub fn public_key(cert: &Certificate) -> Result<VerifyingKey, TrustError> {
     let spki = &cert.tbs_certificate.subject_public_key_info;
     VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
         .map_err(|_| TrustError::Malformed("the certificate does not hold a P-256 key".into()))
+}
+
+/// The subject public key of a certificate, if it is an Ed25519 key: its 32 bytes.
+pub fn ed25519_public_key(cert: &Certificate) -> Result<[u8; 32], TrustError> {
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid != ID_ED25519 {
+        return Err(TrustError::Malformed("the certificate does not hold an Ed25519 key".into()));
+    }
+    <[u8; 32]>::try_from(spki.subject_public_key.raw_bytes())
+        .map_err(|_| TrustError::Malformed("an Ed25519 key has 32 bytes".into()))
+}
+
+/// The subject public key info of an Ed25519 public key.
+pub fn ed25519_spki(public_key: &[u8; 32]) -> Result<SubjectPublicKeyInfoOwned, TrustError> {
+    Ok(SubjectPublicKeyInfoOwned {
+        algorithm: spki::AlgorithmIdentifierOwned { oid: ID_ED25519, parameters: None },
+        subject_public_key: BitString::from_bytes(public_key)?,
+    })
+}
+
+/// The subject public key info of a P-256 public key.
+pub fn p256_spki(public_key: &VerifyingKey) -> Result<SubjectPublicKeyInfoOwned, TrustError> {
+    SubjectPublicKeyInfoOwned::from_key(*public_key).map_err(|e| TrustError::Encoding(e.to_string()))
 }
 
 /// Does `issuer` hold the key that signed `cert`, and name it as issuer?

@@ -91,6 +91,36 @@ fn certificates_have_the_profiles_relying_parties_expect() {
 }
 
 #[test]
+fn gateway_and_message_certificates_follow_their_profiles() {
+    let p = pki();
+    let issuer = || Some(cert::Issuer { cert: &p.issuing.0, key: &p.issuing.1 });
+    let key = sen_trust::keys::generate();
+    let spki = cert::p256_spki(key.verifying_key()).unwrap();
+    let host = cert::AltName::of_host("127.0.0.1");
+    assert_eq!(host, cert::AltName::Ip("127.0.0.1".parse().unwrap()));
+    assert_eq!(cert::AltName::of_host("GW.bca.gov.vn"), cert::AltName::Dns("gw.bca.gov.vn".into()));
+    let gw = cert::issue_for(CertKind::Gateway, &subject("gw"), spki.clone(), &[host.clone()], issuer(), t0(), &urls())
+        .unwrap();
+    assert!(cert::signed_by(&gw, &p.issuing.0));
+    assert!(cert::has_eku(&gw, const_oid::db::rfc5280::ID_KP_SERVER_AUTH));
+    assert!(cert::has_eku(&gw, const_oid::db::rfc5280::ID_KP_CLIENT_AUTH));
+    // A gateway names its host; a message certificate holds an Ed25519 key, a gateway's a P-256 one.
+    assert!(cert::issue_for(CertKind::Gateway, &subject("gw"), spki.clone(), &[], issuer(), t0(), &urls()).is_err());
+    assert!(cert::issue_for(CertKind::Message, &subject("m"), spki, &[], issuer(), t0(), &urls()).is_err());
+    let ed = [7u8; 32];
+    let ed_spki = cert::ed25519_spki(&ed).unwrap();
+    assert!(
+        cert::issue_for(CertKind::Gateway, &subject("gw"), ed_spki.clone(), &[host], issuer(), t0(), &urls()).is_err()
+    );
+    let m = cert::issue_for(CertKind::Message, &subject("m"), ed_spki, &[], issuer(), t0(), &urls()).unwrap();
+    assert!(cert::signed_by(&m, &p.issuing.0));
+    assert!(cert::has_eku(&m, cert::ID_KP_DOCUMENT_SIGNING));
+    assert_eq!(cert::ed25519_public_key(&m).unwrap(), ed);
+    assert!(cert::ed25519_public_key(&gw).is_err());
+    assert!(cert::public_key(&m).is_err());
+}
+
+#[test]
 fn a_time_stamped_jws_verifies_and_every_change_is_caught() {
     let p = pki();
     let seal = p.seal();

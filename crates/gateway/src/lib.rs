@@ -1,0 +1,1 @@
+//! Sen's exchange gateway.

@@ -1,0 +1,247 @@
+//! A gateway's record of the messages it passed (issue #4): one row per message and side in
+//! `exchange_messages`, and the same facts as an entry of the tamper-evident log, written in
+//! one transaction through the group commit. Digests and signatures only: a payload is never
+//! stored, and neither is a request's target (it may hold a personal number), which the
+//! request hash covers.
+
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, Order, Query};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::exec::Tx;
+use crate::group_commit::Batched;
+use crate::{Result, Store};
+
+/// Which gateway writes the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The caller's gateway (client proxy).
+    Client,
+    /// The provider's gateway (server proxy).
+    Provider,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Provider => "provider",
+        }
+    }
+}
+
+/// One message as a gateway records it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExchangeMessage {
+    /// `X-Road-Id`.
+    pub message_id: String,
+    pub side: String,
+    pub client: String,
+    pub service: String,
+    pub method: String,
+    pub request_hash: String,
+    pub request_signature: Option<String>,
+    pub response_digest: Option<String>,
+    pub response_signature: Option<String>,
+    pub status: i64,
+    /// The `X-Road-Error` type when the exchange refused or failed the call.
+    pub error_type: Option<String>,
+    /// The other gateway, `OWNER/CODE`.
+    pub peer: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_us: i64,
+}
+
+const COLUMNS: [&str; 15] = [
+    "message_id",
+    "side",
+    "client",
+    "service",
+    "method",
+    "request_hash",
+    "request_signature",
+    "response_digest",
+    "response_signature",
+    "status",
+    "error_type",
+    "peer",
+    "started_at",
+    "duration_us",
+    "id",
+];
+
+impl Batched for ExchangeMessage {
+    type Out = ();
+    fn insert<'a>(
+        tx: &'a mut Tx,
+        items: &'a [&'a Self],
+    ) -> impl std::future::Future<Output = Result<Vec<Result<()>>>> + Send + 'a {
+        async move {
+            for m in items {
+                tx.append(
+                    "exchange_messages",
+                    &COLUMNS[..14],
+                    vec![
+                        m.message_id.clone().into(),
+                        m.side.clone().into(),
+                        m.client.clone().into(),
+                        m.service.clone().into(),
+                        m.method.clone().into(),
+                        m.request_hash.clone().into(),
+                        m.request_signature.clone().into(),
+                        m.response_digest.clone().into(),
+                        m.response_signature.clone().into(),
+                        m.status.into(),
+                        m.error_type.clone().into(),
+                        m.peer.clone().into(),
+                        m.started_at.into(),
+                        m.duration_us.into(),
+                    ],
+                );
+                let body = json!({
+                    "type": "exchange.message",
+                    "at": m.started_at,
+                    "message_id": m.message_id,
+                    "side": m.side,
+                    "client": m.client,
+                    "service": m.service,
+                    "method": m.method,
+                    "request_hash": m.request_hash,
+                    "request_signature": m.request_signature,
+                    "response_digest": m.response_digest,
+                    "response_signature": m.response_signature,
+                    "status": m.status,
+                    "error_type": m.error_type,
+                    "peer": m.peer,
+                });
+                crate::log::enqueue(tx, &body, m.started_at);
+            }
+            Ok(items.iter().map(|_| Ok(())).collect())
+        }
+    }
+}
+
+/// Operational monitoring of one service on one side: counts and latency, no payloads.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceStats {
+    pub service: String,
+    pub side: String,
+    pub count: u64,
+    /// Calls the exchange refused or failed, or the provider answered with a 5xx.
+    pub failures: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Records read back per monitoring query, at most.
+pub const MONITORING_ROWS: u64 = 200_000;
+
+#[derive(sqlx::FromRow)]
+struct TimingRow {
+    service: String,
+    side: String,
+    status: i64,
+    error_type: Option<String>,
+    duration_us: i64,
+}
+
+fn percentile(sorted: &[i64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+impl Store {
+    /// Records a message durably (with its log entry) before the gateway answers.
+    pub async fn record_exchange_message(&self, message: ExchangeMessage) -> Result<()> {
+        self.message_log.submit(message).await
+    }
+
+    /// The records of a message, by `X-Road-Id` (both sides, when both gateways share a database).
+    pub async fn exchange_message(&self, message_id: &str) -> Result<Vec<ExchangeMessage>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(COLUMNS[..14].iter().copied())
+                    .from("exchange_messages")
+                    .and_where(Expr::col("message_id").eq(message_id))
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    /// How many messages this gateway recorded.
+    pub async fn exchange_message_count(&self) -> Result<u64> {
+        #[derive(sqlx::FromRow)]
+        struct Last {
+            id: i64,
+        }
+        let last: Option<Last> = self
+            .db
+            .fetch_optional(&Query::select().column("id").from("exchange_messages").order_by("id", Order::Desc).limit(1).to_owned())
+            .await?;
+        Ok(last.map(|l| l.id as u64).unwrap_or(0))
+    }
+
+    /// Per service and side: calls since `since`, failures and latency percentiles.
+    pub async fn exchange_monitoring(&self, since: DateTime<Utc>) -> Result<Vec<ServiceStats>> {
+        let rows: Vec<TimingRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["service", "side", "status", "error_type", "duration_us"])
+                    .from("exchange_messages")
+                    .and_where(Expr::col("started_at").gte(since))
+                    .order_by("id", Order::Desc)
+                    .limit(MONITORING_ROWS)
+                    .to_owned(),
+            )
+            .await?;
+        let mut by: std::collections::BTreeMap<(String, String), (Vec<i64>, u64)> = Default::default();
+        for r in rows {
+            let e = by.entry((r.service, r.side)).or_default();
+            e.0.push(r.duration_us);
+            if r.error_type.is_some() || r.status >= 500 {
+                e.1 += 1;
+            }
+        }
+        Ok(by
+            .into_iter()
+            .map(|((service, side), (mut d, failures))| {
+                d.sort_unstable();
+                ServiceStats {
+                    service,
+                    side,
+                    count: d.len() as u64,
+                    failures,
+                    p50_ms: percentile(&d, 50.0),
+                    p95_ms: percentile(&d, 95.0),
+                    p99_ms: percentile(&d, 99.0),
+                    max_ms: d.last().map(|m| *m as f64 / 1000.0).unwrap_or(0.0),
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let d: Vec<i64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile(&d, 50.0), 50.0);
+        assert_eq!(percentile(&d, 99.0), 99.0);
+        assert_eq!(percentile(&d, 100.0), 100.0);
+        assert_eq!(percentile(&[], 99.0), 0.0);
+        assert_eq!(percentile(&[7000], 1.0), 7.0);
+    }
+}
