@@ -15,6 +15,49 @@ pub struct Directory {
     pub gateways: Vec<Gateway>,
 }
 
+/// What the central directory publishes to every gateway, signed (a JWS by the platform's log
+/// key): the directory with its gateways, and each service's OpenAPI description.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GlobalConf {
+    pub instance: String,
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+    pub directory: Directory,
+    /// OpenAPI descriptions by service identifier (`VN/GOV/BCA/CSDLQGDC/residence`).
+    #[serde(default)]
+    pub openapi: std::collections::BTreeMap<String, String>,
+}
+
+impl GlobalConf {
+    /// Publishes `directory`: the descriptions move out of the services into [`GlobalConf::openapi`].
+    pub fn new(instance: &str, generated_at: chrono::DateTime<chrono::Utc>, mut directory: Directory) -> GlobalConf {
+        let mut openapi = std::collections::BTreeMap::new();
+        for m in &mut directory.members {
+            for sub in &mut m.subsystems {
+                for svc in &mut sub.services {
+                    if let Some(doc) = svc.openapi.take() {
+                        openapi.insert(format!("{}/{}/{}", m.member, sub.code, svc.code), doc);
+                    }
+                }
+            }
+        }
+        GlobalConf { instance: instance.to_string(), generated_at, directory, openapi }
+    }
+
+    /// The directory with every service's description back in place.
+    pub fn into_directory(self) -> Directory {
+        let mut d = self.directory;
+        for m in &mut d.members {
+            let member = m.member.to_string();
+            for sub in &mut m.subsystems {
+                for svc in &mut sub.services {
+                    svc.openapi = self.openapi.get(&format!("{member}/{}/{}", sub.code, svc.code)).cloned();
+                }
+            }
+        }
+        d
+    }
+}
+
 /// A gateway as registered in the directory: who runs it, where it answers, the certificates
 /// that identify it, and the subsystems whose messages it carries.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -330,6 +373,13 @@ mod tests {
         let back: Directory = serde_json::from_str(&text).unwrap();
         assert_eq!(back.gateways, d.gateways);
         assert_eq!(back.members[0].subsystems[0].services[0].rights[0].client, d.members[0].subsystems[0].services[0].rights[0].client);
+        let mut with_doc = d.clone();
+        with_doc.members[0].subsystems[0].services[0].openapi = Some("{\"openapi\":\"3.0.3\"}".into());
+        let conf = GlobalConf::new("VN", chrono::Utc::now(), with_doc);
+        assert_eq!(conf.openapi.keys().collect::<Vec<_>>(), ["VN/GOV/000.00.00.G01/CSDLQGDC/residence"]);
+        let text = serde_json::to_string(&conf).unwrap();
+        let back: GlobalConf = serde_json::from_str(&text).unwrap();
+        assert!(back.into_directory().service(&ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/residence").unwrap()).unwrap().openapi.is_some());
         d.gateways[0].retired = true;
         assert!(d.gateway_of(&provider).is_none());
         assert!(d.gateway_by_tls(&"ab".repeat(32)).is_none());

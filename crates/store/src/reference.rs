@@ -22,6 +22,18 @@ pub struct NewAgency {
     pub commune_code: Option<String>,
 }
 
+const PERSON_COLUMNS: [&str; 9] = [
+    "person_number",
+    "full_name",
+    "birth_date",
+    "sex",
+    "birth_province_code",
+    "commune_code",
+    "address",
+    "household_id",
+    "relation_to_head",
+];
+
 impl Store {
     /// Inserts rows in chunks inside one transaction.
     pub(crate) async fn bulk(
@@ -232,19 +244,47 @@ impl Store {
         self.db
             .fetch_one(
                 &Query::select()
-                    .columns([
-                        "person_number",
-                        "full_name",
-                        "birth_date",
-                        "sex",
-                        "birth_province_code",
-                        "commune_code",
-                        "address",
-                        "household_id",
-                        "relation_to_head",
-                    ])
+                    .columns(PERSON_COLUMNS)
                     .from("persons")
                     .and_where(Expr::col("person_number").eq(person_number))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    pub async fn household(&self, id: i64) -> Result<Household> {
+        self.db
+            .fetch_one(
+                &Query::select()
+                    .columns(["id", "head_person_number", "address", "commune_code"])
+                    .from("households")
+                    .and_where(Expr::col("id").eq(id))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    /// The members of a household, head first.
+    pub async fn household_members(&self, id: i64) -> Result<Vec<Person>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(PERSON_COLUMNS)
+                    .from("persons")
+                    .and_where(Expr::col("household_id").eq(id))
+                    .order_by("birth_date", sea_query::Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    pub async fn enterprise(&self, tax_code: &str) -> Result<Enterprise> {
+        self.db
+            .fetch_one(
+                &Query::select()
+                    .columns(["tax_code", "name", "kind", "owner_person_number", "address", "province_code", "registered_on"])
+                    .from("enterprises")
+                    .and_where(Expr::col("tax_code").eq(tax_code))
                     .to_owned(),
             )
             .await

@@ -222,4 +222,25 @@ impl Store {
             )
             .await
     }
+
+    /// Up to `limit` people with a civil-status event of `kind` (samples for the demo and tests).
+    pub async fn civil_event_subjects(&self, kind: &str, limit: u64) -> Result<Vec<String>> {
+        #[derive(sqlx::FromRow)]
+        struct Subject {
+            subject_person_number: String,
+        }
+        let rows: Vec<Subject> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .column("subject_person_number")
+                    .from("civil_events")
+                    .and_where(Expr::col("kind").eq(kind))
+                    .order_by("id", Order::Asc)
+                    .limit(limit)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.subject_person_number).collect())
+    }
 }

@@ -31,6 +31,9 @@ use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spki::SubjectPublicKeyInfoOwned;
+
+/// A subject public key info (any algorithm).
+pub type Spki = SubjectPublicKeyInfoOwned;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};

@@ -111,6 +111,21 @@ impl Vault {
     }
 }
 
+/// A P-256 private key as PKCS#8 PEM, for a key kept in a file (an exchange gateway's TLS key).
+pub fn to_pkcs8_pem(key: &SigningKey) -> Result<String, TrustError> {
+    Ok(key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).map_err(|_| TrustError::Vault("key encoding failed"))?.to_string())
+}
+
+/// Reads a P-256 private key from PKCS#8 PEM.
+pub fn from_pkcs8_pem(text: &str) -> Result<SigningKey, TrustError> {
+    SigningKey::from_pkcs8_pem(text).map_err(|_| TrustError::Malformed("not a P-256 private key in PKCS#8 PEM".into()))
+}
+
+/// A P-256 private key as PKCS#8 DER.
+pub fn to_pkcs8_der(key: &SigningKey) -> Result<Vec<u8>, TrustError> {
+    Ok(key.to_pkcs8_der().map_err(|_| TrustError::Vault("key encoding failed"))?.as_bytes().to_vec())
+}
+
 /// A new P-256 key from the operating system's random source.
 pub fn generate() -> SigningKey {
     SigningKey::random(&mut OsRng)

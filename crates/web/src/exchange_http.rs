@@ -30,6 +30,23 @@ impl AppState {
         Ok(self.store.exchange_directory().await?)
     }
 
+    /// The directory as gateways fetch it: a JWS (flattened JSON) by the platform's log key
+    /// over the [`GlobalConf`](sen_exchange::directory::GlobalConf). Public, as X-Road's global
+    /// configuration is: it names parties and addresses, no personal data.
+    pub async fn global_configuration(&self) -> AppResult<String> {
+        let now = chrono::Utc::now();
+        let conf = sen_exchange::directory::GlobalConf::new(
+            sen_exchange::DEMO_INSTANCE,
+            now,
+            self.store.exchange_directory().await?,
+        );
+        let payload = serde_json::to_vec(&conf).map_err(|e| AppError::Internal(e.to_string()))?;
+        let log = self.trust.platform(sen_trust::cert::CertKind::Log).await?;
+        let jws = sen_trust::jades::sign(&payload, &log.key, &log.chain, now)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(jws.to_json())
+    }
+
     /// The member `id` if `principal` administers it: a system administrator, or an agency
     /// administrator of the agency the member is.
     fn check_member_admin<'d>(
@@ -134,6 +151,14 @@ pub fn may_administer(principal: &Principal, member: &Member) -> bool {
 #[utoipa::path(get, path = "/api/v1/exchange/directory", responses((status = 200, body = Object), (status = 403, body = Problem)), tag = "exchange")]
 pub async fn directory(State(st): State<AppState>, p: Principal) -> AppResult<Json<Directory>> {
     Ok(Json(st.exchange_directory(&p).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/global-configuration",
+    responses((status = 200, description = "JWS (flattened JSON) over the directory, its gateways and the services' OpenAPI descriptions", body = Object)), tag = "exchange")]
+pub async fn global_configuration(State(st): State<AppState>) -> AppResult<Response> {
+    let jws = st.global_configuration().await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/jose+json"), (axum::http::header::CACHE_CONTROL, "no-store")], jws)
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -258,6 +283,7 @@ pub async fn revoke(
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/exchange/directory", get(directory))
+        .route("/exchange/global-configuration", get(global_configuration))
         .route("/exchange/members", post(add_member))
         .route("/exchange/subsystems", post(add_subsystem))
         .route("/exchange/services", post(put_service))

@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod registry_http;
 pub mod trust;
 pub mod trust_http;
 

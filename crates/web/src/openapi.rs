@@ -15,7 +15,7 @@ use utoipa::OpenApi;
         trust_http::verify_api, trust_http::verify_code_api, trust_http::result_jws, trust_http::result_pdf, trust_http::result_p7s,
         trust_http::work_records, trust_http::latest_checkpoint, trust_http::checkpoint_at, trust_http::inclusion, trust_http::consistency,
         trust_http::log_entry, trust_http::certificate, trust_http::revoke, trust_http::rotate_seal,
-        exchange_http::directory, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
+        exchange_http::directory, exchange_http::global_configuration, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
         exchange_http::grant, exchange_http::revoke, consent_http::list, consent_http::give, consent_http::revoke,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),

@@ -38,6 +38,27 @@ pub const CA_ORGANIZATION: &str = "Sen - Nền tảng Chính phủ số";
 /// Signatures time-stamped per token at most.
 pub const STAMP_BATCH: u64 = 4_096;
 
+/// What a gateway's operator asks the CA to certify.
+pub struct GatewayEnrolment {
+    pub owner: sen_exchange::MemberId,
+    pub code: String,
+    /// `https://host:port` of its server proxy; the host goes into the TLS certificate.
+    pub address: String,
+    pub serves: Vec<sen_exchange::ClientId>,
+    /// The TLS key (P-256).
+    pub tls_public_key: cert::Spki,
+    /// The message-signing key (Ed25519).
+    pub message_public_key: [u8; 32],
+}
+
+/// The certificates issued to a gateway, as PEM: its TLS chain, its message certificate
+/// and Sen's root.
+pub struct EnrolledGateway {
+    pub tls_chain_pem: String,
+    pub message_pem: String,
+    pub root_pem: String,
+}
+
 /// A key with its certificate chain (signer first, then the issuing CA).
 #[derive(Clone)]
 pub struct Loaded {
@@ -341,6 +362,64 @@ impl TrustService {
         }
         self.publish_crls().await?;
         Ok(self.store.latest_crl(&issuer.serial).await?.ok_or(AppError::NotFound("CRL"))?.der)
+    }
+
+    /// Certifies an exchange gateway's two public keys and registers the gateway in the
+    /// directory, in that order: a gateway exists in the directory only with certificates.
+    /// The private keys never reach the CA.
+    pub async fn enrol_gateway(
+        &self,
+        enrolment: &GatewayEnrolment,
+        actor: &Actor,
+    ) -> Result<EnrolledGateway> {
+        let directory = self.store.exchange_directory().await?;
+        let member = directory.member(&enrolment.owner).ok_or(AppError::NotFound("exchange member"))?;
+        let (host, _) = sen_store::exchange::gateway_host_port(&enrolment.address)
+            .map_err(|e| AppError::bad("invalid_address", e.to_string()))?;
+        let issuing = self.platform(CertKind::Issuing).await?;
+        let subject = Subject {
+            common_name: format!("{}/{}", enrolment.owner, enrolment.code),
+            organization: member.name.clone(),
+            unit: Some(enrolment.owner.code.clone()),
+        };
+        let now = Utc::now();
+        let issuer = || Some(Issuer { cert: &issuing.chain[0], key: &issuing.key });
+        let tls = cert::issue_for(
+            CertKind::Gateway,
+            &subject,
+            enrolment.tls_public_key.clone(),
+            &[cert::AltName::of_host(&host)],
+            issuer(),
+            now,
+            &self.urls,
+        )
+        .map_err(|e| AppError::bad("invalid_key", e.to_string()))?;
+        let message_subject = Subject { common_name: format!("{} (message signing)", subject.common_name), ..subject };
+        let spki = cert::ed25519_spki(&enrolment.message_public_key).map_err(internal)?;
+        let message = cert::issue_for(CertKind::Message, &message_subject, spki, &[], issuer(), now, &self.urls)
+            .map_err(|e| AppError::bad("invalid_key", e.to_string()))?;
+        let tls_der = tls.to_der().map_err(internal)?;
+        let message_der = message.to_der().map_err(internal)?;
+        self.store
+            .add_exchange_gateway(
+                &sen_store::exchange::GatewayInput {
+                    owner: enrolment.owner.clone(),
+                    code: enrolment.code.clone(),
+                    address: enrolment.address.clone(),
+                    tls_cert: tls_der,
+                    message_cert: message_der,
+                    serves: enrolment.serves.clone(),
+                },
+                actor,
+            )
+            .await?;
+        let root = Certificate::from_der(&self.ca_certificate(true).await?).map_err(internal)?;
+        let pem = |c: &Certificate| cert::to_pem(c).map_err(internal);
+        Ok(EnrolledGateway {
+            tls_chain_pem: format!("{}{}", pem(&tls)?, pem(&issuing.chain[0])?),
+            message_pem: pem(&message)?,
+            root_pem: pem(&root)?,
+        })
     }
 
     /// The CA certificate (DER) of the root or the active issuing CA.

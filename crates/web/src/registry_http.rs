@@ -1,0 +1,245 @@
+//! The base registries' own REST services (issue #4): what each owner agency's information
+//! system answers when its gateway forwards a call. Mounted on a loopback listener beside
+//! the provider's gateway (`sen gateway --registries`), never exposed to the world: the
+//! gateway has already authenticated the caller, checked the signature and the access right.
+//!
+//! | service        | owner               | path                                  |
+//! |----------------|---------------------|---------------------------------------|
+//! | `residence`    | BCA / CSDLQGDC      | `GET /persons/{personal number}`      |
+//! | `civil-status` | BTP / HOTICH        | `GET /persons/{personal number}/events` |
+//! | `enterprises`  | BTC / DKDN          | `GET /enterprises/{tax code}`         |
+//! | `insurance`    | BHXHVN / CSDLBH     | `GET /persons/{personal number}`      |
+//! | `land`         | BNNMT / CSDLDD      | `GET /holders/{person|enterprise}/{id}/parcels` |
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use sen_domain::ident;
+use sen_store::{Store, StoreError};
+use serde_json::{Value, json};
+
+use crate::error::{AppError, AppResult};
+
+/// A registry service: its code, the owner's subsystem, its title and its OpenAPI description.
+pub struct RegistryService {
+    pub code: &'static str,
+    pub provider: &'static str,
+    pub title: &'static str,
+    /// The path under the registry listener where it answers.
+    pub mount: &'static str,
+    /// (method, path pattern) of its one operation, as an access right names it.
+    pub endpoint: (&'static str, &'static str),
+}
+
+/// Sen's registry services, in the demo's directory.
+pub const REGISTRY_SERVICES: [RegistryService; 5] = [
+    RegistryService {
+        code: "residence",
+        provider: "VN/GOV/BCA/CSDLQGDC",
+        title: "Thông tin công dân và cư trú",
+        mount: "/registry/residence",
+        endpoint: ("GET", "/persons/*"),
+    },
+    RegistryService {
+        code: "civil-status",
+        provider: "VN/GOV/BTP/HOTICH",
+        title: "Sự kiện hộ tịch (khai sinh, kết hôn, khai tử)",
+        mount: "/registry/civil-status",
+        endpoint: ("GET", "/persons/*/events"),
+    },
+    RegistryService {
+        code: "enterprises",
+        provider: "VN/GOV/BTC/DKDN",
+        title: "Thông tin đăng ký doanh nghiệp",
+        mount: "/registry/enterprises",
+        endpoint: ("GET", "/enterprises/*"),
+    },
+    RegistryService {
+        code: "insurance",
+        provider: "VN/GOV/BHXHVN/CSDLBH",
+        title: "Thông tin bảo hiểm xã hội, bảo hiểm y tế",
+        mount: "/registry/insurance",
+        endpoint: ("GET", "/persons/*"),
+    },
+    RegistryService {
+        code: "land",
+        provider: "VN/GOV/BNNMT/CSDLDD",
+        title: "Thông tin thửa đất và giấy chứng nhận",
+        mount: "/registry/land",
+        endpoint: ("GET", "/holders/*/*/parcels"),
+    },
+];
+
+impl RegistryService {
+    /// Its OpenAPI 3 description, served by the `getOpenAPI` metaservice.
+    pub fn openapi(&self) -> String {
+        let (method, pattern) = self.endpoint;
+        let mut n = 0;
+        let path: Vec<String> = pattern
+            .split('/')
+            .map(|seg| {
+                if seg == "*" {
+                    n += 1;
+                    format!("{{p{n}}}")
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect();
+        let params: Vec<Value> = (1..=n)
+            .map(|i| json!({"name": format!("p{i}"), "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        json!({
+            "openapi": "3.0.3",
+            "info": {"title": self.title, "version": "1"},
+            "paths": {path.join("/"): {method.to_ascii_lowercase(): {
+                "operationId": self.code,
+                "parameters": params,
+                "responses": {"200": {"description": "the record"}, "404": {"description": "no such record"}}
+            }}}
+        })
+        .to_string()
+    }
+}
+
+/// The registry services, reading `store` (the owner agencies' database).
+pub fn routes(store: Store) -> Router {
+    Router::new()
+        .route("/registry/residence/persons/{number}", get(residence))
+        .route("/registry/civil-status/persons/{number}/events", get(civil_status))
+        .route("/registry/enterprises/enterprises/{tax_code}", get(enterprise))
+        .route("/registry/insurance/persons/{number}", get(insurance))
+        .route("/registry/land/holders/{kind}/{id}/parcels", get(land))
+        .with_state(store)
+}
+
+/// Every call comes through the provider's gateway, which names the client.
+fn caller(headers: &HeaderMap) -> AppResult<String> {
+    headers
+        .get("x-road-client")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| AppError::bad("no_client", "registry services answer calls through the exchange only"))
+}
+
+fn person_number(n: &str) -> AppResult<()> {
+    if ident::validate_personal_number(n).is_ok() {
+        Ok(())
+    } else {
+        Err(AppError::bad("invalid_person_number", "a personal number has 12 digits"))
+    }
+}
+
+fn found<T>(r: Result<T, StoreError>, what: &'static str) -> AppResult<T> {
+    match r {
+        Err(StoreError::NotFound) => Err(AppError::NotFound(what)),
+        other => Ok(other?),
+    }
+}
+
+async fn residence(State(store): State<Store>, headers: HeaderMap, Path(number): Path<String>) -> AppResult<Json<Value>> {
+    caller(&headers)?;
+    person_number(&number)?;
+    let p = found(store.person(&number).await, "person")?;
+    let household = match p.household_id {
+        Some(id) => {
+            let h = found(store.household(id).await, "household")?;
+            let members = store.household_members(id).await?;
+            Some(json!({
+                "id": h.id,
+                "head_person_number": h.head_person_number,
+                "address": h.address,
+                "commune_code": h.commune_code,
+                "members": members.iter().map(|m| json!({
+                    "person_number": m.person_number, "full_name": m.full_name,
+                    "birth_date": m.birth_date, "relation_to_head": m.relation_to_head,
+                })).collect::<Vec<_>>(),
+            }))
+        }
+        None => None,
+    };
+    Ok(Json(json!({
+        "registry": "residence",
+        "record_id": p.person_number,
+        "person_number": p.person_number,
+        "full_name": p.full_name,
+        "birth_date": p.birth_date,
+        "sex": p.sex,
+        "birth_province_code": p.birth_province_code,
+        "permanent_residence": {"address": p.address, "commune_code": p.commune_code},
+        "relation_to_head": p.relation_to_head,
+        "household": household,
+    })))
+}
+
+async fn civil_status(State(store): State<Store>, headers: HeaderMap, Path(number): Path<String>) -> AppResult<Json<Value>> {
+    caller(&headers)?;
+    person_number(&number)?;
+    let events = store.civil_events_of(&number).await?;
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|e| {
+            let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+            json!({
+                "record_id": format!("{}/{}/{}/{}", e.agency_code, e.kind, e.book_year, e.number),
+                "kind": e.kind, "agency_code": e.agency_code, "book_year": e.book_year, "number": e.number,
+                "registered_on": e.registered_on, "event_date": e.event_date,
+                "subject_person_number": e.subject_person_number, "subject_name": e.subject_name,
+                "other_person_number": e.other_person_number, "other_name": e.other_name,
+                "place": e.place, "details": details,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"registry": "civil-status", "person_number": number, "events": events})))
+}
+
+async fn enterprise(State(store): State<Store>, headers: HeaderMap, Path(tax_code): Path<String>) -> AppResult<Json<Value>> {
+    caller(&headers)?;
+    if !ident::validate_tax_code(&tax_code).is_ok() {
+        return Err(AppError::bad("invalid_tax_code", "a tax code has 10 digits"));
+    }
+    let e = found(store.enterprise(&tax_code).await, "enterprise")?;
+    Ok(Json(json!({"registry": "enterprises", "record_id": e.tax_code, "enterprise": e})))
+}
+
+async fn insurance(State(store): State<Store>, headers: HeaderMap, Path(number): Path<String>) -> AppResult<Json<Value>> {
+    caller(&headers)?;
+    person_number(&number)?;
+    let r = store.insurance_of(&number).await?.ok_or(AppError::NotFound("insurance record"))?;
+    Ok(Json(json!({"registry": "insurance", "record_id": r.social_insurance_number, "insurance": r})))
+}
+
+async fn land(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    caller(&headers)?;
+    match kind.as_str() {
+        "person" => person_number(&id)?,
+        "enterprise" if ident::validate_tax_code(&id).is_ok() => {}
+        "enterprise" => return Err(AppError::bad("invalid_tax_code", "a tax code has 10 digits")),
+        _ => return Err(AppError::bad("invalid_holder_kind", "a holder is a person or an enterprise")),
+    }
+    let parcels = store.land_parcels_of(&kind, &id).await?;
+    Ok(Json(json!({"registry": "land", "holder_kind": kind, "holder_id": id, "parcels": parcels})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registry_service_describes_itself_in_openapi_3() {
+        for s in &REGISTRY_SERVICES {
+            let doc: Value = serde_json::from_str(&s.openapi()).unwrap();
+            assert_eq!(doc["openapi"], "3.0.3");
+            let paths = doc["paths"].as_object().unwrap();
+            assert_eq!(paths.len(), 1);
+            assert!(!paths.keys().next().unwrap().contains('*'), "{}", s.code);
+            assert!(sen_exchange::ClientId::parse(s.provider).is_ok());
+            assert!(sen_exchange::Endpoint::new(s.endpoint.0, s.endpoint.1).is_ok());
+        }
+    }
+}
