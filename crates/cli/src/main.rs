@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_trust;
+mod exchange;
 mod verify;
 
 use anyhow::{Context, bail};
@@ -213,6 +214,18 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The exchange directory: enrol gateways, register the registries' services.
+    Exchange {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        #[command(subcommand)]
+        action: exchange::ExchangeCommand,
+    },
+    /// A member's exchange gateway: make its keys, run it.
+    #[command(subcommand)]
+    Gateway(exchange::GatewayCommand),
     /// The tamper-evident log.
     Log {
         #[command(flatten)]
@@ -411,6 +424,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Open http://{}/\n", args.listen);
             serve(store, &args).await
         }
+        Command::Exchange { db, trust, action } => {
+            let store = db.open().await?;
+            let listen: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+            let result = exchange::exchange(&store, open_trust(&store, &db, &trust, &listen), action).await;
+            store.close().await;
+            result
+        }
+        Command::Gateway(action) => exchange::gateway(action).await,
         Command::Migrate(db) => {
             let cfg = db.config()?;
             let store = Store::connect(&cfg).await?;

@@ -12,7 +12,21 @@ const SEN: &str = env!("CARGO_BIN_EXE_sen");
 fn help_explains_every_subcommand() {
     let out = Command::new(SEN).arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for c in ["serve", "demo", "migrate", "seed", "user", "openapi", "bench", "bench-trust", "ca", "verify", "log"] {
+    for c in [
+        "serve",
+        "demo",
+        "migrate",
+        "seed",
+        "user",
+        "openapi",
+        "bench",
+        "bench-trust",
+        "ca",
+        "verify",
+        "log",
+        "exchange",
+        "gateway",
+    ] {
         assert!(text.contains(c), "{c} in --help");
     }
 }
@@ -294,4 +308,172 @@ async fn sen_verify_and_sen_log_verify_judge_issued_results() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("log ok"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+fn sen(args: &[&str]) -> String {
+    let out = Command::new(SEN).env("SEN_CA_PASSPHRASE", PASSPHRASE).args(args).output().unwrap();
+    assert!(out.status.success(), "sen {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(SEN)
+        .env("SEN_CA_PASSPHRASE", PASSPHRASE)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_for(url: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Ok(r) = reqwest::get(url).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not answer");
+}
+
+/// Kills the child processes when the test ends, passed or not.
+struct Children(Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Three processes on loopback, each with its own database: the central directory, the
+/// portal's gateway, and the gateway of the Ministry of Public Security that also hosts the
+/// civil-status registry. Residence and civil-status data reach the portal's side through
+/// both gateways, and each gateway counts the calls on its side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_data_crosses_two_gateway_processes() {
+    let root = std::env::temp_dir().join(format!("sen-exchange-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (central, portal, registry) = (root.join("central"), root.join("portal"), root.join("registry"));
+    let p = |d: &std::path::Path| d.to_str().unwrap().to_string();
+    for d in [&central, &registry] {
+        sen(&["seed", "--citizens", "200", "--businesses", "10", "--dossiers", "0", "--data", &p(d)]);
+    }
+    sen(&["ca", "init", "--data", &p(&central)]);
+    let (web, portal_client, portal_server, registry_client, registry_server, registries) =
+        (free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
+    for (dir, owner, server, serves) in [
+        (&portal, "VN/GOV/VPCP", portal_server, "VN/GOV/VPCP/DVCQG"),
+        (&registry, "VN/GOV/BCA", registry_server, "VN/GOV/BCA/CSDLQGDC,VN/GOV/BTP/HOTICH"),
+    ] {
+        let keys = p(&dir.join("keys"));
+        sen(&["gateway", "keygen", "--dir", &keys]);
+        let address = format!("https://127.0.0.1:{server}");
+        let out = sen(&[
+            "exchange",
+            "enrol-gateway",
+            "--data",
+            &p(&central),
+            "--member",
+            owner,
+            "--address",
+            &address,
+            "--serves",
+            serves,
+            "--dir",
+            &keys,
+        ]);
+        assert!(out.contains("registered"), "{out}");
+    }
+    sen(&[
+        "exchange",
+        "register-registries",
+        "--data",
+        &p(&central),
+        "--base-url",
+        &format!("http://127.0.0.1:{registries}"),
+    ]);
+
+    let directory = format!("http://127.0.0.1:{web}");
+    let mut children =
+        Children(vec![spawn(&["serve", "--listen", &format!("127.0.0.1:{web}"), "--data", &p(&central)])]);
+    wait_ready(&directory).await;
+    for (dir, owner, client, server, extra) in [
+        (&portal, "VN/GOV/VPCP", portal_client, portal_server, None),
+        (&registry, "VN/GOV/BCA", registry_client, registry_server, Some(registries)),
+    ] {
+        let (data, keys) = (p(dir), p(&dir.join("keys")));
+        let (client, server) = (format!("127.0.0.1:{client}"), format!("127.0.0.1:{server}"));
+        let mut args = vec![
+            "gateway",
+            "run",
+            "--data",
+            &data,
+            "--member",
+            owner,
+            "--dir",
+            &keys,
+            "--directory",
+            &directory,
+            "--client-listen",
+            &client,
+            "--server-listen",
+            &server,
+            "--refresh-secs",
+            "1",
+        ];
+        let extra = extra.map(|port| format!("127.0.0.1:{port}"));
+        if let Some(e) = &extra {
+            args.extend(["--registries-listen", e.as_str()]);
+        }
+        children.0.push(spawn(&args));
+    }
+    for port in [portal_client, registry_client] {
+        wait_for(&format!("http://127.0.0.1:{port}/healthz")).await;
+    }
+
+    // A person of the registries' database with a birth record.
+    let store = sen_store::Store::connect(&sen_store::StoreConfig::sqlite_in(&registry)).await.unwrap();
+    let person = store.civil_event_subjects("birth", 1).await.unwrap().remove(0);
+    store.close().await;
+
+    let http = reqwest::Client::new();
+    let call = |target: String| {
+        http.get(format!("http://127.0.0.1:{portal_client}{target}"))
+            .header("X-Road-Client", "VN/GOV/VPCP/DVCQG")
+            .send()
+    };
+    let r = call(format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{person}")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-road-request-hash"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["person_number"], person.as_str());
+    let r = call(format!("/r1/VN/GOV/BTP/HOTICH/civil-status/persons/{person}/events")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["events"].as_array().unwrap().iter().any(|e| e["kind"] == "birth"));
+    // The portal has no right to the insurance registry (not served by any gateway here).
+    let r = call(format!("/r1/VN/GOV/BHXHVN/CSDLBH/insurance/persons/{person}")).await.unwrap();
+    assert_eq!(r.headers()["x-road-error"], "Server.ClientProxy.UnknownService");
+
+    // Each gateway counted the two calls on its side.
+    for (port, side) in [(portal_client, "client"), (registry_client, "provider")] {
+        let m: Value =
+            http.get(format!("http://127.0.0.1:{port}/monitoring")).send().await.unwrap().json().await.unwrap();
+        let calls: u64 = m["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["side"] == side && s["failures"] == 0)
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(calls, 2, "{side}: {m}");
+    }
+    drop(children);
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -372,14 +372,23 @@ mod tests {
         let text = serde_json::to_string(&d).unwrap();
         let back: Directory = serde_json::from_str(&text).unwrap();
         assert_eq!(back.gateways, d.gateways);
-        assert_eq!(back.members[0].subsystems[0].services[0].rights[0].client, d.members[0].subsystems[0].services[0].rights[0].client);
+        assert_eq!(
+            back.members[0].subsystems[0].services[0].rights[0].client,
+            d.members[0].subsystems[0].services[0].rights[0].client
+        );
         let mut with_doc = d.clone();
         with_doc.members[0].subsystems[0].services[0].openapi = Some("{\"openapi\":\"3.0.3\"}".into());
         let conf = GlobalConf::new("VN", chrono::Utc::now(), with_doc);
         assert_eq!(conf.openapi.keys().collect::<Vec<_>>(), ["VN/GOV/000.00.00.G01/CSDLQGDC/residence"]);
         let text = serde_json::to_string(&conf).unwrap();
         let back: GlobalConf = serde_json::from_str(&text).unwrap();
-        assert!(back.into_directory().service(&ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/residence").unwrap()).unwrap().openapi.is_some());
+        assert!(
+            back.into_directory()
+                .service(&ServiceId::parse("VN/GOV/000.00.00.G01/CSDLQGDC/residence").unwrap())
+                .unwrap()
+                .openapi
+                .is_some()
+        );
         d.gateways[0].retired = true;
         assert!(d.gateway_of(&provider).is_none());
         assert!(d.gateway_by_tls(&"ab".repeat(32)).is_none());

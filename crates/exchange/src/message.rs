@@ -56,7 +56,12 @@ pub fn sign(key: &ed25519_dalek::SigningKey, input: &[u8]) -> String {
 
 /// Checks a signature made by the gateway whose message key is `public_key`. `origin` says
 /// whose gateway checks (a provider's checks requests, a client's checks responses).
-pub fn verify(public_key: &[u8; 32], input: &[u8], signature: Option<&str>, origin: Origin) -> Result<(), ExchangeError> {
+pub fn verify(
+    public_key: &[u8; 32],
+    input: &[u8],
+    signature: Option<&str>,
+    origin: Origin,
+) -> Result<(), ExchangeError> {
     let Some(signature) = signature else {
         return Err(ExchangeError::new(origin, Fault::MissingSignature, "the message carries no signature"));
     };

@@ -76,8 +76,7 @@ pub fn generate(dir: &Path) -> Result<KeyRequest, GatewayError> {
         message_public_key: B64.encode(message.verifying_key().to_bytes()),
     };
     let text = serde_json::to_string_pretty(&request).expect("request serialises");
-    std::fs::write(files.path("request.json"), text)
-        .map_err(|e| GatewayError::Config(format!("request.json: {e}")))?;
+    std::fs::write(files.path("request.json"), text).map_err(|e| GatewayError::Config(format!("request.json: {e}")))?;
     Ok(request)
 }
 

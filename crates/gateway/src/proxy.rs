@@ -166,11 +166,12 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
         .with_state(inner.clone());
     let server_app = Router::new().fallback(server_proxy).with_state(inner.clone());
 
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(refresher(inner.clone(), cfg.refresh)));
-    tasks.push(tokio::spawn(sequencer(store.clone())));
-    tasks.push(tokio::spawn(serve_connections(server_listener, Some(server_tls), server_app)));
-    tasks.push(tokio::spawn(serve_connections(client_listener, None, client_app)));
+    let tasks = vec![
+        tokio::spawn(refresher(inner.clone(), cfg.refresh)),
+        tokio::spawn(sequencer(store.clone())),
+        tokio::spawn(serve_connections(server_listener, Some(server_tls), server_app)),
+        tokio::spawn(serve_connections(client_listener, None, client_app)),
+    ];
     tracing::info!(%client_addr, %server_addr, gateway = %format!("{}/{}", cfg.owner, cfg.code), "gateway started");
     Ok(Running { client_addr, server_addr, tasks })
 }
@@ -363,14 +364,15 @@ fn provider_of(route: &Route) -> Option<&ClientId> {
 }
 
 fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
-        .collect()
+    headers.iter().filter_map(|(n, v)| Some((n.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string()))).collect()
 }
 
 fn hashed_headers(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers.iter().filter(|(n, _)| HASHED_HEADERS.contains(&n.as_str())).map(|(n, v)| (n.as_str(), v.as_str())).collect()
+    headers
+        .iter()
+        .filter(|(n, _)| HASHED_HEADERS.contains(&n.as_str()))
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 fn id_json(c: &ClientId) -> Value {
@@ -454,7 +456,10 @@ async fn client_proxy(State(gw): State<Arc<Inner>>, req: Request) -> Response {
     if let Err(e) = gw.store.record_exchange_message(rec.finish(Side::Client, status, error_type)).await {
         tracing::error!(error = %e, "the message record could not be written");
         return answer_error(
-            &ExchangeError::client_proxy(Fault::DatabaseError, "the message could not be recorded; it was not delivered"),
+            &ExchangeError::client_proxy(
+                Fault::DatabaseError,
+                "the message could not be recorded; it was not delivered",
+            ),
             &message_id,
         );
     }
@@ -510,10 +515,8 @@ impl Answer {
         if let Some(t) = &self.error_type {
             add.push(header(X_ROAD_ERROR, t));
         }
-        if let Some(ct) = &self.content_type {
-            if let Ok(v) = HeaderValue::from_str(ct) {
-                h.insert(axum::http::header::CONTENT_TYPE, v);
-            }
+        if let Some(v) = self.content_type.as_deref().and_then(|ct| HeaderValue::from_str(ct).ok()) {
+            h.insert(axum::http::header::CONTENT_TYPE, v);
         }
         for (n, v) in add.into_iter().flatten() {
             h.insert(n, v);
@@ -628,8 +631,11 @@ async fn forward(
 fn peer_failure(e: &reqwest::Error, peer: &Gateway) -> ExchangeError {
     let name = gateway_name(peer);
     if e.is_timeout() {
-        ExchangeError::client_proxy(Fault::NetworkError, format!("the provider's gateway {name} did not answer in time"))
-            .because(Fault::Timeout)
+        ExchangeError::client_proxy(
+            Fault::NetworkError,
+            format!("the provider's gateway {name} did not answer in time"),
+        )
+        .because(Fault::Timeout)
     } else {
         ExchangeError::client_proxy(Fault::NetworkError, format!("the provider's gateway {name} cannot be reached"))
     }
@@ -685,16 +691,35 @@ async fn server_proxy(State(gw): State<Arc<Inner>>, req: Request) -> Response {
     let request_hash = rec.request_hash.clone();
     if let Err(e) = gw.store.record_exchange_message(rec.finish(Side::Provider, status, error_type.clone())).await {
         tracing::error!(error = %e, "the message record could not be written");
-        let e = ExchangeError::server_proxy(Fault::DatabaseError, "the message could not be recorded; it was not delivered");
+        let e = ExchangeError::server_proxy(
+            Fault::DatabaseError,
+            "the message could not be recorded; it was not delivered",
+        );
         let (status, body) = error_body(&e, &message_id);
         let digest = message::body_digest(&body);
         let signature = message::sign(
             &gw.message_key,
             &message::response_to_sign(&message_id, "", status.as_u16(), Some(&e.type_string()), &digest),
         );
-        return signed_response(status.as_u16(), Some("application/json"), Some(&e.type_string()), &message_id, "", &signature, Bytes::from(body));
+        return signed_response(
+            status.as_u16(),
+            Some("application/json"),
+            Some(&e.type_string()),
+            &message_id,
+            "",
+            &signature,
+            Bytes::from(body),
+        );
     }
-    signed_response(status, content_type.as_deref(), error_type.as_deref(), &message_id, &request_hash, &signature, body)
+    signed_response(
+        status,
+        content_type.as_deref(),
+        error_type.as_deref(),
+        &message_id,
+        &request_hash,
+        &signature,
+        body,
+    )
 }
 
 fn signed_response(
@@ -712,7 +737,11 @@ fn signed_response(
     if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(c).ok()) {
         h.insert(axum::http::header::CONTENT_TYPE, ct);
     }
-    let mut add = vec![header(X_ROAD_ID, message_id), header(X_ROAD_REQUEST_HASH, request_hash), header(SIGNATURE_HEADER, signature)];
+    let mut add = vec![
+        header(X_ROAD_ID, message_id),
+        header(X_ROAD_REQUEST_HASH, request_hash),
+        header(SIGNATURE_HEADER, signature),
+    ];
     if let Some(t) = error_type {
         add.push(header(X_ROAD_ERROR, t));
     }
@@ -738,9 +767,11 @@ async fn serve(
     rec: &mut Record,
 ) -> Result<(u16, Option<String>, Bytes), ExchangeError> {
     // 1. Who is calling: a registered gateway, by the certificate it proved it holds.
-    let leaf = chain.0.as_ref().and_then(|c| c.first()).ok_or_else(|| {
-        sp(Fault::SslAuthenticationFailed, "the peer presented no client certificate")
-    })?;
+    let leaf = chain
+        .0
+        .as_ref()
+        .and_then(|c| c.first())
+        .ok_or_else(|| sp(Fault::SslAuthenticationFailed, "the peer presented no client certificate"))?;
     let sha = hex::encode(Sha256::digest(leaf));
     let sender = conf.directory.gateway_by_tls(&sha).ok_or_else(|| {
         sp(Fault::SslAuthenticationFailed, "the peer's certificate is not that of a gateway in the directory")
@@ -754,9 +785,9 @@ async fn serve(
     rec.service = service_name(&route);
     let client = client_from_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))?;
     rec.client = client.to_string();
-    let body = axum::body::to_bytes(body, MAX_MESSAGE_BYTES)
-        .await
-        .map_err(|_| ExchangeError::client(Fault::BadRequest, format!("the request body is larger than {MAX_MESSAGE_BYTES} bytes")))?;
+    let body = axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await.map_err(|_| {
+        ExchangeError::client(Fault::BadRequest, format!("the request body is larger than {MAX_MESSAGE_BYTES} bytes"))
+    })?;
     // 2. The message is the one the sender signed.
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let hashed = hashed_headers(headers);
@@ -764,13 +795,20 @@ async fn serve(
     rec.request_hash = request_hash(&head, &body);
     let signature = headers.iter().find(|(n, _)| n == SIGNATURE_HEADER).map(|(_, v)| v.as_str());
     rec.request_signature = signature.map(str::to_string);
-    let key = conf.message_key(sender).ok_or_else(|| sp(Fault::InternalError, "the sender has no readable message certificate"))?;
+    let key = conf
+        .message_key(sender)
+        .ok_or_else(|| sp(Fault::InternalError, "the sender has no readable message certificate"))?;
     message::verify(key, &message::request_to_sign(&rec.request_hash), signature, Origin::ServerProxy)?;
     // 3. The sender speaks for this client, and this gateway for the provider.
     if !sender.serves.contains(&client) {
-        return Err(sp(Fault::AccessDenied, format!("gateway {} does not serve client {client}", gateway_name(sender))));
+        return Err(sp(
+            Fault::AccessDenied,
+            format!("gateway {} does not serve client {client}", gateway_name(sender)),
+        ));
     }
-    let provider = provider_of(&route).ok_or_else(|| ExchangeError::client(Fault::BadRequest, "listClients is answered by the caller's own gateway"))?;
+    let provider = provider_of(&route).ok_or_else(|| {
+        ExchangeError::client(Fault::BadRequest, "listClients is answered by the caller's own gateway")
+    })?;
     let serves_provider = conf.gateway_of(provider).is_some_and(|g| g.owner == gw.owner && g.code == gw.code);
     if !serves_provider {
         return Err(sp(Fault::UnknownService, format!("this gateway does not serve {provider}")));
@@ -786,7 +824,8 @@ async fn serve(
                 Some(q) => format!("{}{path}?{q}", s.base_url.trim_end_matches('/')),
                 None => format!("{}{path}", s.base_url.trim_end_matches('/')),
             };
-            let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| ExchangeError::client(Fault::BadRequest, "unknown method"))?;
+            let m = reqwest::Method::from_bytes(method.as_bytes())
+                .map_err(|_| ExchangeError::client(Fault::BadRequest, "unknown method"))?;
             let mut out = gw
                 .providers
                 .request(m, url)
@@ -799,14 +838,23 @@ async fn serve(
             }
             let failed = |e: &reqwest::Error| {
                 let cause = if e.is_timeout() { Fault::Timeout } else { Fault::NetworkError };
-                sp(Fault::ServiceFailed, format!("the provider's system did not answer ({})", if e.is_timeout() { "time-out" } else { "unreachable" }))
-                    .because(cause)
+                sp(
+                    Fault::ServiceFailed,
+                    format!(
+                        "the provider's system did not answer ({})",
+                        if e.is_timeout() { "time-out" } else { "unreachable" }
+                    ),
+                )
+                .because(cause)
             };
             let resp = out.body(body).send().await.map_err(|e| failed(&e))?;
             let status = resp.status().as_u16();
             let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
             let body = read_limited(resp).await.map_err(|e| match e {
-                Limited::TooLarge => sp(Fault::ServiceFailed, format!("the provider's answer is larger than {MAX_MESSAGE_BYTES} bytes")).because(Fault::InvalidMessage),
+                Limited::TooLarge => {
+                    sp(Fault::ServiceFailed, format!("the provider's answer is larger than {MAX_MESSAGE_BYTES} bytes"))
+                        .because(Fault::InvalidMessage)
+                }
                 Limited::Failed(e) => failed(&e),
             })?;
             Ok((status, content_type, body))
@@ -830,12 +878,20 @@ async fn serve(
             Ok((200, Some("application/json".into()), Bytes::from(json!({"service": list}).to_string())))
         }
         Route::GetOpenApi { provider, service_code } => {
-            let id = provider.service(service_code).map_err(|e| ExchangeError::client(Fault::InvalidServiceIdentifier, e))?;
-            let s = conf.directory.service(&id).ok_or_else(|| sp(Fault::UnknownService, format!("service {id} is not registered")))?;
+            let id = provider
+                .service(service_code)
+                .map_err(|e| ExchangeError::client(Fault::InvalidServiceIdentifier, e))?;
+            let s = conf
+                .directory
+                .service(&id)
+                .ok_or_else(|| sp(Fault::UnknownService, format!("service {id} is not registered")))?;
             if !s.grants_anything_to(&client) {
                 return Err(sp(Fault::AccessDenied, format!("client {client} has no right on {id}")));
             }
-            let doc = s.openapi.clone().ok_or_else(|| sp(Fault::UnknownService, format!("service {id} has no OpenAPI description")))?;
+            let doc = s
+                .openapi
+                .clone()
+                .ok_or_else(|| sp(Fault::UnknownService, format!("service {id} has no OpenAPI description")))?;
             Ok((200, Some("application/json".into()), Bytes::from(doc)))
         }
         Route::ListClients { .. } => unreachable!("refused above"),

@@ -84,7 +84,8 @@ fn member(s: &str) -> MemberId {
 impl Exchange {
     async fn start(backend: &'static str) -> Exchange {
         let system = Actor::system("test");
-        let opts = sen_demo::SeedOptions { seed: 11, citizens: 200, businesses: 10, dossiers: 0, now: chrono::Utc::now() };
+        let opts =
+            sen_demo::SeedOptions { seed: 11, citizens: 200, businesses: 10, dossiers: 0, now: chrono::Utc::now() };
         // The central directory and CA.
         let central_store = new_store(backend, "central").await;
         sen_demo::seed(&central_store, &opts).await.unwrap();
@@ -132,7 +133,8 @@ impl Exchange {
                 .unwrap();
         }
         let bca = ClientId::parse("VN/GOV/BCA/CSDLQGDC").unwrap();
-        for (code, url, timeout) in [("slow", format!("http://{slow}"), 300), ("down", format!("http://{down}"), 1000)] {
+        for (code, url, timeout) in [("slow", format!("http://{slow}"), 300), ("down", format!("http://{down}"), 1000)]
+        {
             let input = ServiceInput {
                 code: code.into(),
                 title: code.into(),
@@ -143,7 +145,12 @@ impl Exchange {
             };
             central_store.put_exchange_service(&bca, &input, &system).await.unwrap();
             central_store
-                .grant_exchange_right(&bca.service(code).unwrap(), &ClientId::parse(PORTAL).unwrap(), &Endpoint::all(), &system)
+                .grant_exchange_right(
+                    &bca.service(code).unwrap(),
+                    &ClientId::parse(PORTAL).unwrap(),
+                    &Endpoint::all(),
+                    &system,
+                )
                 .await
                 .unwrap();
         }
@@ -170,8 +177,13 @@ impl Exchange {
                     )
                     .await
                     .unwrap();
-                sen_gateway::credentials::install(&dir, &enrolled.tls_chain_pem, &enrolled.message_pem, &enrolled.root_pem)
-                    .unwrap();
+                sen_gateway::credentials::install(
+                    &dir,
+                    &enrolled.tls_chain_pem,
+                    &enrolled.message_pem,
+                    &enrolled.root_pem,
+                )
+                .unwrap();
                 GatewayConfig {
                     owner: member(owner),
                     code: code.into(),
@@ -292,13 +304,17 @@ async fn registry_data_travels_signed_and_recorded_on_both_sides() {
         }
 
         // Monitoring counts the calls per service, on each side.
-        let m: Value = x.http.get(format!("http://{}/monitoring", x.portal.client_addr)).send().await.unwrap().json().await.unwrap();
-        let residence = m["services"]
-            .as_array()
+        let m: Value = x
+            .http
+            .get(format!("http://{}/monitoring", x.portal.client_addr))
+            .send()
+            .await
             .unwrap()
-            .iter()
-            .find(|s| s["service"] == "VN/GOV/BCA/CSDLQGDC/residence")
+            .json()
+            .await
             .unwrap();
+        let residence =
+            m["services"].as_array().unwrap().iter().find(|s| s["service"] == "VN/GOV/BCA/CSDLQGDC/residence").unwrap();
         assert_eq!(residence["count"], 2);
         assert_eq!(residence["failures"], 0);
         assert!(residence["p99_ms"].as_f64().unwrap() > 0.0);
@@ -319,7 +335,8 @@ async fn metaservices_answer_from_the_directory() {
     let r = x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/listMethods").await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
-    let codes: Vec<&str> = body["service"].as_array().unwrap().iter().map(|s| s["service_code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        body["service"].as_array().unwrap().iter().map(|s| s["service_code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["residence", "slow", "down"]);
 
     // The subsystem without rights is allowed nothing.
@@ -334,7 +351,12 @@ async fn metaservices_answer_from_the_directory() {
     assert_eq!(r.status(), StatusCode::OK);
     let doc: Value = r.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
-    expect_error(x.get(OTHER, "/r1/VN/GOV/BCA/CSDLQGDC/getOpenAPI?serviceCode=residence").await, 500, "Server.ServerProxy.AccessDenied").await;
+    expect_error(
+        x.get(OTHER, "/r1/VN/GOV/BCA/CSDLQGDC/getOpenAPI?serviceCode=residence").await,
+        500,
+        "Server.ServerProxy.AccessDenied",
+    )
+    .await;
     x.stop().await;
 }
 
@@ -352,14 +374,31 @@ async fn every_refusal_has_its_precise_error_type_and_changes_nothing() {
     expect_error(x.get("VN/GOV/XYZ/ABC", &residence).await, 500, "Server.ClientProxy.UnknownMember").await;
     expect_error(x.get("VN/GOV/BCA/CSDLQGDC", &residence).await, 500, "Server.ClientProxy.UnknownMember").await;
     // A provider no gateway serves.
-    expect_error(x.get(PORTAL, "/r1/VN/GOV/BHXHVN/CSDLBH/insurance/persons/1").await, 500, "Server.ClientProxy.UnknownService").await;
+    expect_error(
+        x.get(PORTAL, "/r1/VN/GOV/BHXHVN/CSDLBH/insurance/persons/1").await,
+        500,
+        "Server.ClientProxy.UnknownService",
+    )
+    .await;
     // Decided by the provider's gateway: no right, a method not granted, an unknown service.
     expect_error(x.get(OTHER, &residence).await, 500, "Server.ServerProxy.AccessDenied").await;
-    expect_error(x.call(PORTAL, reqwest::Method::DELETE, &residence).await, 500, "Server.ServerProxy.AccessDenied").await;
-    expect_error(x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/nothing/x").await, 500, "Server.ServerProxy.UnknownService").await;
+    expect_error(x.call(PORTAL, reqwest::Method::DELETE, &residence).await, 500, "Server.ServerProxy.AccessDenied")
+        .await;
+    expect_error(x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/nothing/x").await, 500, "Server.ServerProxy.UnknownService")
+        .await;
     // A provider that is slow, or down.
-    expect_error(x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/slow/x").await, 500, "Server.ServerProxy.ServiceFailed.Timeout").await;
-    expect_error(x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/down/x").await, 500, "Server.ServerProxy.ServiceFailed.NetworkError").await;
+    expect_error(
+        x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/slow/x").await,
+        500,
+        "Server.ServerProxy.ServiceFailed.Timeout",
+    )
+    .await;
+    expect_error(
+        x.get(PORTAL, "/r1/VN/GOV/BCA/CSDLQGDC/down/x").await,
+        500,
+        "Server.ServerProxy.ServiceFailed.NetworkError",
+    )
+    .await;
 
     // A right withdrawn stops calls once the gateways have the new configuration.
     let system = Actor::system("test");
@@ -374,7 +413,10 @@ async fn every_refusal_has_its_precise_error_type_and_changes_nothing() {
 }
 
 /// A peer that talks to the provider's gateway directly, with the certificate given.
-fn peer_client(root_pem: &str, identity: Option<(Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>)>) -> reqwest::Client {
+fn peer_client(
+    root_pem: &str,
+    identity: Option<(Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>)>,
+) -> reqwest::Client {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.add(rustls::pki_types::CertificateDer::from_pem_slice(root_pem.as_bytes()).unwrap()).unwrap();
@@ -398,12 +440,19 @@ async fn the_provider_gateway_refuses_strangers_and_tampered_messages() {
     let before = x.registry_store.exchange_message_count().await.unwrap();
 
     // No client certificate.
-    let r = peer_client(&root_pem, None).get(format!("{base}{target}")).header("X-Road-Client", PORTAL).header("X-Road-Id", "m-1").send().await.unwrap();
+    let r = peer_client(&root_pem, None)
+        .get(format!("{base}{target}"))
+        .header("X-Road-Client", PORTAL)
+        .header("X-Road-Id", "m-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_type(&r), "Server.ServerProxy.SslAuthenticationFailed");
 
     // A certificate from another CA, for the same name.
     let other_root_key = sen_trust::keys::generate();
-    let subject = |cn: &str| sen_trust::cert::Subject { common_name: cn.into(), organization: "Rogue".into(), unit: None };
+    let subject =
+        |cn: &str| sen_trust::cert::Subject { common_name: cn.into(), organization: "Rogue".into(), unit: None };
     let now = chrono::Utc::now();
     let other_root = sen_trust::cert::issue_root(&subject("Rogue root"), &other_root_key, now).unwrap();
     let urls = sen_trust::cert::PublicUrls { base: "http://rogue".into() };
@@ -420,14 +469,26 @@ async fn the_provider_gateway_refuses_strangers_and_tampered_messages() {
     .unwrap();
     let chain = vec![rustls::pki_types::CertificateDer::from(sen_trust::der::Encode::to_der(&rogue).unwrap())];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(sen_trust::keys::to_pkcs8_der(&rogue_key).unwrap().into());
-    let r = peer_client(&root_pem, Some((chain, key))).get(format!("{base}{target}")).header("X-Road-Client", PORTAL).header("X-Road-Id", "m-2").send().await.unwrap();
+    let r = peer_client(&root_pem, Some((chain, key)))
+        .get(format!("{base}{target}"))
+        .header("X-Road-Client", PORTAL)
+        .header("X-Road-Id", "m-2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_type(&r), "Server.ServerProxy.SslAuthenticationFailed");
 
     // A registered gateway's certificate, but messages it did not sign.
     // (The registry gateway's own credentials: registered, serving BCA, not the portal.)
     let creds = sen_gateway::credentials::Credentials::load(&x.registry_cfg.dir).unwrap();
     let me = peer_client(&root_pem, Some((creds.tls_chain.clone(), creds.tls_key.clone_key())));
-    let unsigned = me.get(format!("{base}{target}")).header("X-Road-Client", "VN/GOV/BCA/CSDLQGDC").header("X-Road-Id", "m-3").send().await.unwrap();
+    let unsigned = me
+        .get(format!("{base}{target}"))
+        .header("X-Road-Client", "VN/GOV/BCA/CSDLQGDC")
+        .header("X-Road-Id", "m-3")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_type(&unsigned), "Server.ServerProxy.MissingSignature");
     let forged = me
         .get(format!("{base}{target}"))
@@ -443,10 +504,24 @@ async fn the_provider_gateway_refuses_strangers_and_tampered_messages() {
     let head = sen_exchange::hash::canonical_head("GET", &target, PORTAL, "m-5", [("accept", "*/*")]);
     let hash = sen_exchange::hash::request_hash(&head, b"");
     let signed = sen_exchange::message::sign(&creds.message_key, &sen_exchange::message::request_to_sign(&hash));
-    let r = me.get(format!("{base}{target}")).header("X-Road-Client", PORTAL).header("X-Road-Id", "m-5").header("x-sen-signature", &signed).send().await.unwrap();
+    let r = me
+        .get(format!("{base}{target}"))
+        .header("X-Road-Client", PORTAL)
+        .header("X-Road-Id", "m-5")
+        .header("x-sen-signature", &signed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_type(&r), "Server.ServerProxy.AccessDenied");
     // The same signature over a changed target (another person) is refused.
-    let r = me.get(format!("{base}{target}9")).header("X-Road-Client", PORTAL).header("X-Road-Id", "m-5").header("x-sen-signature", &signed).send().await.unwrap();
+    let r = me
+        .get(format!("{base}{target}9"))
+        .header("X-Road-Client", PORTAL)
+        .header("X-Road-Id", "m-5")
+        .header("x-sen-signature", &signed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_type(&r), "Server.ServerProxy.InvalidSignatureValue");
     // Every refusal is recorded, signed, and nothing reached the provider.
     let after = x.registry_store.exchange_message_count().await.unwrap();

@@ -238,7 +238,9 @@ impl Store {
         }
         let served: Vec<GatewayClientRow> = self
             .db
-            .fetch_all(&Query::select().columns(["gateway_id", "subsystem_id"]).from("exchange_gateway_clients").to_owned())
+            .fetch_all(
+                &Query::select().columns(["gateway_id", "subsystem_id"]).from("exchange_gateway_clients").to_owned(),
+            )
             .await?;
         let member_of = |id: i64| {
             members.iter().find(|m| m.id == id).map(|m| MemberId {
@@ -258,7 +260,11 @@ impl Store {
             .filter_map(|g| {
                 Some(Gateway {
                     owner: member_of(g.member_id)?,
-                    serves: served.iter().filter(|c| c.gateway_id == g.id).filter_map(|c| subsystem(c.subsystem_id)).collect(),
+                    serves: served
+                        .iter()
+                        .filter(|c| c.gateway_id == g.id)
+                        .filter_map(|c| subsystem(c.subsystem_id))
+                        .collect(),
                     id: g.id,
                     code: g.code,
                     address: g.address,

@@ -74,11 +74,8 @@ const COLUMNS: [&str; 15] = [
 
 impl Batched for ExchangeMessage {
     type Out = ();
-    fn insert<'a>(
-        tx: &'a mut Tx,
-        items: &'a [&'a Self],
-    ) -> impl std::future::Future<Output = Result<Vec<Result<()>>>> + Send + 'a {
-        async move {
+    async fn insert<'a>(tx: &'a mut Tx, items: &'a [&'a Self]) -> Result<Vec<Result<()>>> {
+        {
             for m in items {
                 tx.append(
                     "exchange_messages",
@@ -185,7 +182,9 @@ impl Store {
         }
         let last: Option<Last> = self
             .db
-            .fetch_optional(&Query::select().column("id").from("exchange_messages").order_by("id", Order::Desc).limit(1).to_owned())
+            .fetch_optional(
+                &Query::select().column("id").from("exchange_messages").order_by("id", Order::Desc).limit(1).to_owned(),
+            )
             .await?;
         Ok(last.map(|l| l.id as u64).unwrap_or(0))
     }

@@ -19,7 +19,10 @@ pub(crate) trait Batched: Send + Sync + 'static {
     type Out: Send + 'static;
     /// Writes `items` in `tx`; a refusal of one item is its own `Err`, a database error the
     /// outer one (and then the batch is written again one item at a time).
-    fn insert<'a>(tx: &'a mut Tx, items: &'a [&'a Self]) -> impl Future<Output = Result<Vec<Result<Self::Out>>>> + Send + 'a;
+    fn insert<'a>(
+        tx: &'a mut Tx,
+        items: &'a [&'a Self],
+    ) -> impl Future<Output = Result<Vec<Result<Self::Out>>>> + Send + 'a;
 }
 
 struct Job<T: Batched> {

@@ -282,7 +282,15 @@ impl Store {
         self.db
             .fetch_one(
                 &Query::select()
-                    .columns(["tax_code", "name", "kind", "owner_person_number", "address", "province_code", "registered_on"])
+                    .columns([
+                        "tax_code",
+                        "name",
+                        "kind",
+                        "owner_person_number",
+                        "address",
+                        "province_code",
+                        "registered_on",
+                    ])
                     .from("enterprises")
                     .and_where(Expr::col("tax_code").eq(tax_code))
                     .to_owned(),

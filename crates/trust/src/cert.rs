@@ -299,8 +299,9 @@ pub fn issue_for(
         }
         CertKind::Tsa => builder.add_extension(&Critical(ExtendedKeyUsage(vec![rfc5280::ID_KP_TIME_STAMPING])))?,
         CertKind::Log | CertKind::Message => builder.add_extension(&ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING]))?,
-        CertKind::Gateway => builder
-            .add_extension(&ExtendedKeyUsage(vec![rfc5280::ID_KP_SERVER_AUTH, rfc5280::ID_KP_CLIENT_AUTH]))?,
+        CertKind::Gateway => {
+            builder.add_extension(&ExtendedKeyUsage(vec![rfc5280::ID_KP_SERVER_AUTH, rfc5280::ID_KP_CLIENT_AUTH]))?
+        }
         CertKind::Root | CertKind::Issuing => {}
     }
     if !alt_names.is_empty() {

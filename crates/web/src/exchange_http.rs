@@ -157,7 +157,10 @@ pub async fn directory(State(st): State<AppState>, p: Principal) -> AppResult<Js
     responses((status = 200, description = "JWS (flattened JSON) over the directory, its gateways and the services' OpenAPI descriptions", body = Object)), tag = "exchange")]
 pub async fn global_configuration(State(st): State<AppState>) -> AppResult<Response> {
     let jws = st.global_configuration().await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/jose+json"), (axum::http::header::CACHE_CONTROL, "no-store")], jws)
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/jose+json"), (axum::http::header::CACHE_CONTROL, "no-store")],
+        jws,
+    )
         .into_response())
 }
 

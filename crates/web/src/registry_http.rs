@@ -103,6 +103,39 @@ impl RegistryService {
     }
 }
 
+/// Registers (or updates) every registry service in the directory, answering at
+/// `base_url` (the registry listener), and grants `clients` the right to use it. Rights
+/// already granted are kept. Returns how many services were registered.
+pub async fn register(
+    store: &Store,
+    base_url: &str,
+    clients: &[sen_exchange::ClientId],
+    timeout_ms: u64,
+    actor: &sen_store::dossiers::Actor,
+) -> Result<usize, StoreError> {
+    for s in &REGISTRY_SERVICES {
+        let provider = sen_exchange::ClientId::parse(s.provider).map_err(StoreError::Invalid)?;
+        let input = sen_store::exchange::ServiceInput {
+            code: s.code.into(),
+            title: s.title.into(),
+            base_url: format!("{}{}", base_url.trim_end_matches('/'), s.mount),
+            openapi: Some(s.openapi()),
+            disabled: false,
+            timeout_ms,
+        };
+        store.put_exchange_service(&provider, &input, actor).await?;
+        let service = provider.service(s.code).map_err(StoreError::Invalid)?;
+        let endpoint = sen_exchange::Endpoint::new(s.endpoint.0, s.endpoint.1).map_err(StoreError::Invalid)?;
+        for c in clients {
+            match store.grant_exchange_right(&service, c, &endpoint, actor).await {
+                Ok(_) | Err(StoreError::Duplicate(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(REGISTRY_SERVICES.len())
+}
+
 /// The registry services, reading `store` (the owner agencies' database).
 pub fn routes(store: Store) -> Router {
     Router::new()
@@ -138,7 +171,11 @@ fn found<T>(r: Result<T, StoreError>, what: &'static str) -> AppResult<T> {
     }
 }
 
-async fn residence(State(store): State<Store>, headers: HeaderMap, Path(number): Path<String>) -> AppResult<Json<Value>> {
+async fn residence(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> AppResult<Json<Value>> {
     caller(&headers)?;
     person_number(&number)?;
     let p = found(store.person(&number).await, "person")?;
@@ -173,7 +210,11 @@ async fn residence(State(store): State<Store>, headers: HeaderMap, Path(number):
     })))
 }
 
-async fn civil_status(State(store): State<Store>, headers: HeaderMap, Path(number): Path<String>) -> AppResult<Json<Value>> {
+async fn civil_status(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> AppResult<Json<Value>> {
     caller(&headers)?;
     person_number(&number)?;
     let events = store.civil_events_of(&number).await?;
@@ -194,16 +235,24 @@ async fn civil_status(State(store): State<Store>, headers: HeaderMap, Path(numbe
     Ok(Json(json!({"registry": "civil-status", "person_number": number, "events": events})))
 }
 
-async fn enterprise(State(store): State<Store>, headers: HeaderMap, Path(tax_code): Path<String>) -> AppResult<Json<Value>> {
+async fn enterprise(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path(tax_code): Path<String>,
+) -> AppResult<Json<Value>> {
     caller(&headers)?;
-    if !ident::validate_tax_code(&tax_code).is_ok() {
+    if ident::validate_tax_code(&tax_code).is_err() {
         return Err(AppError::bad("invalid_tax_code", "a tax code has 10 digits"));
     }
     let e = found(store.enterprise(&tax_code).await, "enterprise")?;
     Ok(Json(json!({"registry": "enterprises", "record_id": e.tax_code, "enterprise": e})))
 }
 
-async fn insurance(State(store): State<Store>, headers: HeaderMap, Path(number): Path<String>) -> AppResult<Json<Value>> {
+async fn insurance(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> AppResult<Json<Value>> {
     caller(&headers)?;
     person_number(&number)?;
     let r = store.insurance_of(&number).await?.ok_or(AppError::NotFound("insurance record"))?;

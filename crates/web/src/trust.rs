@@ -367,11 +367,7 @@ impl TrustService {
     /// Certifies an exchange gateway's two public keys and registers the gateway in the
     /// directory, in that order: a gateway exists in the directory only with certificates.
     /// The private keys never reach the CA.
-    pub async fn enrol_gateway(
-        &self,
-        enrolment: &GatewayEnrolment,
-        actor: &Actor,
-    ) -> Result<EnrolledGateway> {
+    pub async fn enrol_gateway(&self, enrolment: &GatewayEnrolment, actor: &Actor) -> Result<EnrolledGateway> {
         let directory = self.store.exchange_directory().await?;
         let member = directory.member(&enrolment.owner).ok_or(AppError::NotFound("exchange member"))?;
         let (host, _) = sen_store::exchange::gateway_host_port(&enrolment.address)
