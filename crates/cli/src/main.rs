@@ -1,6 +1,7 @@
 //! `sen`: start the platform, manage its database and accounts, and measure it.
 
 mod bench;
+mod bench_exchange;
 mod bench_trust;
 mod exchange;
 mod verify;
@@ -189,6 +190,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure the trust layer in process: signatures, PDFs, verification, log appends, proofs.
     BenchTrust(bench_trust::BenchTrustArgs),
+    /// Measure a registry lookup directly and through a pair of gateways, in process.
+    BenchExchange(bench_exchange::BenchExchangeArgs),
     /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
     Ca {
         #[command(flatten)]
@@ -502,6 +505,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchTrust(args) => bench_trust::run(args).await,
+        Command::BenchExchange(args) => bench_exchange::run(args).await,
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {
             let code = verify::run(&db, ca, crl, json, files).await?;

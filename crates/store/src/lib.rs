@@ -97,6 +97,9 @@ pub struct Store {
     checkpointer: Option<Arc<WalCheckpointer>>,
 }
 
+/// How long the message log's writer waits to fill a batch (see `GroupCommit::start_lingering`).
+const MESSAGE_LOG_LINGER: Duration = Duration::from_millis(1);
+
 /// How often the background task checkpoints SQLite's write-ahead log.
 const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -170,7 +173,8 @@ impl Store {
             )));
         };
         let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
-        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
+        let message_log =
+            Arc::new(group_commit::GroupCommit::start_lingering(db.clone(), cfg.group_commit_max, MESSAGE_LOG_LINGER));
         let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
         Ok(Store { db, submitter, message_log, tiles: Default::default(), checkpointer })
     }
@@ -187,7 +191,7 @@ impl Store {
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
         let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
-        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
+        let message_log = Arc::new(group_commit::GroupCommit::start_lingering(db.clone(), 512, MESSAGE_LOG_LINGER));
         Ok(Store { db, submitter, message_log, tiles: Default::default(), checkpointer: None })
     }
 

@@ -1,0 +1,240 @@
+//! `sen bench-exchange`: a registry lookup called directly and through a pair of gateways,
+//! side by side in one run (issue #4's budget: ≥ 50% of the direct throughput, < 10 ms added
+//! at p99). Everything runs in this process on loopback: the central directory, the
+//! provider's registry service with its database, and two gateways, each with its own
+//! database, signing and recording every message.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use sen_exchange::ClientId;
+use sen_store::dossiers::Actor;
+use sen_store::{Store, StoreConfig};
+
+#[derive(Args)]
+pub struct BenchExchangeArgs {
+    /// Concurrent callers.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Seconds per phase (direct, then through the gateways).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// People in the registries' database.
+    #[arg(long, default_value_t = 5_000)]
+    citizens: usize,
+    /// Where the three databases go (SQLite); default: a fresh temporary folder.
+    #[arg(long)]
+    work: Option<PathBuf>,
+}
+
+const PORTAL: &str = "VN/GOV/VPCP/DVCQG";
+
+async fn sqlite(dir: &Path) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(dir)?;
+    let store = Store::connect(&StoreConfig::sqlite_in(dir)).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn serve(app: axum::Router) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Makes a gateway's keys in `dir`, has the central CA certify them and register the gateway.
+pub async fn enrol(
+    central: &sen_web::trust::TrustService,
+    dir: &Path,
+    owner: &str,
+    serves: &[&str],
+    server: SocketAddr,
+) -> anyhow::Result<()> {
+    let request = sen_gateway::credentials::generate(dir)?;
+    let (tls_public_key, message_public_key) = request.keys()?;
+    let enrolment = sen_web::trust::GatewayEnrolment {
+        owner: ClientId::parse(owner).map_err(anyhow::Error::msg)?.member,
+        code: "GW1".into(),
+        address: format!("https://{server}"),
+        serves: serves.iter().map(|s| ClientId::parse(s).map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?,
+        tls_public_key,
+        message_public_key,
+    };
+    let issued = central
+        .enrol_gateway(&enrolment, &Actor::system("sen bench-exchange"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    sen_gateway::credentials::install(dir, &issued.tls_chain_pem, &issued.message_pem, &issued.root_pem)?;
+    Ok(())
+}
+
+struct Phase {
+    calls: u64,
+    errors: u64,
+    bytes: u64,
+    rate: f64,
+    p50: f64,
+    p99: f64,
+}
+
+async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (http, urls) = (http.clone(), urls.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut times, mut errors, mut bytes) = (Vec::new(), 0u64, 0u64);
+            let mut i = c;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let r = http.get(&urls[i % urls.len()]).header("X-Road-Client", PORTAL).send().await;
+                match r {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(b) => {
+                            bytes += b.len() as u64;
+                            times.push(t.elapsed());
+                        }
+                        Err(_) => errors += 1,
+                    },
+                    _ => errors += 1,
+                }
+                i += clients;
+            }
+            (times, errors, bytes)
+        }));
+    }
+    let (mut times, mut errors, mut bytes) = (Vec::new(), 0, 0);
+    for t in tasks {
+        let (t, e, b) = t.await.expect("caller");
+        times.extend(t);
+        errors += e;
+        bytes += b;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort();
+    let pct = |p: f64| {
+        if times.is_empty() {
+            return 0.0;
+        }
+        times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
+    };
+    Phase {
+        calls: times.len() as u64,
+        errors,
+        bytes,
+        rate: times.len() as f64 / elapsed,
+        p50: pct(0.5),
+        p99: pct(0.99),
+    }
+}
+
+pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
+    let work = args
+        .work
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("sen-bench-exchange-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&work);
+    let system = Actor::system("sen bench-exchange");
+    let opts =
+        |citizens| sen_demo::SeedOptions { seed: 2030, citizens, businesses: 50, dossiers: 0, now: chrono::Utc::now() };
+
+    println!("setting up: central directory, registry ({} people), two gateways…", args.citizens);
+    let central_store = sqlite(&work.join("central")).await?;
+    sen_demo::seed(&central_store, &opts(200)).await?;
+    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
+    let trust = sen_web::trust::TrustService::init(&central_store, "bench-only-passphrase", urls)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let central = sen_web::AppState::new(
+        central_store.clone(),
+        sen_web::Config { secure_cookies: false, ..Default::default() },
+        Arc::new(trust),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let central_addr = serve(sen_web::router(central.clone())).await?;
+
+    let registry_store = sqlite(&work.join("registry")).await?;
+    sen_demo::seed(&registry_store, &opts(args.citizens)).await?;
+    let registry_addr = serve(sen_web::registry_http::routes(registry_store.clone())).await?;
+    let portal = ClientId::parse(PORTAL).map_err(anyhow::Error::msg)?;
+    sen_web::registry_http::register(&central_store, &format!("http://{registry_addr}"), &[portal], 3000, &system)
+        .await?;
+
+    let (portal_server, registry_server) = (free_port()?, free_port()?);
+    let (portal_dir, registry_dir) = (work.join("portal-gw"), work.join("registry-gw"));
+    enrol(&central.trust, &portal_dir, "VN/GOV/VPCP", &[PORTAL], portal_server).await?;
+    enrol(&central.trust, &registry_dir, "VN/GOV/BCA", &["VN/GOV/BCA/CSDLQGDC"], registry_server).await?;
+    let gw = |owner: &str, dir: &Path, server| {
+        Ok::<_, anyhow::Error>(sen_gateway::GatewayConfig {
+            owner: ClientId::parse(owner).map_err(anyhow::Error::msg)?.member,
+            code: "GW1".into(),
+            directory_url: format!("http://{central_addr}"),
+            dir: dir.to_path_buf(),
+            client_listen: "127.0.0.1:0".parse()?,
+            server_listen: server,
+            refresh: Duration::from_secs(30),
+        })
+    };
+    let portal_store = sqlite(&work.join("portal-gw-db")).await?;
+    let provider_gw =
+        sen_gateway::start(gw("VN/GOV/BCA", &registry_dir, registry_server)?, registry_store.clone()).await?;
+    let portal_gw = sen_gateway::start(gw("VN/GOV/VPCP", &portal_dir, portal_server)?, portal_store.clone()).await?;
+
+    let people = registry_store.civil_event_subjects("birth", 2_000).await?;
+    anyhow::ensure!(!people.is_empty(), "the registry holds no one");
+    let direct: Vec<String> =
+        people.iter().map(|n| format!("http://{registry_addr}/registry/residence/persons/{n}")).collect();
+    let through: Vec<String> = people
+        .iter()
+        .map(|n| format!("http://{}/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{n}", portal_gw.client_addr))
+        .collect();
+    // Warm both paths (connections, caches).
+    load(Arc::new(direct.clone()), args.clients, 2).await;
+    load(Arc::new(through.clone()), args.clients, 2).await;
+
+    println!("{} callers, {} s per phase", args.clients, args.seconds);
+    let d = load(Arc::new(direct), args.clients, args.seconds).await;
+    let g = load(Arc::new(through), args.clients, args.seconds).await;
+    let size = |p: &Phase| if p.calls == 0 { 0 } else { p.bytes / p.calls };
+    for (name, p) in [("direct to the registry", &d), ("through two gateways", &g)] {
+        println!(
+            "{name:<24} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} calls, {} errors, {} B each)",
+            p.rate,
+            p.p50,
+            p.p99,
+            p.calls,
+            p.errors,
+            size(p)
+        );
+    }
+    println!(
+        "gateways keep {:.0}% of the direct throughput and add {:.2} ms at p99 (budget: ≥ 50%, < 10 ms)",
+        100.0 * g.rate / d.rate.max(1e-9),
+        g.p99 - d.p99
+    );
+    let recorded = portal_store.exchange_message_count().await.context("records")?;
+    println!("records written by the portal's gateway: {recorded}");
+    portal_gw.stop().await;
+    provider_gw.stop().await;
+    for s in [portal_store, registry_store, central_store] {
+        s.close().await;
+    }
+    if args.work.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(())
+}
