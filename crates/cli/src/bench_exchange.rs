@@ -209,7 +209,7 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
     println!("{} callers, {} s per phase", args.clients, args.seconds);
     let d = load(Arc::new(direct), args.clients, args.seconds).await;
     let g = load(Arc::new(through), args.clients, args.seconds).await;
-    let size = |p: &Phase| if p.calls == 0 { 0 } else { p.bytes / p.calls };
+    let size = |p: &Phase| p.bytes.checked_div(p.calls).unwrap_or(0);
     for (name, p) in [("direct to the registry", &d), ("through two gateways", &g)] {
         println!(
             "{name:<24} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} calls, {} errors, {} B each)",

@@ -90,6 +90,13 @@ struct ServeArgs {
     /// Milliseconds between runs of the log sequencer and the signature stamper.
     #[arg(long, default_value_t = 250)]
     trust_jobs_every_ms: u64,
+    /// The client proxy of the portal's exchange gateway (`sen gateway run`), through which
+    /// the portal reads the base registries, e.g. http://127.0.0.1:8081.
+    #[arg(long, env = "SEN_EXCHANGE_GATEWAY")]
+    exchange_gateway: Option<String>,
+    /// The portal's subsystem in the exchange.
+    #[arg(long, default_value = "VN/GOV/VPCP/DVCQG", env = "SEN_EXCHANGE_CLIENT")]
+    exchange_client: String,
 }
 
 #[derive(Args, Clone)]
@@ -347,6 +354,10 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         public_url: urls.base.clone(),
         checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every.max(1)),
         trust_jobs_every: std::time::Duration::from_millis(args.trust_jobs_every_ms.max(10)),
+        exchange: args
+            .exchange_gateway
+            .clone()
+            .map(|gateway| sen_web::data_reads_http::ExchangeClient { gateway, client: args.exchange_client.clone() }),
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await

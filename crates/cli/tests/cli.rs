@@ -400,8 +400,15 @@ async fn registry_data_crosses_two_gateway_processes() {
     ]);
 
     let directory = format!("http://127.0.0.1:{web}");
-    let mut children =
-        Children(vec![spawn(&["serve", "--listen", &format!("127.0.0.1:{web}"), "--data", &p(&central)])]);
+    let mut children = Children(vec![spawn(&[
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{web}"),
+        "--data",
+        &p(&central),
+        "--exchange-gateway",
+        &format!("http://127.0.0.1:{portal_client}"),
+    ])]);
     wait_ready(&directory).await;
     for (dir, owner, client, server, extra) in [
         (&portal, "VN/GOV/VPCP", portal_client, portal_server, None),
@@ -439,7 +446,8 @@ async fn registry_data_crosses_two_gateway_processes() {
 
     // A person of the registries' database with a birth record.
     let store = sen_store::Store::connect(&sen_store::StoreConfig::sqlite_in(&registry)).await.unwrap();
-    let person = store.civil_event_subjects("birth", 1).await.unwrap().remove(0);
+    // (not the first: the demo account `congdan`, used below as another person, may be that one)
+    let person = store.civil_event_subjects("birth", 5).await.unwrap().remove(3);
     store.close().await;
 
     let http = reqwest::Client::new();
@@ -461,7 +469,7 @@ async fn registry_data_crosses_two_gateway_processes() {
     let r = call(format!("/r1/VN/GOV/BHXHVN/CSDLBH/insurance/persons/{person}")).await.unwrap();
     assert_eq!(r.headers()["x-road-error"], "Server.ClientProxy.UnknownService");
 
-    // Each gateway counted the two calls on its side.
+    // Each gateway counted the two calls on its side (the insurance call never left the portal's).
     for (port, side) in [(portal_client, "client"), (registry_client, "provider")] {
         let m: Value =
             http.get(format!("http://127.0.0.1:{port}/monitoring")).send().await.unwrap().json().await.unwrap();
@@ -474,6 +482,44 @@ async fn registry_data_crosses_two_gateway_processes() {
             .sum();
         assert_eq!(calls, 2, "{side}: {m}");
     }
+
+    // The person signs in to the portal and sees both reads, by the portal's system.
+    let citizen = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let login = citizen
+        .post(format!("{directory}/api/v1/auth/login"))
+        .json(&json!({"username": person, "password": "sen-demo-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let reads: Value =
+        citizen.get(format!("{directory}/api/v1/me/data-reads")).send().await.unwrap().json().await.unwrap();
+    let services: Vec<&str> =
+        reads["reads"].as_array().unwrap().iter().map(|r| r["service"].as_str().unwrap()).collect();
+    assert_eq!(services, ["VN/GOV/BTP/HOTICH/civil-status", "VN/GOV/BCA/CSDLQGDC/residence"], "{reads}");
+    assert!(
+        reads["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["client"] == "VN/GOV/VPCP/DVCQG" && r["client_name"].is_string())
+    );
+    // Insurance and land are not served by any gateway in this set-up: named, not hidden.
+    assert_eq!(reads["unavailable"].as_array().unwrap().len(), 2, "{reads}");
+    let page = citizen.get(format!("{directory}/my-data")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Ai đã đọc dữ liệu của tôi") && page.contains("VN/GOV/BCA/CSDLQGDC/residence"));
+    // Another person sees none of them.
+    let other = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let login = other
+        .post(format!("{directory}/api/v1/auth/login"))
+        .json(&json!({"username": "congdan", "password": "sen-demo-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let theirs: Value =
+        other.get(format!("{directory}/api/v1/me/data-reads")).send().await.unwrap().json().await.unwrap();
+    assert!(theirs["reads"].as_array().unwrap().iter().all(|r| r["message_id"] != reads["reads"][0]["message_id"]));
     drop(children);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -114,24 +114,10 @@ impl Exchange {
         .await;
         let down = free_port();
 
-        for s in &sen_web::registry_http::REGISTRY_SERVICES {
-            let provider = ClientId::parse(s.provider).unwrap();
-            let input = ServiceInput {
-                code: s.code.into(),
-                title: s.title.into(),
-                base_url: format!("http://{registry_addr}{}", s.mount),
-                openapi: Some(s.openapi()),
-                disabled: false,
-                timeout_ms: 3000,
-            };
-            central_store.put_exchange_service(&provider, &input, &system).await.unwrap();
-            let service = provider.service(s.code).unwrap();
-            let endpoint = Endpoint::new(s.endpoint.0, s.endpoint.1).unwrap();
-            central_store
-                .grant_exchange_right(&service, &ClientId::parse(PORTAL).unwrap(), &endpoint, &system)
-                .await
-                .unwrap();
-        }
+        let portal = ClientId::parse(PORTAL).unwrap();
+        sen_web::registry_http::register(&central_store, &format!("http://{registry_addr}"), &[portal], 3000, &system)
+            .await
+            .unwrap();
         let bca = ClientId::parse("VN/GOV/BCA/CSDLQGDC").unwrap();
         for (code, url, timeout) in [("slow", format!("http://{slow}"), 300), ("down", format!("http://{down}"), 1000)]
         {
@@ -295,6 +281,19 @@ async fn registry_data_travels_signed_and_recorded_on_both_sides() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         assert!(!r.headers().contains_key("x-road-error"));
 
+        // The registries recorded both reads of the person's data (not the miss), and list them
+        // through the exchange for the portal's "who read my data".
+        let reads = x.registry_store.data_reads_of("person", &x.person, None).await.unwrap();
+        let services: Vec<&str> = reads.iter().map(|r| r.service.as_str()).collect();
+        assert_eq!(services, ["VN/GOV/BTP/HOTICH/civil-status", "VN/GOV/BCA/CSDLQGDC/residence"]);
+        assert!(reads.iter().all(|r| r.client == PORTAL));
+        assert_eq!(reads[1].message_id.as_deref(), Some(id.as_str()));
+        let r = x.get(PORTAL, &format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/reads/person/{}", x.person)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let listed: Value = r.json().await.unwrap();
+        assert_eq!(listed["reads"].as_array().unwrap().len(), 1);
+        assert_eq!(listed["reads"][0]["digest"], reads[1].digest().as_str());
+
         // Both logs hold the records and verify.
         for store in [&x.portal_store, &x.registry_store] {
             store.sequence_log(10_000).await.unwrap();
@@ -315,7 +314,7 @@ async fn registry_data_travels_signed_and_recorded_on_both_sides() {
             .unwrap();
         let residence =
             m["services"].as_array().unwrap().iter().find(|s| s["service"] == "VN/GOV/BCA/CSDLQGDC/residence").unwrap();
-        assert_eq!(residence["count"], 2);
+        assert_eq!(residence["count"], 3);
         assert_eq!(residence["failures"], 0);
         assert!(residence["p99_ms"].as_f64().unwrap() > 0.0);
         x.stop().await;

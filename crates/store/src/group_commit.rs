@@ -40,16 +40,8 @@ const QUEUE_DEPTH: usize = 8192;
 
 impl<T: Batched> GroupCommit<T> {
     pub(crate) fn start(db: Db, max_batch: usize) -> Self {
-        Self::start_lingering(db, max_batch, std::time::Duration::ZERO)
-    }
-
-    /// As [`GroupCommit::start`], but once an item arrives the writer waits up to `linger`
-    /// for more before it writes: each batch costs a handful of statements whatever its
-    /// size, so small items written at a high rate (gateway message records) are cheaper in
-    /// larger batches, for at most `linger` more latency.
-    pub(crate) fn start_lingering(db: Db, max_batch: usize, linger: std::time::Duration) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(writer(db, rx, max_batch.max(1), linger));
+        let task = tokio::spawn(writer(db, rx, max_batch.max(1)));
         GroupCommit { queue: Mutex::new(Some(tx)), task: Mutex::new(Some(task)) }
     }
 
@@ -70,19 +62,14 @@ impl<T: Batched> GroupCommit<T> {
     }
 }
 
-async fn writer<T: Batched>(db: Db, mut rx: mpsc::Receiver<Job<T>>, max_batch: usize, linger: std::time::Duration) {
+async fn writer<T: Batched>(db: Db, mut rx: mpsc::Receiver<Job<T>>, max_batch: usize) {
     let mut batch: Vec<Job<T>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.recv().await {
         batch.push(first);
-        let until = tokio::time::Instant::now() + linger;
         while batch.len() < max_batch {
             match rx.try_recv() {
                 Ok(j) => batch.push(j),
-                Err(_) if linger.is_zero() => break,
-                Err(_) => match tokio::time::timeout_at(until, rx.recv()).await {
-                    Ok(Some(j)) => batch.push(j),
-                    _ => break,
-                },
+                Err(_) => break,
             }
         }
         let results = write_batch(&db, &batch).await;

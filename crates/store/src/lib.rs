@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod consents;
+pub mod data_reads;
 pub mod dossiers;
 pub mod exchange;
 pub mod exchange_log;
@@ -91,14 +92,13 @@ pub struct Store {
     pub(crate) submitter: Arc<group_commit::GroupCommit<dossiers::NewDossier>>,
     /// The exchange gateway's message records (see [`exchange_log`]).
     pub(crate) message_log: Arc<group_commit::GroupCommit<exchange_log::ExchangeMessage>>,
+    /// The registries' records of reads (see [`data_reads`]).
+    pub(crate) data_reads: Arc<group_commit::GroupCommit<data_reads::DataRead>>,
     /// Log tiles already read (their stored prefixes never change).
     pub(crate) tiles: Arc<log::TileCache>,
     /// SQLite only: the task that checkpoints the write-ahead log; stops with the last handle.
     checkpointer: Option<Arc<WalCheckpointer>>,
 }
-
-/// How long the message log's writer waits to fill a batch (see `GroupCommit::start_lingering`).
-const MESSAGE_LOG_LINGER: Duration = Duration::from_millis(1);
 
 /// How often the background task checkpoints SQLite's write-ahead log.
 const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -173,10 +173,10 @@ impl Store {
             )));
         };
         let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
-        let message_log =
-            Arc::new(group_commit::GroupCommit::start_lingering(db.clone(), cfg.group_commit_max, MESSAGE_LOG_LINGER));
+        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
+        let data_reads = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
         let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
-        Ok(Store { db, submitter, message_log, tiles: Default::default(), checkpointer })
+        Ok(Store { db, submitter, message_log, data_reads, tiles: Default::default(), checkpointer })
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -191,8 +191,9 @@ impl Store {
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
         let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
-        let message_log = Arc::new(group_commit::GroupCommit::start_lingering(db.clone(), 512, MESSAGE_LOG_LINGER));
-        Ok(Store { db, submitter, message_log, tiles: Default::default(), checkpointer: None })
+        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
+        let data_reads = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
+        Ok(Store { db, submitter, message_log, data_reads, tiles: Default::default(), checkpointer: None })
     }
 
     pub fn backend(&self) -> Backend {
@@ -221,6 +222,7 @@ impl Store {
     pub async fn close(&self) {
         self.submitter.close().await;
         self.message_log.close().await;
+        self.data_reads.close().await;
         if let Some(c) = &self.checkpointer {
             c.0.abort();
         }

@@ -146,6 +146,30 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 8,
+            name: "data reads",
+            // Every read of a person's or an enterprise's data that a registry answered, as the
+            // registry's owner records it ("who read my data"); each row's digest goes to the
+            // tamper-evident log in the same transaction.
+            tables: vec![
+                Table::create()
+                    .table("data_reads")
+                    .if_not_exists()
+                    .col(id("id"))
+                    .col(text("subject_kind"))
+                    .col(text("subject_id"))
+                    .col(text("service"))
+                    .col(text("client"))
+                    .col(text_null("user_id"))
+                    .col(text_null("purpose"))
+                    .col(text_null("message_id"))
+                    .col(ts("read_at"))
+                    .to_owned(),
+            ],
+            indexes: vec![index("data_reads_by_subject", "data_reads", &["subject_kind", "subject_id", "read_at"])],
+            drops: vec![],
+        },
     ]
 }
 

@@ -882,5 +882,6 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::trust_http::api_routes())
         .merge(crate::exchange_http::api_routes())
         .merge(crate::consent_http::api_routes())
+        .merge(crate::data_reads_http::api_routes())
         .fallback(not_found)
 }

@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 /// Whose data the caller may give consent about: their own (a citizen's personal number, a
 /// business's tax code).
-fn subject(principal: &Principal) -> AppResult<(SubjectKind, String)> {
+pub(crate) fn subject(principal: &Principal) -> AppResult<(SubjectKind, String)> {
     if !principal.is_applicant() {
         return Err(AppError::Forbidden(
             "consents are given by the people and enterprises whose data they are about".into(),

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod consent_http;
+pub mod data_reads_http;
 pub mod error;
 pub mod exchange_http;
 pub mod exchange_pages;
@@ -39,6 +40,8 @@ pub struct Config {
     pub trust_jobs_every: Duration,
     /// How often a signed checkpoint of the log is made (if it grew).
     pub checkpoint_every: Duration,
+    /// The portal's way into the data exchange (its gateway); none: registries are not read.
+    pub exchange: Option<data_reads_http::ExchangeClient>,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             trust_jobs_every: Duration::from_millis(250),
             checkpoint_every: Duration::from_secs(10),
+            exchange: None,
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct AppState {
     pub principals: Arc<auth::PrincipalCache>,
     pub metrics: Arc<metrics::Metrics>,
     pub trust: Arc<trust::TrustService>,
+    /// For calls to the exchange gateway.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -80,6 +86,10 @@ impl AppState {
             principals: Arc::new(auth::PrincipalCache::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             trust,
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| error::AppError::Internal(e.to_string()))?,
         })
     }
 }

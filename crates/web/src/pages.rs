@@ -120,6 +120,7 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                         Some(p) if p.is_applicant() => {
                             a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) }
                             a href="/consents" { (lang.t("Chia sẻ dữ liệu", "Data sharing")) }
+                            a href="/my-data" { (lang.t("Ai đã đọc dữ liệu", "Who read my data")) }
                         }
                         _ => {}
                     }
@@ -1262,6 +1263,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/procedures", get(admin_procedures))
         .route("/admin/procedures/{id}", get(admin_procedure_page).post(admin_procedure_save))
         .route("/consents", get(crate::consent_http::page).post(crate::consent_http::page_give))
+        .route("/my-data", get(crate::data_reads_http::page))
         .route("/consents/{id}/revoke", post(crate::consent_http::page_revoke))
         .route("/admin/exchange", get(crate::exchange_pages::page))
         .route("/admin/exchange/{what}", post(crate::exchange_pages::change))

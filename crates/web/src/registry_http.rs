@@ -10,6 +10,12 @@
 //! | `enterprises`  | BTC / DKDN          | `GET /enterprises/{tax code}`         |
 //! | `insurance`    | BHXHVN / CSDLBH     | `GET /persons/{personal number}`      |
 //! | `land`         | BNNMT / CSDLDD      | `GET /holders/{person|enterprise}/{id}/parcels` |
+//!
+//! Every record answered is a read of someone's data: it is recorded (`Store::record_data_read`,
+//! with its log entry) before the answer leaves, with the client, the official
+//! (`X-Road-UserId`), the purpose (`X-Road-Issue`) and the message (`X-Road-Id`) that the
+//! gateway forwards. Each service also answers `GET /reads/{person|enterprise}/{id}`: the
+//! reads of that subject's data it recorded, for the portal's "who read my data".
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -71,35 +77,54 @@ pub const REGISTRY_SERVICES: [RegistryService; 5] = [
     },
 ];
 
+/// The operation every registry service offers besides its own: the reads it recorded of a
+/// subject's data.
+pub const READS_ENDPOINT: (&str, &str) = ("GET", "/reads/*/*");
+
+/// An OpenAPI path and its parameters from an access-right pattern (`*` → `{p1}`, …).
+fn openapi_path(pattern: &str) -> (String, Vec<Value>) {
+    let mut n = 0;
+    let path: Vec<String> = pattern
+        .split('/')
+        .map(|seg| {
+            if seg == "*" {
+                n += 1;
+                format!("{{p{n}}}")
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect();
+    let params = (1..=n)
+        .map(|i| json!({"name": format!("p{i}"), "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    (path.join("/"), params)
+}
+
 impl RegistryService {
+    /// The service's identifier in the directory.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.provider, self.code)
+    }
+
     /// Its OpenAPI 3 description, served by the `getOpenAPI` metaservice.
     pub fn openapi(&self) -> String {
-        let (method, pattern) = self.endpoint;
-        let mut n = 0;
-        let path: Vec<String> = pattern
-            .split('/')
-            .map(|seg| {
-                if seg == "*" {
-                    n += 1;
-                    format!("{{p{n}}}")
-                } else {
-                    seg.to_string()
-                }
-            })
-            .collect();
-        let params: Vec<Value> = (1..=n)
-            .map(|i| json!({"name": format!("p{i}"), "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        json!({
-            "openapi": "3.0.3",
-            "info": {"title": self.title, "version": "1"},
-            "paths": {path.join("/"): {method.to_ascii_lowercase(): {
-                "operationId": self.code,
-                "parameters": params,
-                "responses": {"200": {"description": "the record"}, "404": {"description": "no such record"}}
-            }}}
-        })
-        .to_string()
+        let mut paths = serde_json::Map::new();
+        for ((method, pattern), id, what) in [
+            (self.endpoint, self.code.to_string(), "the record"),
+            (READS_ENDPOINT, format!("{}-reads", self.code), "the reads recorded"),
+        ] {
+            let (path, params) = openapi_path(pattern);
+            paths.insert(
+                path,
+                json!({method.to_ascii_lowercase(): {
+                    "operationId": id,
+                    "parameters": params,
+                    "responses": {"200": {"description": what}, "404": {"description": "no such record"}}
+                }}),
+            );
+        }
+        json!({"openapi": "3.0.3", "info": {"title": self.title, "version": "1"}, "paths": paths}).to_string()
     }
 }
 
@@ -125,11 +150,13 @@ pub async fn register(
         };
         store.put_exchange_service(&provider, &input, actor).await?;
         let service = provider.service(s.code).map_err(StoreError::Invalid)?;
-        let endpoint = sen_exchange::Endpoint::new(s.endpoint.0, s.endpoint.1).map_err(StoreError::Invalid)?;
-        for c in clients {
-            match store.grant_exchange_right(&service, c, &endpoint, actor).await {
-                Ok(_) | Err(StoreError::Duplicate(_)) => {}
-                Err(e) => return Err(e),
+        for (method, pattern) in [s.endpoint, READS_ENDPOINT] {
+            let endpoint = sen_exchange::Endpoint::new(method, pattern).map_err(StoreError::Invalid)?;
+            for c in clients {
+                match store.grant_exchange_right(&service, c, &endpoint, actor).await {
+                    Ok(_) | Err(StoreError::Duplicate(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -144,16 +171,73 @@ pub fn routes(store: Store) -> Router {
         .route("/registry/enterprises/enterprises/{tax_code}", get(enterprise))
         .route("/registry/insurance/persons/{number}", get(insurance))
         .route("/registry/land/holders/{kind}/{id}/parcels", get(land))
+        .route("/registry/{service}/reads/{kind}/{id}", get(reads))
         .with_state(store)
 }
 
+/// Who asks, as the provider's gateway forwards it.
+struct Caller {
+    client: String,
+    user_id: Option<String>,
+    purpose: Option<String>,
+    message_id: Option<String>,
+}
+
 /// Every call comes through the provider's gateway, which names the client.
-fn caller(headers: &HeaderMap) -> AppResult<String> {
-    headers
-        .get("x-road-client")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| AppError::bad("no_client", "registry services answer calls through the exchange only"))
+fn caller(headers: &HeaderMap) -> AppResult<Caller> {
+    let text = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(500).collect::<String>())
+            .filter(|v| !v.is_empty())
+    };
+    let client = text("x-road-client")
+        .ok_or_else(|| AppError::bad("no_client", "registry services answer calls through the exchange only"))?;
+    Ok(Caller { client, user_id: text("x-road-userid"), purpose: text("x-road-issue"), message_id: text("x-road-id") })
+}
+
+/// Records that `caller` read `service`'s data about a subject, before the answer leaves.
+async fn record(store: &Store, caller: &Caller, code: &str, subject_kind: &str, subject_id: &str) -> AppResult<()> {
+    let service = REGISTRY_SERVICES.iter().find(|s| s.code == code).map(RegistryService::id).unwrap_or_default();
+    store
+        .record_data_read(sen_store::data_reads::DataRead {
+            subject_kind: subject_kind.into(),
+            subject_id: subject_id.into(),
+            service,
+            client: caller.client.clone(),
+            user_id: caller.user_id.clone(),
+            purpose: caller.purpose.clone(),
+            message_id: caller.message_id.clone(),
+            read_at: chrono::Utc::now(),
+        })
+        .await?;
+    Ok(())
+}
+
+fn subject(kind: &str, id: &str) -> AppResult<()> {
+    match kind {
+        "person" => person_number(id),
+        "enterprise" if ident::validate_tax_code(id).is_ok() => Ok(()),
+        "enterprise" => Err(AppError::bad("invalid_tax_code", "a tax code has 10 digits")),
+        _ => Err(AppError::bad("invalid_holder_kind", "a subject is a person or an enterprise")),
+    }
+}
+
+/// The reads of a subject's data this service recorded, newest first.
+async fn reads(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path((service, kind, id)): Path<(String, String, String)>,
+) -> AppResult<Json<Value>> {
+    caller(&headers)?;
+    subject(&kind, &id)?;
+    let s = REGISTRY_SERVICES.iter().find(|s| s.code == service).ok_or(AppError::NotFound("registry service"))?;
+    let reads = store.data_reads_of(&kind, &id, Some(&s.id())).await?;
+    Ok(Json(json!({"service": s.id(), "subject_kind": kind, "subject_id": id, "reads": reads.iter().map(|r| json!({
+        "service": r.service, "client": r.client, "user_id": r.user_id, "purpose": r.purpose,
+        "message_id": r.message_id, "read_at": r.read_at, "digest": r.digest(),
+    })).collect::<Vec<_>>()})))
 }
 
 fn person_number(n: &str) -> AppResult<()> {
@@ -176,7 +260,7 @@ async fn residence(
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> AppResult<Json<Value>> {
-    caller(&headers)?;
+    let who = caller(&headers)?;
     person_number(&number)?;
     let p = found(store.person(&number).await, "person")?;
     let household = match p.household_id {
@@ -196,6 +280,7 @@ async fn residence(
         }
         None => None,
     };
+    record(&store, &who, "residence", "person", &number).await?;
     Ok(Json(json!({
         "registry": "residence",
         "record_id": p.person_number,
@@ -215,9 +300,10 @@ async fn civil_status(
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> AppResult<Json<Value>> {
-    caller(&headers)?;
+    let who = caller(&headers)?;
     person_number(&number)?;
     let events = store.civil_events_of(&number).await?;
+    record(&store, &who, "civil-status", "person", &number).await?;
     let events: Vec<Value> = events
         .into_iter()
         .map(|e| {
@@ -240,11 +326,10 @@ async fn enterprise(
     headers: HeaderMap,
     Path(tax_code): Path<String>,
 ) -> AppResult<Json<Value>> {
-    caller(&headers)?;
-    if ident::validate_tax_code(&tax_code).is_err() {
-        return Err(AppError::bad("invalid_tax_code", "a tax code has 10 digits"));
-    }
+    let who = caller(&headers)?;
+    subject("enterprise", &tax_code)?;
     let e = found(store.enterprise(&tax_code).await, "enterprise")?;
+    record(&store, &who, "enterprises", "enterprise", &tax_code).await?;
     Ok(Json(json!({"registry": "enterprises", "record_id": e.tax_code, "enterprise": e})))
 }
 
@@ -253,9 +338,10 @@ async fn insurance(
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> AppResult<Json<Value>> {
-    caller(&headers)?;
+    let who = caller(&headers)?;
     person_number(&number)?;
     let r = store.insurance_of(&number).await?.ok_or(AppError::NotFound("insurance record"))?;
+    record(&store, &who, "insurance", "person", &number).await?;
     Ok(Json(json!({"registry": "insurance", "record_id": r.social_insurance_number, "insurance": r})))
 }
 
@@ -264,14 +350,10 @@ async fn land(
     headers: HeaderMap,
     Path((kind, id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
-    caller(&headers)?;
-    match kind.as_str() {
-        "person" => person_number(&id)?,
-        "enterprise" if ident::validate_tax_code(&id).is_ok() => {}
-        "enterprise" => return Err(AppError::bad("invalid_tax_code", "a tax code has 10 digits")),
-        _ => return Err(AppError::bad("invalid_holder_kind", "a holder is a person or an enterprise")),
-    }
+    let who = caller(&headers)?;
+    subject(&kind, &id)?;
     let parcels = store.land_parcels_of(&kind, &id).await?;
+    record(&store, &who, "land", &kind, &id).await?;
     Ok(Json(json!({"registry": "land", "holder_kind": kind, "holder_id": id, "parcels": parcels})))
 }
 
@@ -285,8 +367,8 @@ mod tests {
             let doc: Value = serde_json::from_str(&s.openapi()).unwrap();
             assert_eq!(doc["openapi"], "3.0.3");
             let paths = doc["paths"].as_object().unwrap();
-            assert_eq!(paths.len(), 1);
-            assert!(!paths.keys().next().unwrap().contains('*'), "{}", s.code);
+            assert_eq!(paths.len(), 2);
+            assert!(paths.keys().all(|p| !p.contains('*')), "{}", s.code);
             assert!(sen_exchange::ClientId::parse(s.provider).is_ok());
             assert!(sen_exchange::Endpoint::new(s.endpoint.0, s.endpoint.1).is_ok());
         }
