@@ -389,6 +389,20 @@ async fn registry_data_crosses_two_gateway_processes() {
             &keys,
         ]);
         assert!(out.contains("registered"), "{out}");
+        // The certificates are ordinary X.509: openssl checks both chains to Sen's root.
+        let k = dir.join("keys");
+        for cert in ["tls.crt", "message.crt"] {
+            let ok = Command::new("openssl")
+                .arg("verify")
+                .arg("-CAfile")
+                .arg(k.join("ca.crt"))
+                .arg("-untrusted")
+                .arg(k.join("tls.crt"))
+                .arg(k.join(cert))
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "openssl verify {cert}: {}", String::from_utf8_lossy(&ok.stdout));
+        }
     }
     sen(&[
         "exchange",
