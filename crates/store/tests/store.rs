@@ -338,6 +338,36 @@ async fn the_exchange_directory_holds_members_services_and_rights_and_audits_eac
         let d = s.exchange_directory().await.unwrap();
         assert!(d.authorise(&client, &service, "GET", "/persons/1").is_err(), "revoked at once");
 
+        // A gateway of BCA serving its registry; bad entries change nothing.
+        use sen_store::exchange::GatewayInput;
+        let gw = GatewayInput {
+            owner: bca.clone(),
+            code: "GW1".into(),
+            address: "https://127.0.0.1:8443".into(),
+            tls_cert: vec![1, 2, 3],
+            message_cert: vec![4, 5, 6],
+            serves: vec![registry.clone()],
+        };
+        for bad in [
+            GatewayInput { address: "http://127.0.0.1:8443".into(), ..gw.clone() },
+            GatewayInput { address: "https://127.0.0.1".into(), ..gw.clone() },
+            GatewayInput { serves: vec![], ..gw.clone() },
+            GatewayInput { serves: vec![ClientId::parse("VN/GOV/BCA/NOPE").unwrap()], ..gw.clone() },
+            GatewayInput { code: "a/b".into(), ..gw.clone() },
+        ] {
+            assert!(matches!(s.add_exchange_gateway(&bad, &admin).await, Err(StoreError::Invalid(_))), "{bad:?}");
+        }
+        s.add_exchange_gateway(&gw, &admin).await.unwrap();
+        assert!(matches!(s.add_exchange_gateway(&gw, &admin).await, Err(StoreError::Duplicate(_))));
+        let d = s.exchange_directory().await.unwrap();
+        assert_eq!(d.gateways.len(), 1);
+        assert_eq!(d.gateway_of(&registry).unwrap().code, "GW1");
+        assert!(d.gateway_by_tls(&d.gateways[0].tls_sha256).is_some());
+        assert!(d.gateway_of(&client).is_none());
+        s.retire_exchange_gateway(&bca, "GW1", &admin).await.unwrap();
+        assert!(matches!(s.retire_exchange_gateway(&bca, "GW1", &admin).await, Err(StoreError::NotFound)));
+        assert!(s.exchange_directory().await.unwrap().gateway_of(&registry).is_none(), "retired");
+
         #[derive(sqlx::FromRow)]
         struct A {
             action: String,
@@ -366,6 +396,8 @@ async fn the_exchange_directory_holds_members_services_and_rights_and_audits_eac
                 "exchange.service.update",
                 "exchange.right.grant",
                 "exchange.right.revoke",
+                "exchange.gateway.add",
+                "exchange.gateway.retire",
             ]
         );
     }
@@ -445,5 +477,56 @@ async fn a_revoked_consent_lets_no_read_through_after_the_instant_of_revocation(
         // Revoking again keeps the first instant.
         assert_eq!(s.revoke_consent(kind, "0101234567", c.id, &owner).await.unwrap().revoked_at, Some(t));
         assert_eq!(s.consents_of(kind, "0101234567").await.unwrap()[0].validity().status(Utc::now()), "revoked");
+    }
+}
+
+#[tokio::test]
+async fn reads_of_a_persons_data_are_recorded_with_their_log_entry_and_listed_for_them_only() {
+    use sen_store::data_reads::DataRead;
+    for s in stores().await {
+        s.migrate().await.unwrap();
+        let (size_before, _) = s.log_head().await.unwrap();
+        let read = |who: &str, service: &str, minutes: i64| DataRead {
+            subject_kind: "person".into(),
+            subject_id: who.into(),
+            service: service.into(),
+            client: "VN/GOV/VPCP/DVCQG".into(),
+            user_id: Some("cb.001".into()),
+            purpose: Some("1.004194".into()),
+            message_id: Some(format!("m-{}-{minutes}", who.len())),
+            read_at: chrono::Utc::now() - chrono::Duration::minutes(minutes),
+        };
+        let writes = [
+            read("001203004567", "VN/GOV/BCA/CSDLQGDC/residence", 10),
+            read("001203004567", "VN/GOV/BTP/HOTICH/civil-status", 5),
+            read("079199001234", "VN/GOV/BCA/CSDLQGDC/residence", 1),
+        ];
+        let tasks: Vec<_> = writes.iter().cloned().map(|r| s.record_data_read(r)).collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mine = s.data_reads_of("person", "001203004567", None).await.unwrap();
+        assert_eq!(mine.len(), 2);
+        assert_eq!(mine[0].service, "VN/GOV/BTP/HOTICH/civil-status", "newest first");
+        assert_eq!(mine[1].message_id.as_deref(), Some("m-12-10"));
+        let one = s.data_reads_of("person", "001203004567", Some("VN/GOV/BCA/CSDLQGDC/residence")).await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert!(s.data_reads_of("enterprise", "001203004567", None).await.unwrap().is_empty());
+        // Each read committed one log entry holding the row's digest, not the personal number.
+        s.sequence_log(100).await.unwrap();
+        let (size, _) = s.log_head().await.unwrap();
+        assert_eq!(size - size_before, 3);
+        let entries = s.log_entries(size_before, 10).await.unwrap();
+        let digests: Vec<String> = entries
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<serde_json::Value>(&e.body).unwrap()["digest"].as_str().unwrap().to_string()
+            })
+            .collect();
+        // The rows read back hash to what the log holds.
+        for r in mine.iter().chain(&one) {
+            assert!(digests.contains(&r.digest()), "{r:?}");
+        }
+        assert!(entries.iter().all(|e| !e.body.contains("001203004567")));
     }
 }

@@ -84,6 +84,26 @@ fn body(lang: Lang, who: &Principal, d: &Directory, error: Option<&str>) -> Mark
                 }
             }
         }
+        section {
+            h2 { (lang.t("Cổng kết nối (máy chủ an ninh)", "Gateways (security servers)")) }
+            @if d.gateways.is_empty() {
+                p { (lang.t("Chưa có cổng kết nối nào. Đăng ký bằng lệnh sen exchange enrol-gateway.", "No gateway yet. Enrol one with sen exchange enrol-gateway.")) }
+            } @else {
+                table {
+                    caption { (lang.t("Cổng kết nối", "Gateways")) }
+                    thead { tr {
+                        th scope="col" { (lang.t("Cổng", "Gateway")) } th scope="col" { (lang.t("Địa chỉ", "Address")) }
+                        th scope="col" { (lang.t("Phục vụ", "Serves")) } th scope="col" { (lang.t("Chứng thư TLS (SHA-256)", "TLS certificate (SHA-256)")) }
+                    } }
+                    tbody { @for g in &d.gateways { tr {
+                        td { code { (g.owner.to_string()) "/" (g.code) } @if g.retired { " (" (lang.t("đã rút", "retired")) ")" } }
+                        td { code { (g.address) } }
+                        td { ul { @for c in &g.serves { li { code { (c.to_string()) } } } } }
+                        td { code { (g.tls_sha256.get(..16).unwrap_or(&g.tls_sha256)) "…" } }
+                    } } }
+                }
+            }
+        }
         @if who.is_admin() {
             section { h2 { (lang.t("Đăng ký thành viên", "Register a member")) }
                 form method="post" action="/admin/exchange/members" {
