@@ -99,8 +99,16 @@ fn gateway_and_message_certificates_follow_their_profiles() {
     let host = cert::AltName::of_host("127.0.0.1");
     assert_eq!(host, cert::AltName::Ip("127.0.0.1".parse().unwrap()));
     assert_eq!(cert::AltName::of_host("GW.bca.gov.vn"), cert::AltName::Dns("gw.bca.gov.vn".into()));
-    let gw = cert::issue_for(CertKind::Gateway, &subject("gw"), spki.clone(), &[host.clone()], issuer(), t0(), &urls())
-        .unwrap();
+    let gw = cert::issue_for(
+        CertKind::Gateway,
+        &subject("gw"),
+        spki.clone(),
+        std::slice::from_ref(&host),
+        issuer(),
+        t0(),
+        &urls(),
+    )
+    .unwrap();
     assert!(cert::signed_by(&gw, &p.issuing.0));
     assert!(cert::has_eku(&gw, const_oid::db::rfc5280::ID_KP_SERVER_AUTH));
     assert!(cert::has_eku(&gw, const_oid::db::rfc5280::ID_KP_CLIENT_AUTH));
