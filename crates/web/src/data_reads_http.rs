@@ -143,8 +143,18 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
-    let data = st.my_data_reads(&who).await.page(lang)?;
     let title = lang.t("Ai đã đọc dữ liệu của tôi", "Who read my data");
+    if st.config.exchange.is_none() {
+        crate::consent_http::subject(&who).page(lang)?;
+        let body = html! {
+            h1 { (title) }
+            div.notice role="status" { p { (lang.t(
+                "Cổng dịch vụ công này chưa được kết nối với nền tảng trao đổi dữ liệu, nên chưa hỏi được các cơ sở dữ liệu quốc gia về những lượt đọc dữ liệu của bạn.",
+                "This portal is not connected to the data exchange yet, so it cannot ask the national databases who read your data.")) } }
+        };
+        return Ok(html_page(lang, None, Some(&who), title, body));
+    }
+    let data = st.my_data_reads(&who).await.page(lang)?;
     let body = html! {
         h1 { (title) }
         p { (lang.t(

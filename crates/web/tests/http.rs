@@ -1391,3 +1391,18 @@ async fn people_and_enterprises_give_and_revoke_consents_and_no_one_else_can() {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_read_my_data_is_for_the_subject_and_says_when_the_exchange_is_not_connected() {
+    on_both!(|s| {
+        let citizen = login(&s, "congdan").await;
+        let (st, body) = get(&citizen, format!("{}/api/v1/me/data-reads", s.base)).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "exchange_not_configured");
+        let html = citizen.client.get(format!("{}/my-data", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Ai đã đọc dữ liệu của tôi") && html.contains("chưa được kết nối"));
+        // Officials have no data of their own to list.
+        let desk = login(&s, "motcua").await;
+        assert_eq!(get(&desk, format!("{}/api/v1/me/data-reads", s.base)).await.0, StatusCode::FORBIDDEN);
+    });
+}
