@@ -187,6 +187,7 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
             client_listen: "127.0.0.1:0".parse()?,
             server_listen: server,
             refresh: Duration::from_secs(30),
+            max_conf_age: Duration::from_secs(3600),
         })
     };
     let portal_store = sqlite(&work.join("portal-gw-db")).await?;

@@ -87,6 +87,10 @@ pub enum GatewayCommand {
         /// Seconds between fetches of the directory.
         #[arg(long, default_value_t = 30)]
         refresh_secs: u64,
+        /// Seconds the directory may age, when it cannot be fetched, before every message is
+        /// refused (`OutdatedGlobalConf`).
+        #[arg(long, default_value_t = 3600)]
+        max_conf_age_secs: u64,
         /// Also serve the base registries' services from this gateway's database, on this (loopback) address.
         #[arg(long)]
         registries_listen: Option<SocketAddr>,
@@ -156,6 +160,7 @@ pub async fn gateway(action: GatewayCommand) -> anyhow::Result<()> {
             client_listen,
             server_listen,
             refresh_secs,
+            max_conf_age_secs,
             registries_listen,
         } => {
             let store = db.open().await?;
@@ -180,6 +185,7 @@ pub async fn gateway(action: GatewayCommand) -> anyhow::Result<()> {
                 client_listen,
                 server_listen,
                 refresh: Duration::from_secs(refresh_secs.max(1)),
+                max_conf_age: Duration::from_secs(max_conf_age_secs.max(refresh_secs.max(1))),
             };
             let running = sen_gateway::start(cfg, store.clone()).await?;
             println!(

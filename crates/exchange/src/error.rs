@@ -48,6 +48,9 @@ pub enum Fault {
     NetworkError,
     /// No answer came within the time allowed.
     Timeout,
+    /// The gateway's copy of the directory is older than it may be used (it could not fetch
+    /// a new one): it refuses rather than decide on stale rights.
+    OutdatedGlobalConf,
     /// A gateway's own database failed.
     DatabaseError,
     /// Anything else inside a gateway.
@@ -81,6 +84,7 @@ impl Fault {
             Fault::ServiceFailed => "ServiceFailed",
             Fault::NetworkError => "NetworkError",
             Fault::Timeout => "Timeout",
+            Fault::OutdatedGlobalConf => "OutdatedGlobalConf",
             Fault::DatabaseError => "DatabaseError",
             Fault::InternalError => "InternalError",
         }
@@ -164,7 +168,7 @@ impl ExchangeError {
     }
 }
 
-const ALL_FAULTS: [Fault; 16] = [
+const ALL_FAULTS: [Fault; 17] = [
     Fault::BadRequest,
     Fault::InvalidClientIdentifier,
     Fault::InvalidServiceIdentifier,
@@ -179,6 +183,7 @@ const ALL_FAULTS: [Fault; 16] = [
     Fault::ServiceFailed,
     Fault::NetworkError,
     Fault::Timeout,
+    Fault::OutdatedGlobalConf,
     Fault::DatabaseError,
     Fault::InternalError,
 ];

@@ -71,9 +71,14 @@ pub struct GatewayConfig {
     pub server_listen: SocketAddr,
     /// How often the configuration is fetched again.
     pub refresh: Duration,
+    /// How old the configuration may grow (when it cannot be fetched again) before the
+    /// gateway refuses every message with `…OutdatedGlobalConf` rather than decide on stale
+    /// rights.
+    pub max_conf_age: Duration,
 }
 
 struct Inner {
+    max_conf_age: Duration,
     owner: MemberId,
     code: String,
     store: Store,
@@ -144,6 +149,7 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
         .build()
         .map_err(|e| GatewayError::Config(e.to_string()))?;
     let inner = Arc::new(Inner {
+        max_conf_age: cfg.max_conf_age,
         owner: cfg.owner.clone(),
         code: cfg.code.clone(),
         store: store.clone(),
@@ -428,6 +434,9 @@ async fn client_proxy(State(gw): State<Arc<Inner>>, req: Request) -> Response {
         Err(e) => return fail(e),
     };
     let conf = gw.conf.get();
+    if let Err(e) = fresh(&gw, &conf, Origin::ClientProxy) {
+        return fail(e);
+    }
     if let Route::ListClients { instance } = &route {
         return list_clients(&conf, instance.as_deref(), &message_id);
     }
@@ -751,6 +760,19 @@ fn signed_response(
     r
 }
 
+/// Refuses to decide on a configuration older than the gateway may use.
+fn fresh(gw: &Inner, conf: &Conf, origin: Origin) -> Result<(), ExchangeError> {
+    let age = (Utc::now() - conf.generated_at).to_std().unwrap_or_default();
+    if age > gw.max_conf_age {
+        return Err(ExchangeError::new(
+            origin,
+            Fault::OutdatedGlobalConf,
+            format!("the gateway's directory is {} s old and could not be refreshed", age.as_secs()),
+        ));
+    }
+    Ok(())
+}
+
 fn sp(fault: Fault, message: impl Into<String>) -> ExchangeError {
     ExchangeError::server_proxy(fault, message)
 }
@@ -766,6 +788,7 @@ async fn serve(
     body: Body,
     rec: &mut Record,
 ) -> Result<(u16, Option<String>, Bytes), ExchangeError> {
+    fresh(gw, conf, Origin::ServerProxy)?;
     // 1. Who is calling: a registered gateway, by the certificate it proved it holds.
     let leaf = chain
         .0

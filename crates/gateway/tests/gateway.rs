@@ -71,6 +71,7 @@ struct Exchange {
     portal: Running,
     registry: Option<Running>,
     registry_cfg: GatewayConfig,
+    portal_cfg: GatewayConfig,
     http: reqwest::Client,
     /// A person in the registries, with a civil-status record.
     person: String,
@@ -178,6 +179,7 @@ impl Exchange {
                     client_listen: "127.0.0.1:0".parse().unwrap(),
                     server_listen: server,
                     refresh: Duration::from_millis(200),
+                    max_conf_age: Duration::from_secs(3600),
                 }
             }
         };
@@ -186,7 +188,7 @@ impl Exchange {
             enrol("VN/GOV/BCA", "GW1", vec!["VN/GOV/BCA/CSDLQGDC", "VN/GOV/BTP/HOTICH"], free_port()).await;
         let portal_store = new_store(backend, "portal-gw").await;
         let registry = sen_gateway::start(registry_cfg.clone(), registry_store.clone()).await.unwrap();
-        let portal = sen_gateway::start(portal_cfg, portal_store.clone()).await.unwrap();
+        let portal = sen_gateway::start(portal_cfg.clone(), portal_store.clone()).await.unwrap();
 
         let person = registry_store.civil_event_subjects("birth", 1).await.unwrap().remove(0);
         Exchange {
@@ -196,6 +198,7 @@ impl Exchange {
             portal,
             registry: Some(registry),
             registry_cfg,
+            portal_cfg,
             http: reqwest::Client::new(),
             person,
             backend,
@@ -597,5 +600,25 @@ async fn a_provider_gateway_that_is_down_is_a_network_error() {
     x.registry.take().unwrap().stop().await;
     let target = format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{}", x.person);
     expect_error(x.get(PORTAL, &target).await, 500, "Server.ClientProxy.NetworkError").await;
+    x.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_whose_directory_grows_too_old_refuses_rather_than_decide_on_stale_rights() {
+    let mut x = Exchange::start("sqlite").await;
+    let target = format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{}", x.person);
+    assert_eq!(x.get(PORTAL, &target).await.status(), StatusCode::OK);
+    // The portal's gateway restarts with a configuration it will not refresh in time.
+    let stale = GatewayConfig {
+        refresh: Duration::from_secs(3600),
+        max_conf_age: Duration::from_secs(1),
+        ..x.portal_cfg.clone()
+    };
+    let old = x.portal;
+    old.stop().await;
+    x.portal = sen_gateway::start(stale, x.portal_store.clone()).await.unwrap();
+    assert_eq!(x.get(PORTAL, &target).await.status(), StatusCode::OK, "fresh at first");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    expect_error(x.get(PORTAL, &target).await, 500, "Server.ClientProxy.OutdatedGlobalConf").await;
     x.stop().await;
 }
