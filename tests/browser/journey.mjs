@@ -149,18 +149,20 @@ try {
     await admin.goto(`${base}/admin/exchange`);
     await expectText(admin, 'Danh bạ trao đổi dữ liệu');
     await admin.selectOption('#v-provider', 'VN/GOV/BTC/DKDN');
-    await admin.fill('#v-code', 'enterprises');
-    await admin.fill('#v-title', 'Thông tin đăng ký doanh nghiệp');
-    await admin.fill('#v-base', 'http://127.0.0.1:9/dkdn');
+    await admin.fill('#v-code', 'household-businesses');
+    await admin.fill('#v-title', 'Thông tin đăng ký hộ kinh doanh');
+    await admin.fill('#v-base', 'http://127.0.0.1:9/hkd');
     await admin.fill('#v-timeout', '3000');
     await admin.getByRole('button', { name: 'Lưu', exact: true }).click();
-    await expectText(admin, 'Thông tin đăng ký doanh nghiệp');
-    await admin.selectOption('#r-service', 'VN/GOV/BTC/DKDN/enterprises');
+    await expectText(admin, 'Thông tin đăng ký hộ kinh doanh');
+    await admin.selectOption('#r-service', 'VN/GOV/BTC/DKDN/household-businesses');
     await admin.fill('#r-client', 'VN/GOV/VPCP/DVCQG');
     await admin.selectOption('#r-method', 'GET');
-    await admin.fill('#r-path', '/enterprises/*');
+    await admin.fill('#r-path', '/households/*');
     await admin.getByRole('button', { name: 'Cấp quyền', exact: true }).click();
-    await expectText(admin, '/enterprises/*');
+    await expectText(admin, '/households/*');
+    // The demo's own gateways are listed.
+    await expectText(admin, 'Cổng kết nối');
     await shot(admin, '15-exchange-directory');
   });
   await step('a business gives a bank its consent and revokes it', async () => {
@@ -177,6 +179,11 @@ try {
     await shot(business, '16-consents');
     await business.getByRole('button', { name: 'Thu hồi', exact: true }).click();
     await expectText(business, 'Đã thu hồi');
+  });
+  await step('a citizen sees who read their data in the national databases', async () => {
+    await citizen.goto(`${base}/my-data`);
+    await expectText(citizen, 'Ai đã đọc dữ liệu của tôi');
+    await shot(citizen, '17-who-read-my-data');
   });
   await step('the portal speaks English on request', async () => {
     await citizen.goto(`${base}/procedures?lang=en`);

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_exchange;
 mod bench_trust;
+mod demo_exchange;
 mod exchange;
 mod verify;
 
@@ -339,7 +340,7 @@ fn read_password(var: &str) -> anyhow::Result<String> {
     Ok(p)
 }
 
-async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()> {
     let secure = match args.secure_cookies {
         CookieMode::Always => true,
         CookieMode::Never => false,
@@ -354,10 +355,13 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         public_url: urls.base.clone(),
         checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every.max(1)),
         trust_jobs_every: std::time::Duration::from_millis(args.trust_jobs_every_ms.max(10)),
-        exchange: args
-            .exchange_gateway
-            .clone()
-            .map(|gateway| sen_web::data_reads_http::ExchangeClient { gateway, client: args.exchange_client.clone() }),
+        exchange: match (&args.exchange_gateway, demo) {
+            (Some(gateway), _) => Some(gateway.clone()),
+            // The demo runs its own exchange, in process (see `demo_exchange`).
+            (None, true) => demo_exchange::portal_gateway(&args.db.data).ok(),
+            (None, false) => None,
+        }
+        .map(|gateway| sen_web::data_reads_http::ExchangeClient { gateway, client: args.exchange_client.clone() }),
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await
@@ -368,11 +372,31 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(backend = store.backend().as_str(), "Sen is listening on http://{}", args.listen);
-    axum::serve(listener, sen_web::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let app = sen_web::router(state.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    // The demo's exchange needs the directory (this server) listening; it is an extra: if it
+    // cannot start, the demo serves without it.
+    let exchange = if demo && args.exchange_gateway.is_none() {
+        match demo_exchange::start(&state, &args.db.data, &format!("http://{}", args.listen)).await {
+            Ok(x) => Some(x),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "the demo's data exchange did not start; serving without it");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    server.await??;
+    if let Some(x) = exchange {
+        x.stop().await;
+    }
     job.abort();
     trust_job.abort();
     // Let the group commit write what it holds before the process ends.
@@ -412,7 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let store = args.db.open().await?;
-            serve(store, &args).await
+            serve(store, &args, false).await
         }
         Command::Demo { serve: args, seed: s } => {
             let store = args.db.open().await?;
@@ -436,7 +460,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             init_demo_ca(&store, &args).await?;
             println!("Open http://{}/\n", args.listen);
-            serve(store, &args).await
+            serve(store, &args, true).await
         }
         Command::Exchange { db, trust, action } => {
             let store = db.open().await?;
