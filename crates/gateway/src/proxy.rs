@@ -54,6 +54,8 @@ const METASERVICE_TIMEOUT: Duration = Duration::from_secs(10);
 const GATEWAY_MARGIN: Duration = Duration::from_secs(2);
 /// A TLS handshake that takes longer is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request whose headers take longer to arrive is dropped.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a gateway is run.
 #[derive(Debug, Clone)]
@@ -160,6 +162,11 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
     });
     let server_tls = Arc::new(crate::tls::server_config(&creds)?);
 
+    if !cfg.client_listen.ip().is_loopback() {
+        // The client proxy trusts the X-Road-Client header of whoever reaches it, as X-Road's
+        // does without TLS to its clients: only the member's own network may reach it.
+        tracing::warn!(addr = %cfg.client_listen, "the client proxy listens beyond loopback: keep it on the member's private network");
+    }
     let client_listener = TcpListener::bind(cfg.client_listen).await?;
     let server_listener = TcpListener::bind(cfg.server_listen).await?;
     let client_addr = client_listener.local_addr()?;
@@ -239,9 +246,10 @@ async fn serve_connections(listener: TcpListener, tls: Option<Arc<rustls::Server
                     app.clone().oneshot(req.map(Body::new))
                 });
                 async move {
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(io, service)
-                        .await;
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    // A peer that opens a connection and sends its headers slowly is dropped.
+                    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+                    let _ = builder.serve_connection(io, service).await;
                 }
             };
             match acceptor {
