@@ -618,7 +618,7 @@ async fn a_gateway_whose_directory_grows_too_old_refuses_rather_than_decide_on_s
     old.stop().await;
     x.portal = sen_gateway::start(stale, x.portal_store.clone()).await.unwrap();
     assert_eq!(x.get(PORTAL, &target).await.status(), StatusCode::OK, "fresh at first");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     expect_error(x.get(PORTAL, &target).await, 500, "Server.ClientProxy.OutdatedGlobalConf").await;
     x.stop().await;
 }
