@@ -611,7 +611,7 @@ async fn a_gateway_whose_directory_grows_too_old_refuses_rather_than_decide_on_s
     // The portal's gateway restarts with a configuration it will not refresh in time.
     let stale = GatewayConfig {
         refresh: Duration::from_secs(3600),
-        max_conf_age: Duration::from_secs(1),
+        max_conf_age: Duration::from_secs(3),
         ..x.portal_cfg.clone()
     };
     let old = x.portal;
