@@ -53,32 +53,6 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// Makes a gateway's keys in `dir`, has the central CA certify them and register the gateway.
-pub async fn enrol(
-    central: &sen_web::trust::TrustService,
-    dir: &Path,
-    owner: &str,
-    serves: &[&str],
-    server: SocketAddr,
-) -> anyhow::Result<()> {
-    let request = sen_gateway::credentials::generate(dir)?;
-    let (tls_public_key, message_public_key) = request.keys()?;
-    let enrolment = sen_web::trust::GatewayEnrolment {
-        owner: ClientId::parse(owner).map_err(anyhow::Error::msg)?.member,
-        code: "GW1".into(),
-        address: format!("https://{server}"),
-        serves: serves.iter().map(|s| ClientId::parse(s).map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?,
-        tls_public_key,
-        message_public_key,
-    };
-    let issued = central
-        .enrol_gateway(&enrolment, &Actor::system("sen bench-exchange"))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    sen_gateway::credentials::install(dir, &issued.tls_chain_pem, &issued.message_pem, &issued.root_pem)?;
-    Ok(())
-}
-
 struct Phase {
     calls: u64,
     errors: u64,
@@ -176,8 +150,9 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
 
     let (portal_server, registry_server) = (free_port()?, free_port()?);
     let (portal_dir, registry_dir) = (work.join("portal-gw"), work.join("registry-gw"));
-    enrol(&central.trust, &portal_dir, "VN/GOV/VPCP", &[PORTAL], portal_server).await?;
-    enrol(&central.trust, &registry_dir, "VN/GOV/BCA", &["VN/GOV/BCA/CSDLQGDC"], registry_server).await?;
+    crate::exchange::enrol(&central.trust, &portal_dir, "VN/GOV/VPCP", &[PORTAL], portal_server).await?;
+    crate::exchange::enrol(&central.trust, &registry_dir, "VN/GOV/BCA", &["VN/GOV/BCA/CSDLQGDC"], registry_server)
+        .await?;
     let gw = |owner: &str, dir: &Path, server| {
         Ok::<_, anyhow::Error>(sen_gateway::GatewayConfig {
             owner: ClientId::parse(owner).map_err(anyhow::Error::msg)?.member,

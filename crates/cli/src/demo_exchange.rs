@@ -84,7 +84,7 @@ async fn gateway_dir(
         return Ok(dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
-    crate::bench_exchange::enrol(&state.trust, &dir, owner, serves, server).await?;
+    crate::exchange::enrol(&state.trust, &dir, owner, serves, server).await?;
     Ok(dir)
 }
 

@@ -109,6 +109,48 @@ fn clients(list: &[String]) -> anyhow::Result<Vec<ClientId>> {
     list.iter().map(|s| ClientId::parse(s.trim()).map_err(|e| anyhow::anyhow!("{s}: {e}"))).collect()
 }
 
+/// Has the CA certify the public keys of `request`, registers the gateway in the directory,
+/// and writes its certificates into `dir`, next to its keys.
+#[allow(clippy::too_many_arguments)]
+async fn certify(
+    trust: &sen_web::trust::TrustService,
+    dir: &std::path::Path,
+    request: &sen_gateway::credentials::KeyRequest,
+    owner: MemberId,
+    code: &str,
+    address: String,
+    serves: Vec<ClientId>,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let (tls_public_key, message_public_key) = request.keys()?;
+    let enrolment = sen_web::trust::GatewayEnrolment {
+        owner,
+        code: code.to_string(),
+        address,
+        serves,
+        tls_public_key,
+        message_public_key,
+    };
+    let issued = trust.enrol_gateway(&enrolment, actor).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    sen_gateway::credentials::install(dir, &issued.tls_chain_pem, &issued.message_pem, &issued.root_pem)?;
+    Ok(())
+}
+
+/// Makes a gateway `GW1` in `dir` (its keys, then its certificates) for a gateway run by this
+/// process: the demo's and the benchmark's.
+pub async fn enrol(
+    trust: &sen_web::trust::TrustService,
+    dir: &std::path::Path,
+    owner: &str,
+    serves: &[&str],
+    server: SocketAddr,
+) -> anyhow::Result<()> {
+    let request = sen_gateway::credentials::generate(dir)?;
+    let serves: Vec<String> = serves.iter().map(|s| s.to_string()).collect();
+    let actor = Actor::system("sen (in-process gateway)");
+    certify(trust, dir, &request, member(owner)?, "GW1", format!("https://{server}"), clients(&serves)?, &actor).await
+}
+
 pub async fn exchange(
     store: &sen_store::Store,
     trust: impl std::future::Future<Output = anyhow::Result<sen_web::trust::TrustService>>,
@@ -118,18 +160,8 @@ pub async fn exchange(
     match action {
         ExchangeCommand::EnrolGateway { member: owner, code, address, serves, dir } => {
             let request = sen_gateway::credentials::read_request(&dir.join("request.json"))?;
-            let (tls_public_key, message_public_key) = request.keys()?;
             let trust = trust.await?;
-            let enrolment = sen_web::trust::GatewayEnrolment {
-                owner: member(&owner)?,
-                code: code.clone(),
-                address,
-                serves: clients(&serves)?,
-                tls_public_key,
-                message_public_key,
-            };
-            let issued = trust.enrol_gateway(&enrolment, &actor).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            sen_gateway::credentials::install(&dir, &issued.tls_chain_pem, &issued.message_pem, &issued.root_pem)?;
+            certify(&trust, &dir, &request, member(&owner)?, &code, address, clients(&serves)?, &actor).await?;
             println!("gateway {owner}/{code} registered; certificates written to {}", dir.display());
         }
         ExchangeCommand::RetireGateway { member: owner, code } => {

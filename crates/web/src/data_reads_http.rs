@@ -80,24 +80,27 @@ impl AppState {
                 _ => s.code != "enterprises",
             })
             .collect();
-        let calls = services.iter().map(|s| {
-            let url = format!("{}/r1/{}/reads/{kind}/{id}", exchange.gateway.trim_end_matches('/'), s.id());
-            let request = self
-                .http
-                .get(url)
-                .timeout(READS_TIMEOUT)
-                .header("X-Road-Client", &exchange.client)
-                .header("X-Road-Issue", WHO_READ_ISSUE);
-            async move {
-                let answer = request.send().await.ok().filter(|r| r.status().is_success())?;
-                answer.json::<ReadsAnswer>().await.ok()
-            }
-        });
-        let answers = futures_join(calls).await;
+        // One task per registry, asked at once; each answers or is named unavailable.
+        let calls: Vec<_> = services
+            .iter()
+            .map(|s| {
+                let url = format!("{}/r1/{}/reads/{kind}/{id}", exchange.gateway.trim_end_matches('/'), s.id());
+                let request = self
+                    .http
+                    .get(url)
+                    .timeout(READS_TIMEOUT)
+                    .header("X-Road-Client", &exchange.client)
+                    .header("X-Road-Issue", WHO_READ_ISSUE);
+                tokio::spawn(async move {
+                    let answer = request.send().await.ok().filter(|r| r.status().is_success())?;
+                    answer.json::<ReadsAnswer>().await.ok()
+                })
+            })
+            .collect();
         let directory = self.store.exchange_directory().await?;
         let mut out = DataReadsOut { reads: vec![], unavailable: vec![] };
-        for (s, answer) in services.iter().zip(answers) {
-            match answer {
+        for (s, call) in services.iter().zip(calls) {
+            match call.await.ok().flatten() {
                 Some(a) => out.reads.extend(a.reads),
                 None => out.unavailable.push(s.id()),
             }
@@ -110,26 +113,6 @@ impl AppState {
         out.reads.sort_by_key(|r| std::cmp::Reverse(r.read_at));
         Ok(out)
     }
-}
-
-/// Runs the futures concurrently, keeping their order.
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in pinned.iter_mut().zip(results.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    results.into_iter().map(|r| r.expect("every future finished")).collect()
 }
 
 #[utoipa::path(get, path = "/api/v1/me/data-reads",
