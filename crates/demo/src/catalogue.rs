@@ -6,6 +6,7 @@
 //! provincial councils vary and are marked as such.
 
 use sen_domain::procedure::{Applicants, Component, Level, ProcedureSpec, ServiceLevel};
+use sen_domain::evidence::{EvidenceSource, Registry};
 use serde_json::{Map, Value, json};
 
 /// One e-form field: (name, Vietnamese title, English title, spec). Spec: a leading `*` marks
@@ -331,7 +332,9 @@ fn catalogue() -> Vec<P> {
                     "*enum:Sổ đỏ/GCN quyền sở hữu|Hợp đồng thuê, mượn|Xác nhận của chủ hộ",
                 ),
                 ("head_of_household", "Họ tên chủ hộ", "Head of household", "text"),
+                ("head_person_number", "Số định danh cá nhân của chủ hộ", "Head's personal number", "cccd"),
                 ("relation_to_head", "Quan hệ với chủ hộ", "Relation to the head", "text"),
+                ("birth_date", "Ngày sinh", "Date of birth", "date"),
             ],
         },
         P {
@@ -1164,6 +1167,52 @@ fn form_schema(p: &P) -> Value {
     })
 }
 
+/// The registries that hold (or fill) a component of a demo procedure, for once-only.
+fn evidence(code: &str, component: &str) -> Vec<EvidenceSource> {
+    let source = |registry, replaces_document, fills: &[(&str, &str)]| EvidenceSource {
+        registry,
+        replaces_document,
+        fills: fills.iter().map(|(f, k)| (f.to_string(), k.to_string())).collect(),
+    };
+    let declaration = component.starts_with("Tờ khai");
+    match code {
+        // Permanent residence: the household head from the residence registry, the date of
+        // birth from the birth record, and the land certificate as proof of housing.
+        "1.004194" if declaration => vec![
+            source(
+                Registry::Residence,
+                false,
+                &[
+                    ("head_of_household", "household_head_name"),
+                    ("head_person_number", "household_head_number"),
+                    ("relation_to_head", "relation_to_head"),
+                ],
+            ),
+            source(Registry::CivilStatus, false, &[("birth_date", "birth_date")]),
+        ],
+        "1.004194" if component.starts_with("Giấy tờ chứng minh chỗ ở") => vec![source(
+            Registry::Land,
+            true,
+            &[("new_address", "parcel_address"), ("housing_proof", "housing_proof_kind")],
+        )],
+        "1.004222" if component.starts_with("Giấy tờ chứng minh chỗ ở") => {
+            vec![source(Registry::Land, true, &[("address", "parcel_address")])]
+        }
+        // Marriage: the civil-status books show whether either side is already married.
+        "1.000894" if component.starts_with("Giấy xác nhận tình trạng hôn nhân") => {
+            vec![source(Registry::CivilStatus, true, &[])]
+        }
+        // Business procedures: the enterprise's registration, never asked again.
+        "2.002030" => vec![source(Registry::Enterprises, false, &[("tax_code", "tax_code")])],
+        "1.001252" if component == "Đơn đề nghị" => vec![source(
+            Registry::Enterprises,
+            false,
+            &[("establishment", "enterprise_name"), ("address", "enterprise_address")],
+        )],
+        _ => vec![],
+    }
+}
+
 /// Every seed procedure with its first e-form.
 pub fn procedures() -> Vec<(ProcedureSpec, Value)> {
     catalogue()
@@ -1189,7 +1238,13 @@ pub fn procedures() -> Vec<(ProcedureSpec, Value)> {
                 components: p
                     .comps
                     .iter()
-                    .map(|(n, m)| Component { name: n.to_string(), quantity: "01 bản".into(), mandatory: *m, template: None })
+                    .map(|(n, m)| Component {
+                        name: n.to_string(),
+                        quantity: "01 bản".into(),
+                        mandatory: *m,
+                        template: None,
+                        evidence: evidence(p.code, n),
+                    })
                     .collect(),
                 keywords: p.kw.to_string(),
             };

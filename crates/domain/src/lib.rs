@@ -9,6 +9,7 @@ pub mod authz;
 pub mod calendar;
 pub mod dossier;
 pub mod eform;
+pub mod evidence;
 pub mod ident;
 pub mod password;
 pub mod procedure;

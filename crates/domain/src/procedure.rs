@@ -103,6 +103,9 @@ pub struct Component {
     /// Name of the form template, e.g. "Tờ khai đăng ký khai sinh (mẫu TP/HT-2020-KS.1)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Registries that hold it or fill it (once-only): fetched at the applicant's request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<crate::evidence::EvidenceSource>,
 }
 
 /// Everything a procedure record publishes, apart from its e-form (versioned separately).

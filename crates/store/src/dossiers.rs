@@ -54,6 +54,8 @@ pub struct NewDossier {
     /// The provisional appointment date, shown on the submission receipt.
     pub due_date: NaiveDate,
     pub files: Vec<NewFile>,
+    /// Where each component came from (once-only provenance), written with the dossier.
+    pub components: Vec<crate::evidence::ComponentRecord>,
     pub idempotency: Option<Idempotency>,
     pub submitted_at: DateTime<Utc>,
 }
@@ -487,13 +489,24 @@ pub(crate) async fn insert_submissions(tx: &mut Tx, news: &[&NewDossier]) -> Res
         let id = *ids.get(code).ok_or(StoreError::Invalid("an inserted dossier was not returned".into()))?;
         let at = new.submitted_at;
         insert_files(tx, id, &new.files, "application", at).await?;
+        if !new.components.is_empty() {
+            let month = crate::evidence::month_of(at);
+            for c in &new.components {
+                tx.append(
+                    "dossier_components",
+                    &crate::evidence::COMPONENT_COLUMNS,
+                    c.values(id, new.procedure_id, new.agency_id, &month),
+                );
+            }
+        }
         let actor = Actor {
             user_id: Some(new.applicant_user_id),
             name: new.applicant_name.clone(),
             role: Some("applicant".into()),
             agency_id: None,
         };
-        let detail = json!({"files": new.files.len(), "form_version": new.form_version});
+        let fetched = new.components.iter().filter(|c| c.source == sen_domain::evidence::Provenance::Fetched).count();
+        let detail = json!({"files": new.files.len(), "form_version": new.form_version, "fetched": fetched});
         insert_event(tx, id, &actor, "submit", None, DossierState::Submitted, None, &detail, at).await?;
         if let Some(idem) = &new.idempotency {
             tx.append(

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod consents;
 pub mod data_reads;
 pub mod dossiers;
+pub mod evidence;
 pub mod exchange;
 pub mod exchange_log;
 mod exec;

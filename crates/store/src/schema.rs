@@ -170,6 +170,65 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("data_reads_by_subject", "data_reads", &["subject_kind", "subject_id", "read_at"])],
             drops: vec![],
         },
+        Migration {
+            version: 9,
+            name: "once-only evidence",
+            tables: evidence_tables(),
+            indexes: vec![
+                index("fetched_evidence_by_batch", "fetched_evidence", &["user_id", "batch"]),
+                index("dossier_components_by_dossier", "dossier_components", &["dossier_id"]),
+                index("dossier_components_by_month", "dossier_components", &["month", "procedure_id", "agency_id"]),
+            ],
+            drops: vec![],
+        },
+    ]
+}
+
+/// Once-only (issue #4): what the portal fetched from the registries at an applicant's
+/// explicit request, and where every component of a submitted dossier came from.
+fn evidence_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        // One row per registry asked in one request (a batch): what it answered, for the
+        // applicant to preview, confirm and use in one dossier.
+        t("fetched_evidence")
+            .col(id("id"))
+            .col(text("batch"))
+            .col(big("user_id"))
+            .col(big("procedure_id"))
+            .col(text("registry"))
+            .col(text("service"))
+            // found | not_found | unavailable
+            .col(text("status"))
+            .col(text_null("record_id"))
+            .col(text_null("facts"))
+            // SHA-256 of the registry's answer, and the exchange message that carried it.
+            .col(text_null("digest"))
+            .col(text_null("message_id"))
+            .col(ts("fetched_at"))
+            .col(ts_null("confirmed_at"))
+            .to_owned(),
+        // Where each component of a dossier came from: upload, form, fetched, prefill.
+        // Procedure, agency and month are copied from the dossier so that reuse figures are
+        // one grouped read of this table.
+        t("dossier_components")
+            .col(big("dossier_id"))
+            .col(text("component"))
+            .col(text("source"))
+            .col(text_null("registry"))
+            .col(text_null("service"))
+            .col(text_null("record_id"))
+            .col(ts_null("fetched_at"))
+            .col(text_null("message_id"))
+            .col(text_null("digest"))
+            // The e-form fields whose submitted values are the fetched ones (JSON array).
+            .col(text_null("fields"))
+            .col(big("procedure_id"))
+            .col(big("agency_id"))
+            // YYYY-MM of the submission, in Vietnam's time.
+            .col(text("month"))
+            .foreign_key(&mut fk(("dossier_components", "dossier_id"), ("dossiers", "id")))
+            .to_owned(),
     ]
 }
 

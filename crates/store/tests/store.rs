@@ -100,6 +100,7 @@ fn new_dossier(f: &Fixture, key: Option<(&str, &str)>) -> NewDossier {
         data: json!({"purpose": "xin việc"}),
         due_date: NaiveDate::from_ymd_opt(2026, 12, 11).unwrap(),
         files: vec![],
+        components: vec![],
         idempotency: key.map(|(k, h)| Idempotency { key: k.into(), request_hash: h.into() }),
         submitted_at: Utc::now(),
     }
@@ -528,5 +529,83 @@ async fn reads_of_a_persons_data_are_recorded_with_their_log_entry_and_listed_fo
             assert!(digests.contains(&r.digest()), "{r:?}");
         }
         assert!(entries.iter().all(|e| !e.body.contains("001203004567")));
+    }
+}
+
+#[tokio::test]
+async fn fetched_evidence_is_the_applicants_own_and_provenance_is_written_with_the_dossier() {
+    use sen_domain::evidence::{Evidence, Fact, Provenance, Registry};
+    use sen_store::evidence::{ComponentRecord, FetchStatus, NewFetchedEvidence};
+    for s in stores().await {
+        let f = fixture(&s).await;
+        let at = Utc::now();
+        let land = Evidence {
+            registry: Registry::Land,
+            record_id: "CS123456".into(),
+            facts: vec![Fact { key: "parcel_address".into(), label_vi: "Địa chỉ".into(), label_en: "Address".into(), value: "5 Lê Lợi".into() }],
+        };
+        let answers = vec![
+            NewFetchedEvidence {
+                registry: Registry::Land,
+                service: "VN/GOV/BNNMT/CSDLDD/land".into(),
+                status: FetchStatus::Found,
+                evidence: Some(land.clone()),
+                digest: Some("ab".repeat(32)),
+                message_id: Some("m-1".into()),
+                fetched_at: at,
+            },
+            NewFetchedEvidence {
+                registry: Registry::CivilStatus,
+                service: "VN/GOV/BTP/HOTICH/civil-status".into(),
+                status: FetchStatus::Unavailable,
+                evidence: None,
+                digest: None,
+                message_id: None,
+                fetched_at: at,
+            },
+        ];
+        assert!(matches!(s.record_fetched_evidence(f.user_id, f.procedure_id, &[]).await, Err(StoreError::Invalid(_))));
+        let batch = s.record_fetched_evidence(f.user_id, f.procedure_id, &answers).await.unwrap();
+        // Another user's batch does not exist for them, and cannot be confirmed by them.
+        assert!(s.fetched_evidence(f.user_id + 1, &batch).await.unwrap().is_empty());
+        assert!(matches!(s.confirm_evidence(f.user_id + 1, &batch, at).await, Err(StoreError::NotFound)));
+        let rows = s.fetched_evidence(f.user_id, &batch).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].evidence(), Some(land));
+        assert_eq!(rows[1].status(), FetchStatus::Unavailable);
+        assert!(rows[1].evidence().is_none());
+        assert!(!rows[0].usable_at(at), "not confirmed yet");
+        assert_eq!(s.confirm_evidence(f.user_id, &batch, at).await.unwrap(), 2);
+        assert_eq!(s.confirm_evidence(f.user_id, &batch, at).await.unwrap(), 0, "once");
+        let rows = s.fetched_evidence(f.user_id, &batch).await.unwrap();
+        assert!(rows[0].usable_at(at));
+        assert!(!rows[0].usable_at(at + sen_store::evidence::EVIDENCE_VALID_FOR + chrono::Duration::seconds(1)));
+
+        let mut new = new_dossier(&f, None);
+        new.components = vec![
+            ComponentRecord::provided("Tờ khai", Provenance::Form),
+            ComponentRecord::from_registry("Giấy tờ chứng minh chỗ ở hợp pháp", Provenance::Fetched, &rows[0], vec!["new_address".into()]),
+            ComponentRecord::provided("Ảnh", Provenance::Upload),
+        ];
+        let d = s.submit_dossier(new.clone()).await.unwrap();
+        let stored = s.dossier_components(d.id).await.unwrap();
+        assert_eq!(stored.len(), 3);
+        let fetched = stored.iter().find(|c| c.source == Provenance::Fetched).unwrap();
+        assert_eq!(fetched.registry, Some(Registry::Land));
+        assert_eq!(fetched.record_id.as_deref(), Some("CS123456"));
+        assert_eq!(fetched.message_id.as_deref(), Some("m-1"));
+        assert_eq!(fetched.fields, vec!["new_address".to_string()]);
+        // A second dossier, all uploaded: one fetched of three documents this month.
+        let mut other = new_dossier(&f, None);
+        other.components = vec![
+            ComponentRecord::provided("Giấy tờ chứng minh chỗ ở hợp pháp", Provenance::Upload),
+            ComponentRecord::provided("Ảnh", Provenance::Upload),
+        ];
+        s.submit_dossier(other).await.unwrap();
+        let figures = s.reuse_figures("2000-01").await.unwrap();
+        assert_eq!(figures.len(), 1, "{figures:?}");
+        assert_eq!((figures[0].fetched, figures[0].uploaded), (1, 3));
+        assert_eq!(figures[0].procedure_id, f.procedure_id);
+        assert!(s.reuse_figures("2999-01").await.unwrap().is_empty());
     }
 }

@@ -1050,6 +1050,7 @@ fn parse_procedure(
                 name: l.trim_start_matches('*').trim().to_string(),
                 quantity: "01 bản".into(),
                 template: None,
+                evidence: vec![],
             })
             .collect(),
         keywords: get("keywords"),
@@ -1095,7 +1096,7 @@ async fn admin_procedure_save(
 ) -> PageResult {
     who.check_csrf(v.get("csrf").map(String::as_str)).page(lang)?;
     let action = if id == "new" { "/admin/procedures/new".to_string() } else { format!("/admin/procedures/{id}") };
-    let (spec, form) = match parse_procedure(&v) {
+    let (mut spec, form) = match parse_procedure(&v) {
         Ok(x) => x,
         Err(e) => {
             let body = html! { h1 { (lang.t("Quản trị thủ tục", "Procedure administration")) } (procedure_editor(lang, &who, &action, &v, Some(&e))) };
@@ -1112,6 +1113,13 @@ async fn admin_procedure_save(
         let id: i64 = id.parse().map_err(|_| AppError::NotFound("procedure")).page(lang)?;
         let current = st.procedure(id).page(lang)?;
         st.check_procedure_admin(&who, &current.agency_kind).await.page(lang)?;
+        // The editor edits names only: a component that keeps its name keeps its registries.
+        let before = current.spec().components;
+        for c in &mut spec.components {
+            if let Some(b) = before.iter().find(|b| b.name == c.name) {
+                c.evidence = b.evidence.clone();
+            }
+        }
         st.store.update_procedure(id, &spec, Some(&form), &actor).await.page(lang)?;
         id
     };
