@@ -506,10 +506,116 @@ async fn registry_data_crosses_two_gateway_processes() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
+    let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+
+    // They apply for permanent residence (Đăng ký thường trú), once-only: an explicit request
+    // fetches their residence and birth records through both gateways; land is not served
+    // here, so they attach the proof of housing themselves.
+    let found: Value = citizen
+        .get(format!("{directory}/api/v1/procedures?q=1.004194"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let procedure = found.as_array().unwrap().iter().find(|p| p["code"] == "1.004194").expect("in the catalogue")["id"]
+        .as_i64()
+        .unwrap();
+    let evidence = citizen
+        .post(format!("{directory}/api/v1/procedures/{procedure}/evidence"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evidence.status(), 201);
+    let evidence: Value = evidence.json().await.unwrap();
+    let status: Vec<(&str, &str)> = evidence["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["registry"].as_str().unwrap(), a["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(status, [("residence", "found"), ("civil-status", "found"), ("land", "unavailable")], "{evidence}");
+    let batch = evidence["batch"].as_str().unwrap();
+    let prefill = evidence["prefill"].clone();
+    assert!(prefill["head_of_household"].is_string() && prefill["birth_date"].is_string(), "{evidence}");
+    let mut data = prefill.clone();
+    data["new_address"] = json!("Số 8 ngõ 12 Hàng Bạc, phường Hoàn Kiếm");
+    data["housing_proof"] = json!("Hợp đồng thuê, mượn");
+    let submission = |batch: &str| {
+        json!({"procedure_id": procedure, "data": data, "evidence_batch": batch, "files": [{
+            "component": "Giấy tờ chứng minh chỗ ở hợp pháp", "filename": "hop-dong.pdf",
+            "content_type": "application/pdf", "content_base64": "JVBERi0xLjQKJSVFT0YK"}]})
+    };
+    // Not confirmed yet: refused, nothing written.
+    let r = citizen
+        .post(format!("{directory}/api/v1/dossiers"))
+        .header("x-csrf-token", &csrf)
+        .json(&submission(batch))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "{}", r.text().await.unwrap());
+    let r = citizen
+        .post(format!("{directory}/api/v1/procedures/{procedure}/evidence/{batch}/confirm"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = citizen
+        .post(format!("{directory}/api/v1/dossiers"))
+        .header("x-csrf-token", &csrf)
+        .json(&submission(batch))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let dossier = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let components: Value = citizen
+        .get(format!("{directory}/api/v1/dossiers/{dossier}/components"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<(&str, Option<&str>)> = components
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["source"].as_str().unwrap(), c["registry"].as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [("form", None), ("prefill", Some("residence")), ("prefill", Some("civil-status")), ("upload", None)],
+        "{components}"
+    );
+    let message_ids: Vec<&str> = components
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["message_id"].as_str())
+        .collect();
+    assert_eq!(message_ids.len(), 2, "each fetched record names its exchange message: {components}");
+
     let reads: Value =
         citizen.get(format!("{directory}/api/v1/me/data-reads")).send().await.unwrap().json().await.unwrap();
-    let services: Vec<&str> =
-        reads["reads"].as_array().unwrap().iter().map(|r| r["service"].as_str().unwrap()).collect();
+    // The application's two reads, for the procedure, and the two direct calls above.
+    let for_procedure: Vec<&Value> =
+        reads["reads"].as_array().unwrap().iter().filter(|r| r["purpose"] == "1.004194").collect();
+    assert_eq!(for_procedure.len(), 2, "{reads}");
+    for id in &message_ids {
+        assert!(for_procedure.iter().any(|r| r["message_id"] == *id), "read {id} is listed: {reads}");
+    }
+    let services: Vec<&str> = reads["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["purpose"].is_null())
+        .map(|r| r["service"].as_str().unwrap())
+        .collect();
     assert_eq!(services, ["VN/GOV/BTP/HOTICH/civil-status", "VN/GOV/BCA/CSDLQGDC/residence"], "{reads}");
     assert!(
         reads["reads"]

@@ -219,6 +219,10 @@ pub struct SubmitIn {
     pub data: Value,
     #[serde(default)]
     pub files: Vec<FileIn>,
+    /// A confirmed request for data the state holds (`POST /procedures/{id}/evidence`):
+    /// its records stand in for documents.
+    #[serde(default)]
+    pub evidence_batch: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -262,6 +266,7 @@ pub async fn submit(
                 data: body.data,
                 files,
                 idempotency_key: key,
+                evidence_batch: body.evidence_batch,
             },
         )
         .await?;
@@ -883,5 +888,6 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::exchange_http::api_routes())
         .merge(crate::consent_http::api_routes())
         .merge(crate::data_reads_http::api_routes())
+        .merge(crate::once_only::api_routes())
         .fallback(not_found)
 }

@@ -100,6 +100,9 @@ pub struct SubmitRequest {
     pub data: Value,
     pub files: Vec<NewFile>,
     pub idempotency_key: Option<String>,
+    /// A confirmed explicit request (once-only): its registries' records stand in for
+    /// documents, and provenance is recorded per component.
+    pub evidence_batch: Option<String>,
 }
 
 /// Hand-off, reasons and files that come with an action.
@@ -194,11 +197,18 @@ impl AppState {
         let form = self.catalogue().form(&self.store, p.id, p.form_version).await?;
         form.validate(&req.data).map_err(AppError::Invalid)?;
         self.check_files(&req.files)?;
-        // Mandatory documents must be attached; the declaration ("Tờ khai…") is the e-form itself.
+        let now = Utc::now();
+        let evidence = match &req.evidence_batch {
+            Some(batch) => self.usable_evidence(principal, p.id, batch, now).await?,
+            None => vec![],
+        };
+        let components = crate::once_only::provenance(&spec, &req.data, &req.files, &evidence);
+        // Mandatory documents must be attached or fetched; the declaration ("Tờ khai…") is
+        // the e-form itself.
         let missing: Vec<String> = spec
             .components
             .iter()
-            .filter(|c| c.mandatory && !is_filled_online(&c.name) && !req.files.iter().any(|f| f.component == c.name))
+            .filter(|c| c.mandatory && !components.iter().any(|r| r.component == c.name))
             .map(|c| c.name.clone())
             .collect();
         if !missing.is_empty() {
@@ -224,10 +234,9 @@ impl AppState {
                 None => Self::default_agency(principal, &candidates).ok_or(AppError::NotFound("agency"))?,
             };
         let idempotency = req.idempotency_key.map(|key| {
-            let fingerprint = json!({"p": p.id, "a": agency.id, "d": req.data, "f": req.files.iter().map(|f| sen_store::dossiers::sha256_hex(&f.content)).collect::<Vec<_>>()});
+            let fingerprint = json!({"p": p.id, "a": agency.id, "d": req.data, "e": req.evidence_batch, "f": req.files.iter().map(|f| sen_store::dossiers::sha256_hex(&f.content)).collect::<Vec<_>>()});
             Idempotency { key, request_hash: sen_store::dossiers::sha256_hex(fingerprint.to_string().as_bytes()) }
         });
-        let now = Utc::now();
         let day = now.with_timezone(&vn_offset()).date_naive();
         let cal = self.calendar();
         // The provisional appointment counts from the next working day after submission.
@@ -250,6 +259,7 @@ impl AppState {
                 data: req.data,
                 due_date: due,
                 files: req.files,
+                components,
                 idempotency,
                 submitted_at: now,
             })

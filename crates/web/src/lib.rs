@@ -11,6 +11,7 @@ pub mod exchange_http;
 pub mod exchange_pages;
 pub mod i18n;
 pub mod metrics;
+pub mod once_only;
 pub mod openapi;
 pub mod pages;
 pub mod registry_http;

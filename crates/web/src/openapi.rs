@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description, generated from the handlers and committed as
 //! `docs/openapi.json` (a test keeps the two equal).
 
-use crate::{api, consent_http, data_reads_http, exchange_http, trust_http};
+use crate::{api, consent_http, data_reads_http, exchange_http, once_only, trust_http};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -17,10 +17,11 @@ use utoipa::OpenApi;
         trust_http::log_entry, trust_http::certificate, trust_http::revoke, trust_http::rotate_seal,
         exchange_http::directory, exchange_http::global_configuration, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
         exchange_http::grant, exchange_http::revoke, consent_http::list, consent_http::give, consent_http::revoke, data_reads_http::list,
+        once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"))
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"))
 )]
 pub struct ApiDoc;
 

@@ -274,6 +274,7 @@ async fn apply_form(
     id: i64,
     values: &HashMap<String, String>,
     errors: &[FieldError],
+    evidence: &[sen_store::evidence::FetchedEvidenceRow],
 ) -> Result<Markup, PageError> {
     let p = st.procedure(id).page(lang)?;
     let form = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
@@ -291,8 +292,10 @@ async fn apply_form(
                 ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (field_label(&form, &e.field, lang)) ": " (field_error_message(lang, &e.code)) } } } }
             }
         }
+        (crate::once_only::request_box(st, lang, who, p.id, &spec, evidence))
         form method="post" action={"/procedures/" (p.id) "/apply"} enctype="multipart/form-data" novalidate {
             input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
+            @if let Some(r) = evidence.first() { input type="hidden" name="evidence_batch" value=(r.batch); }
             input type="hidden" name="idempotency_key" value=(values.get("idempotency_key").cloned().unwrap_or_else(random_token));
             div.field {
                 label for="f-agency_id" { (lang.t("Cơ quan tiếp nhận", "Receiving agency")) }
@@ -330,9 +333,13 @@ async fn apply_form(
                     @let key = format!("component:{}", c.name);
                     @let e = err(&key);
                     @let id = format!("f-component-{}", c.name);
+                    @let fetched = crate::once_only::fetched_for(&spec, &c.name, evidence);
                     div.field.invalid[e.is_some()] {
-                        label for=(id) { (c.name) @if c.mandatory { " " span.req aria-hidden="true" { "*" } } }
-                        input #(id) type="file" name={"component_" (i)} accept="application/pdf,image/*" required[c.mandatory] aria-describedby=[e.map(|_| format!("{id}-err"))];
+                        label for=(id) { (c.name) @if c.mandatory && fetched.is_none() { " " span.req aria-hidden="true" { "*" } } }
+                        @if let Some(r) = fetched {
+                            p.fetched id={(id) "-fetched"} { (lang.t("Đã lấy từ ", "Fetched from ")) (r.registry().map(|x| lang.t(x.label_vi(), x.label_en())).unwrap_or_default()) ": " code { (r.record_id.clone().unwrap_or_default()) } ". " (lang.t("Không cần đính kèm; bạn vẫn có thể tải lên bản khác.", "No need to attach it; you may still upload another copy.")) }
+                        }
+                        input #(id) type="file" name={"component_" (i)} accept="application/pdf,image/*" required[c.mandatory && fetched.is_none()] aria-describedby=[e.map(|_| format!("{id}-err")).or(fetched.map(|_| format!("{id}-fetched")))];
                         @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
                     }
                 }
@@ -353,14 +360,45 @@ fn field_label(form: &sen_domain::eform::EForm, name: &str, lang: Lang) -> Strin
         .unwrap_or_else(|| name.to_string())
 }
 
-async fn apply_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, Path(id): Path<i64>) -> PageResult {
+#[derive(Deserialize)]
+struct ApplyQuery {
+    /// A confirmed request for data the state holds: the form is pre-filled from it.
+    evidence: Option<String>,
+}
+
+/// The confirmed answers of a request, for the form (nothing when not confirmed or not theirs).
+async fn confirmed_evidence(
+    st: &AppState,
+    who: &Principal,
+    id: i64,
+    batch: Option<&str>,
+) -> Vec<sen_store::evidence::FetchedEvidenceRow> {
+    let Some(batch) = batch.filter(|b| !b.is_empty() && b.len() <= 64) else { return vec![] };
+    match st.evidence_batch(who, id, batch).await {
+        Ok(rows) if rows.iter().all(|r| r.confirmed_at.is_some()) => rows,
+        _ => vec![],
+    }
+}
+
+async fn apply_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Option<Principal>,
+    Path(id): Path<i64>,
+    Query(q): Query<ApplyQuery>,
+) -> PageResult {
     let Some(who) = who else {
         return Ok(Redirect::to(&format!("/login?next=/procedures/{id}/apply")).into_response());
     };
     if !who.is_applicant() {
         return Err(PageError(AppError::Forbidden("only citizens and businesses submit dossiers".into()), lang));
     }
-    let body = apply_form(&st, lang, &who, id, &HashMap::new(), &[]).await?;
+    let evidence = confirmed_evidence(&st, &who, id, q.evidence.as_deref()).await;
+    let values = match st.procedure(id) {
+        Ok(p) if !evidence.is_empty() => crate::once_only::prefill(&p.spec(), &evidence),
+        _ => HashMap::new(),
+    };
+    let body = apply_form(&st, lang, &who, id, &values, &[], &evidence).await?;
     Ok(html_page(lang, None, Some(&who), lang.t("Nộp hồ sơ", "Apply"), body))
 }
 
@@ -430,11 +468,13 @@ async fn apply_submit(
         data,
         files,
         idempotency_key: form.fields.get("idempotency_key").filter(|k| !k.is_empty() && k.len() <= 200).cloned(),
+        evidence_batch: form.fields.get("evidence_batch").filter(|b| !b.is_empty()).cloned(),
     };
     match st.submit(&who, req).await {
         Ok(s) => Ok(Redirect::to(&format!("/dossiers/{}?submitted=1", s.id)).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let body = apply_form(&st, lang, &who, id, &form.fields, &errors).await?;
+            let evidence = confirmed_evidence(&st, &who, id, form.fields.get("evidence_batch").map(String::as_str)).await;
+            let body = apply_form(&st, lang, &who, id, &form.fields, &errors, &evidence).await?;
             let mut r = html_page(lang, None, Some(&who), lang.t("Nộp hồ sơ", "Apply"), body);
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
@@ -526,6 +566,7 @@ async fn dossier_page(
     let data: serde_json::Value = serde_json::from_str(&d.data).unwrap_or_default();
     let events = st.store.events(d.id).await.page(lang)?;
     let files = st.store.files(d.id).await.page(lang)?;
+    let components = st.store.dossier_components(d.id).await.page(lang)?;
     let reads =
         if access == Access::Applicant { st.store.dossier_audit(d.id, true).await.page(lang)? } else { Vec::new() };
     let agency = st.store.agency(d.agency_id).await.page(lang)?;
@@ -604,6 +645,7 @@ async fn dossier_page(
         h2 { (lang.t("Giấy tờ đính kèm", "Attached documents")) }
         @if files.is_empty() { p { (lang.t("Không có tệp.", "No files.")) } }
         ul { @for f in &files { li { a href={"/dossiers/" (d.id) "/files/" (f.id)} { (f.filename) } " — " (f.component) " (" (f.size) " bytes)" } } }
+        (crate::once_only::components_table(lang, &components))
 
         h2 { (lang.t("Thao tác", "Actions")) }
         div.actions {
@@ -1272,6 +1314,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/procedures/{id}", get(admin_procedure_page).post(admin_procedure_save))
         .route("/consents", get(crate::consent_http::page).post(crate::consent_http::page_give))
         .route("/my-data", get(crate::data_reads_http::page))
+        .route("/procedures/{id}/evidence", post(crate::once_only::page_fetch))
+        .route("/procedures/{id}/evidence/{batch}", get(crate::once_only::page_preview))
+        .route("/procedures/{id}/evidence/{batch}/confirm", post(crate::once_only::page_confirm))
         .route("/consents/{id}/revoke", post(crate::consent_http::page_revoke))
         .route("/admin/exchange", get(crate::exchange_pages::page))
         .route("/admin/exchange/{what}", post(crate::exchange_pages::change))
