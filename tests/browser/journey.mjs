@@ -180,9 +180,33 @@ try {
     await business.getByRole('button', { name: 'Thu hồi', exact: true }).click();
     await expectText(business, 'Đã thu hồi');
   });
+  await step('a citizen applies for permanent residence with data the state already holds', async () => {
+    await citizen.goto(`${base}/procedures?q=thuong tru`);
+    await citizen.getByRole('link', { name: 'Đăng ký thường trú', exact: true }).first().click();
+    await citizen.getByRole('link', { name: 'Nộp hồ sơ trực tuyến' }).click();
+    await expectText(citizen, 'Dữ liệu Nhà nước đã có');
+    await citizen.getByRole('button', { name: 'Lấy dữ liệu của tôi' }).click();
+    await expectText(citizen, 'Xem trước dữ liệu được lấy');
+    await expectText(citizen, 'Họ tên chủ hộ');
+    await shot(citizen, '18-once-only-preview');
+    await citizen.getByRole('button', { name: 'Dùng dữ liệu này cho hồ sơ' }).click();
+    await expectText(citizen, 'Hồ sơ dùng dữ liệu bạn đã xem và xác nhận');
+    if (!(await citizen.inputValue('#f-head_of_household'))) throw new Error('the head of household was not pre-filled');
+    if (!(await citizen.inputValue('#f-new_address'))) await citizen.fill('#f-new_address', 'Số 8 ngõ 12 Hàng Bạc, phường Hoàn Kiếm');
+    if (!(await citizen.inputValue('#f-housing_proof'))) await citizen.selectOption('#f-housing_proof', 'Hợp đồng thuê, mượn');
+    // The land certificate stands in for the proof of housing when the registry has one.
+    if ((await citizen.locator('p.fetched').count()) === 0) await citizen.setInputFiles('input[name=component_1]', pdf);
+    await shot(citizen, '19-once-only-form');
+    await citizen.click('form[enctype] button[type=submit]');
+    await expectText(citizen, 'Đã nộp hồ sơ thành công');
+    await expectText(citizen, 'Nguồn thành phần hồ sơ');
+    await expectText(citizen, 'Điền sẵn từ');
+    await shot(citizen, '20-once-only-provenance');
+  });
   await step('a citizen sees who read their data in the national databases', async () => {
     await citizen.goto(`${base}/my-data`);
     await expectText(citizen, 'Ai đã đọc dữ liệu của tôi');
+    await expectText(citizen, 'Đăng ký thường trú (1.004194)');
     await shot(citizen, '17-who-read-my-data');
   });
   await step('the portal speaks English on request', async () => {

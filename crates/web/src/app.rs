@@ -57,6 +57,10 @@ impl Catalogue {
         self.agencies.iter().filter(|a| a.kind == p.agency_kind).collect()
     }
 
+    pub fn by_code(&self, code: &str) -> Option<&ProcedureRow> {
+        self.procedures.iter().find(|p| p.code == code)
+    }
+
     pub fn get(&self, id: i64) -> Option<&ProcedureRow> {
         self.procedures.iter().find(|p| p.id == id)
     }

@@ -138,6 +138,15 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
         return Ok(html_page(lang, None, Some(&who), title, body));
     }
     let data = st.my_data_reads(&who).await.page(lang)?;
+    let catalogue = st.catalogue();
+    // A purpose that is a procedure's code reads as the procedure's name.
+    let purpose = |p: &Option<String>| match p.as_deref() {
+        None => "—".to_string(),
+        Some(code) => match catalogue.by_code(code) {
+            Some(proc_) => format!("{} ({code})", lang.t(&proc_.name, &proc_.name_en)),
+            None => code.to_string(),
+        },
+    };
     let body = html! {
         h1 { (title) }
         p { (lang.t(
@@ -167,7 +176,7 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
                         td { code { (r.client) } }
                         td { (r.user_id.clone().unwrap_or_else(|| "—".into())) }
                         td { code { (r.service) } }
-                        td { (r.purpose.clone().unwrap_or_else(|| "—".into())) }
+                        td { (purpose(&r.purpose)) }
                     }
                 } }
             }
