@@ -624,6 +624,80 @@ pub fn request_box(
     }
 }
 
+/// Reuse figures as a page: the share of documents fetched instead of uploaded, per
+/// procedure over the period (drawn as bars), and month by month.
+pub async fn reuse_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Query(q): Query<ReuseQuery>,
+) -> PageResult {
+    let out = st.reuse_figures(&who, q.from.as_deref()).await.page(lang)?;
+    let title = lang.t("Tái sử dụng dữ liệu (chỉ tiêu K2)", "Data reuse (target K2)");
+    let catalogue = st.catalogue();
+    let agency = |id: i64| catalogue.agencies.iter().find(|a| a.id == id).map(|a| a.name.clone()).unwrap_or_default();
+    // Per procedure over the whole period, largest volume first.
+    let mut per_procedure: Vec<(String, i64, i64)> = Vec::new();
+    for f in &out.figures {
+        match per_procedure.iter_mut().find(|(name, _, _)| *name == f.procedure_name) {
+            Some(p) => {
+                p.1 += f.fetched;
+                p.2 += f.uploaded;
+            }
+            None => per_procedure.push((f.procedure_name.clone(), f.fetched, f.uploaded)),
+        }
+    }
+    per_procedure.retain(|(_, a, b)| a + b > 0);
+    per_procedure.sort_by_key(|(_, a, b)| std::cmp::Reverse(a + b));
+    per_procedure.truncate(15);
+    let pct = |x: Option<f64>| x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "—".into());
+    let (row_h, label_w, bar_w) = (28, 360, 400);
+    let body = html! {
+        h1 { (title) }
+        p { (lang.t(
+            "Tỷ lệ giấy tờ được lấy từ cơ sở dữ liệu thay vì người dân, doanh nghiệp phải nộp lại, tính từ nguồn của từng thành phần hồ sơ đã nộp.",
+            "The share of documents fetched from the databases instead of uploaded again by people and businesses, computed from where each submitted component came from.")) }
+        form method="get" action="/admin/reuse" {
+            div.field { label for="r-from" { (lang.t("Từ tháng (YYYY-MM)", "From month (YYYY-MM)")) } input #r-from type="text" name="from" value=(out.from) pattern="[0-9]{4}-[0-9]{2}"; }
+            button type="submit" { (lang.t("Xem", "Show")) }
+        }
+        p.kpi { (lang.t("Toàn kỳ: ", "Whole period: ")) strong { (pct(out.fetched_share)) } (lang.t(" giấy tờ được lấy thay vì nộp", " of documents fetched instead of uploaded")) }
+        @if per_procedure.is_empty() { p { (lang.t("Chưa có hồ sơ nào trong kỳ.", "No dossier in this period yet.")) } } @else {
+            figure {
+                figcaption { (lang.t("Tỷ lệ giấy tờ được lấy, theo thủ tục", "Share of documents fetched, by procedure")) }
+                svg role="img" aria-label=(lang.t("Biểu đồ tỷ lệ giấy tờ được lấy theo thủ tục", "Chart of the share fetched by procedure"))
+                    width=(label_w + bar_w + 80) height=(row_h * per_procedure.len() as i64 + 10) {
+                    @for (i, (name, fetched, uploaded)) in per_procedure.iter().enumerate() {
+                        @let y = i as i64 * row_h;
+                        @let share = *fetched as f64 / (*fetched + *uploaded) as f64;
+                        text x="0" y=(y + 18) font-size="13" fill="#1a1a1a" { (name) }
+                        rect x=(label_w) y=(y + 4) width=(bar_w) height="18" fill="#e6e6e6" {}
+                        rect x=(label_w) y=(y + 4) width=((share * bar_w as f64).round() as i64) height="18" fill="#a3111d" {}
+                        text x=(label_w + bar_w + 6) y=(y + 18) font-size="13" fill="#1a1a1a" { (format!("{:.0}%", share * 100.0)) }
+                    }
+                }
+            }
+            table {
+                caption { (lang.t("Theo tháng, thủ tục và cơ quan", "By month, procedure and agency")) }
+                thead { tr {
+                    th scope="col" { (lang.t("Tháng", "Month")) }
+                    th scope="col" { (lang.t("Thủ tục", "Procedure")) }
+                    th scope="col" { (lang.t("Cơ quan", "Agency")) }
+                    th scope="col" { (lang.t("Được lấy", "Fetched")) }
+                    th scope="col" { (lang.t("Người nộp tải lên", "Uploaded")) }
+                    th scope="col" { (lang.t("Tờ khai điền sẵn", "Pre-filled forms")) }
+                    th scope="col" { (lang.t("Tỷ lệ được lấy", "Share fetched")) }
+                } }
+                tbody { @for f in &out.figures {
+                    tr { td { (f.month) } td { (f.procedure_code) " " (f.procedure_name) } td { (agency(f.agency_id)) }
+                        td { (f.fetched) } td { (f.uploaded) } td { (f.prefilled) } td { (pct(f.fetched_share)) } }
+                } }
+            }
+        }
+    };
+    Ok(html_page(lang, None, Some(&who), title, body))
+}
+
 /// The registry record that stands in for a component, when a confirmed request found one.
 pub fn fetched_for<'a>(spec: &ProcedureSpec, component: &str, confirmed: &'a [FetchedEvidenceRow]) -> Option<&'a FetchedEvidenceRow> {
     let c = spec.components.iter().find(|c| c.name == component)?;

@@ -112,10 +112,12 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                             a href="/office" { (lang.t("Xử lý hồ sơ", "Back office")) }
                             @if p.roles.iter().any(|r| r.role == "agency_admin") { a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) } }
                             a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
+                            a href="/admin/reuse" { (lang.t("Tái sử dụng dữ liệu", "Data reuse")) }
                         }
                         Some(p) if p.is_admin() => {
                             a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) }
                             a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
+                            a href="/admin/reuse" { (lang.t("Tái sử dụng dữ liệu", "Data reuse")) }
                         }
                         Some(p) if p.is_applicant() => {
                             a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) }
@@ -1319,6 +1321,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/procedures/{id}/evidence/{batch}/confirm", post(crate::once_only::page_confirm))
         .route("/consents/{id}/revoke", post(crate::consent_http::page_revoke))
         .route("/admin/exchange", get(crate::exchange_pages::page))
+        .route("/admin/reuse", get(crate::once_only::reuse_page))
         .route("/admin/exchange/{what}", post(crate::exchange_pages::change))
         .route("/admin/exchange/rights/{id}/revoke", post(crate::exchange_pages::revoke))
         .route("/logout", post(logout))

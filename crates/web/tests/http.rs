@@ -1406,3 +1406,94 @@ async fn who_read_my_data_is_for_the_subject_and_says_when_the_exchange_is_not_c
         assert_eq!(get(&desk, format!("{}/api/v1/me/data-reads", s.base)).await.0, StatusCode::FORBIDDEN);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_counted_in_reuse() {
+    use sen_domain::evidence::{Evidence, Fact, Registry};
+    use sen_store::evidence::{FetchStatus, NewFetchedEvidence};
+    on_both!(|s| {
+        let citizen = login(&s, "congdan").await;
+        let residence = procedure_id(&s, "1.004194").await;
+        // Not connected to the exchange: said so, nothing fetched.
+        let (st, body) = post(&citizen, format!("{}/api/v1/procedures/{residence}/evidence", s.base), json!({})).await;
+        assert_eq!((st, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("exchange_not_configured")));
+        // A procedure whose documents no registry holds.
+        let birth = procedure_id(&s, "1.001193").await;
+        let (st, body) = post(&citizen, format!("{}/api/v1/procedures/{birth}/evidence", s.base), json!({})).await;
+        assert_eq!((st, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("no_registry_data")));
+        let html = citizen.client.get(format!("{}/procedures/{residence}/apply", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Dữ liệu Nhà nước đã có") && html.contains("chưa kết nối"));
+
+        // What the land registry answered for this citizen (as the exchange would bring it).
+        let user_id = citizen.id;
+        let land = NewFetchedEvidence {
+            registry: Registry::Land,
+            service: "VN/GOV/BNNMT/CSDLDD/land".into(),
+            status: FetchStatus::Found,
+            evidence: Some(Evidence {
+                registry: Registry::Land,
+                record_id: "CS765432".into(),
+                facts: vec![Fact { key: "parcel_address".into(), label_vi: "Địa chỉ thửa đất".into(), label_en: "Parcel address".into(), value: "5 Lê Lợi, Hoàn Kiếm".into() }],
+            }),
+            digest: Some("0".repeat(64)),
+            message_id: Some("msg-land-1".into()),
+            fetched_at: chrono::Utc::now(),
+        };
+        let batch = s.store.record_fetched_evidence(user_id, residence, &[land]).await.unwrap();
+        // Another citizen cannot see, confirm or use it.
+        let other = login(&s, "congdan2").await;
+        let url = format!("{}/api/v1/procedures/{residence}/evidence/{batch}", s.base);
+        assert_eq!(get(&other, url.clone()).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(post(&other, format!("{url}/confirm"), json!({})).await.0, StatusCode::NOT_FOUND);
+        let (st, shown) = get(&citizen, url.clone()).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(shown["prefill"]["new_address"], "5 Lê Lợi, Hoàn Kiếm");
+        let preview = citizen.client.get(format!("{}/procedures/{residence}/evidence/{batch}", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(preview.contains("CS765432") && preview.contains("Dùng dữ liệu này cho hồ sơ"));
+
+        let submission = |batch: &str| json!({"procedure_id": residence, "evidence_batch": batch,
+            "data": {"new_address": "5 Lê Lợi, Hoàn Kiếm", "housing_proof": "Sổ đỏ/GCN quyền sở hữu"}});
+        let dossiers = format!("{}/api/v1/dossiers", s.base);
+        let before = s.store.count_dossiers().await.unwrap();
+        // Unknown, then unconfirmed: refused with the field named, nothing written.
+        let (st, body) = post(&citizen, dossiers.clone(), submission("no-such-batch")).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.to_string().contains("evidence_batch"), "{body}");
+        let (st, body) = post(&other, dossiers.clone(), submission(&batch)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (st, body) = post(&citizen, dossiers.clone(), submission(&batch)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.to_string().contains("not_confirmed"), "{body}");
+        // Without the batch the proof of housing is missing.
+        let (st, body) = post(&citizen, dossiers.clone(), json!({"procedure_id": residence, "data": submission("")["data"]})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(s.store.count_dossiers().await.unwrap(), before);
+
+        assert_eq!(post(&citizen, format!("{url}/confirm"), json!({})).await.0, StatusCode::OK);
+        let (st, body) = post(&citizen, dossiers.clone(), submission(&batch)).await;
+        assert_eq!(st, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_i64().unwrap();
+        let (st, components) = get(&citizen, format!("{}/api/v1/dossiers/{id}/components", s.base)).await;
+        assert_eq!(st, StatusCode::OK);
+        let fetched = components.as_array().unwrap().iter().find(|c| c["source"] == "fetched").expect("fetched");
+        assert_eq!(fetched["record_id"], "CS765432");
+        assert_eq!(fetched["message_id"], "msg-land-1");
+        assert_eq!(fetched["fields"], json!(["new_address"]));
+        // Another citizen cannot read the provenance of this dossier (nor learn that it exists).
+        assert_eq!(get(&other, format!("{}/api/v1/dossiers/{id}/components", s.base)).await.0, StatusCode::NOT_FOUND);
+        let page = citizen.client.get(format!("{}/dossiers/{id}", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Nguồn thành phần hồ sơ") && page.contains("CS765432"));
+
+        // Reuse figures: for officials, not citizens.
+        assert_eq!(get(&citizen, format!("{}/api/v1/stats/reuse", s.base)).await.0, StatusCode::FORBIDDEN);
+        let desk = login(&s, "motcua").await;
+        let (st, reuse) = get(&desk, format!("{}/api/v1/stats/reuse", s.base)).await;
+        assert_eq!(st, StatusCode::OK);
+        let row = reuse["figures"].as_array().unwrap().iter().find(|f| f["procedure_code"] == "1.004194").expect("counted");
+        assert_eq!(row["fetched"], 1);
+        assert!(reuse["fetched_share"].as_f64().unwrap() > 0.0);
+        assert_eq!(get(&desk, format!("{}/api/v1/stats/reuse?from=2026-13", s.base)).await.0, StatusCode::BAD_REQUEST);
+        let page = desk.client.get(format!("{}/admin/reuse", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("<svg") && page.contains("Đăng ký thường trú"));
+    });
+}
