@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod ident;
 pub mod password;
 pub mod procedure;
+pub mod registry_change;
 pub mod search;
 pub mod text;
 

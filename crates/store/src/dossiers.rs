@@ -921,6 +921,10 @@ impl Store {
         {
             crate::trust::insert_result(&mut tx, d.id, issued).await?;
         }
+        if req.action == Action::IssueResult {
+            // The result changes its base registry, with the change event, in this transaction.
+            crate::outbox::on_result(&mut tx, &d, req.today, now).await?;
+        }
         if is_decision(req.action)
             && let (Some(signer), Some(user_id)) = (&req.signer, req.actor.user_id)
         {

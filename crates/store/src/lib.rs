@@ -17,6 +17,7 @@ mod exec;
 pub mod group_commit;
 pub mod log;
 pub mod models;
+pub mod outbox;
 pub mod reference;
 pub mod registries;
 pub mod schema;

@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, InsertStatement, Order, Query};
 /// Rows per multi-row INSERT: under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK_PARAMS: usize = 30_000;
 
-const AGENCY_COLUMNS: [&str; 9] =
+pub(crate) const AGENCY_COLUMNS: [&str; 9] =
     ["id", "code", "name", "name_en", "kind", "level", "province_code", "commune_code", "parent_id"];
 
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct NewAgency {
     pub commune_code: Option<String>,
 }
 
-const PERSON_COLUMNS: [&str; 9] = [
+pub(crate) const PERSON_COLUMNS: [&str; 9] = [
     "person_number",
     "full_name",
     "birth_date",

@@ -30,7 +30,7 @@ pub struct CivilEvent {
     pub details: String,
 }
 
-const CIVIL_COLUMNS: [&str; 12] = [
+pub(crate) const CIVIL_COLUMNS: [&str; 12] = [
     "kind",
     "agency_code",
     "book_year",

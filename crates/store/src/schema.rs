@@ -181,6 +181,37 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 10,
+            name: "registry change events",
+            // The transactional outbox of registry changes, and what each consumer processed.
+            tables: vec![
+                Table::create()
+                    .table("outbox_events")
+                    .if_not_exists()
+                    .col(id("id"))
+                    .col(text("event_id"))
+                    .col(text("topic"))
+                    .col(text("payload"))
+                    .col(ts("created_at"))
+                    .col(ts_null("published_at"))
+                    .to_owned(),
+                Table::create()
+                    .table("processed_events")
+                    .if_not_exists()
+                    .col(text("consumer"))
+                    .col(text("event_id"))
+                    .col(text("topic"))
+                    .col(ts("processed_at"))
+                    .primary_key(Index::create().col("consumer").col("event_id"))
+                    .to_owned(),
+            ],
+            indexes: vec![
+                unique("outbox_events_id", "outbox_events", &["event_id"]),
+                index("outbox_events_pending", "outbox_events", &["published_at", "id"]),
+            ],
+            drops: vec![],
+        },
     ]
 }
 

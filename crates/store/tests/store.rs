@@ -609,3 +609,68 @@ async fn fetched_evidence_is_the_applicants_own_and_provenance_is_written_with_t
         assert!(s.reuse_figures("2999-01").await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_birth_registered_writes_the_civil_status_book_and_one_event_that_each_consumer_applies_once() {
+    use sen_store::outbox::{Applied, consumers};
+    let stores_a = stores().await;
+    let stores_b = stores().await;
+    for (s, other_node) in stores_a.into_iter().zip(stores_b) {
+        let f = fixture(&s).await;
+        other_node.migrate().await.unwrap();
+        let mut spec = s.procedure(f.procedure_id).await.unwrap().spec();
+        spec.code = "1.001193".into();
+        spec.name = "Đăng ký khai sinh".into();
+        let birth = s.create_procedure(&spec, &json!({"type": "object", "properties": {}}), &Actor::system("test")).await.unwrap();
+        let mut new = new_dossier(&f, None);
+        new.procedure_id = birth;
+        new.data = json!({"child_full_name": "Nguyễn Minh An", "child_birth_date": "2026-11-20", "child_sex": "Nam",
+            "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "mother_full_name": "Trần Thị Mai", "mother_id_number": "001190012345"});
+        let sub = s.submit_dossier(new).await.unwrap();
+        let cal = Calendar::vietnam();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let req = |action| ActRequest {
+            dossier_id: sub.id,
+            action,
+            actor: Actor::system("test"),
+            expected_version: None,
+            reason: None,
+            to_agency_id: None,
+            to_user_id: None,
+            result: Some(json!({"document": "Giấy khai sinh"})),
+            files: vec![],
+            today,
+            deadline_days: 0,
+            signer: None,
+            issued: None,
+        };
+        for a in [Action::Receive, Action::Approve] {
+            s.act(req(a), &cal).await.unwrap();
+            assert!(s.outbox_pending(10).await.unwrap().is_empty(), "no event before the result");
+        }
+        s.act(req(Action::IssueResult), &cal).await.unwrap();
+        let pending = s.outbox_pending(10).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        let event = pending[0].event();
+        assert_eq!(event.topic, "civil-status.birth-registered");
+        assert_eq!(event.event_id.len(), 32);
+        let child = event.payload["person_number"].as_str().unwrap().to_string();
+        assert!(sen_domain::ident::validate_personal_number(&child).is_ok(), "{child}");
+        assert_eq!(event.payload["record_id"], "H01.STP/birth/2026/1");
+        // The civil-status book has the birth, in the same transaction as the result.
+        let book = s.civil_events_of(&child).await.unwrap();
+        assert_eq!(book.len(), 1);
+        assert_eq!((book[0].kind.as_str(), book[0].number, book[0].subject_name.as_str()), ("birth", 1, "Nguyễn Minh An"));
+
+        // The population registry, here and on another node, applies it once each.
+        for node in [&s, &other_node] {
+            assert_eq!(node.apply_event(consumers::POPULATION, &event).await.unwrap(), Applied::Done);
+            assert_eq!(node.apply_event(consumers::POPULATION, &event).await.unwrap(), Applied::AlreadyProcessed);
+            assert_eq!(node.person(&child).await.unwrap().full_name, "Nguyễn Minh An");
+            assert_eq!(node.processed_count(consumers::POPULATION).await.unwrap(), 1);
+        }
+        s.mark_published(&[pending[0].id], Utc::now()).await.unwrap();
+        assert!(s.outbox_pending(10).await.unwrap().is_empty());
+        assert_eq!(s.outbox_recent(10).await.unwrap().len(), 1);
+    }
+}
