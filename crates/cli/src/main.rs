@@ -98,6 +98,13 @@ struct ServeArgs {
     /// The portal's subsystem in the exchange.
     #[arg(long, default_value = "VN/GOV/VPCP/DVCQG", env = "SEN_EXCHANGE_CLIENT")]
     exchange_client: String,
+    /// NATS server with JetStream, e.g. `nats://127.0.0.1:4222`: registry change events are
+    /// also published there for other nodes. Without it they reach this node's consumers only.
+    #[arg(long, env = "SEN_NATS_URL")]
+    nats: Option<String>,
+    /// How often the outbox relay looks for new events, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    events_every_ms: u64,
 }
 
 #[derive(Args, Clone)]
@@ -244,6 +251,31 @@ enum Command {
         #[command(subcommand)]
         action: LogCommand,
     },
+    /// Registry change events: list the outbox, or consume events of other nodes from NATS.
+    Events {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// The latest events of this node's outbox, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// Run a durable JetStream consumer that applies other nodes' events to this database,
+    /// each exactly once, until Ctrl-C.
+    Consume {
+        #[arg(long, env = "SEN_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+        /// Which of Sen's consumers: `population` (newborns join the population registry).
+        #[arg(long, default_value = "population")]
+        consumer: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -368,6 +400,18 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let job = sen_web::spawn_overdue_job(state.clone());
     let trust_job = sen_web::spawn_trust_jobs(state.clone());
+    // Registry change events: this node's population registry applies them in process; with
+    // --nats, other nodes get them through JetStream.
+    let mut relay = sen_events::Relay::new(store.clone()).with_local_consumer(sen_store::outbox::consumers::POPULATION);
+    if let Some(url) = &args.nats {
+        let bus = sen_events::connect(url, sen_events::Names::default())
+            .await
+            .with_context(|| format!("cannot reach NATS JetStream at {url}"))?;
+        tracing::info!(url, "registry change events are published on NATS JetStream");
+        relay = relay.with_jetstream(bus);
+    }
+    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+    let relay_job = relay.spawn(std::time::Duration::from_millis(args.events_every_ms.max(10)), relay_stopped);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -399,9 +443,43 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     }
     job.abort();
     trust_job.abort();
+    let _ = stop_relay.send(true);
+    let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;
     Ok(())
+}
+
+async fn events(store: &Store, action: EventsCommand) -> anyhow::Result<()> {
+    match action {
+        EventsCommand::List { limit } => {
+            for e in store.outbox_recent(limit.min(1000)).await? {
+                let state = match e.published_at {
+                    Some(t) => format!("published {}", t.to_rfc3339()),
+                    None => "pending".into(),
+                };
+                println!("{} {} {} {}", e.created_at.to_rfc3339(), e.event_id, e.topic, state);
+            }
+            Ok(())
+        }
+        EventsCommand::Consume { nats, consumer } => {
+            if consumer != sen_store::outbox::consumers::POPULATION {
+                bail!("unknown consumer {consumer}: Sen runs `population`");
+            }
+            let bus = sen_events::connect(&nats, sen_events::Names::default())
+                .await
+                .with_context(|| format!("cannot reach NATS JetStream at {nats}"))?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                let _ = stop.send(true);
+            });
+            println!("consuming registry change events as `{consumer}` from {nats} (Ctrl-C stops)");
+            let n = sen_events::consume(&bus, store, &consumer, stopped).await?;
+            println!("{n} events applied");
+            Ok(())
+        }
+    }
 }
 
 async fn seed(store: &Store, s: &SeedArgs) -> anyhow::Result<Vec<sen_demo::DemoAccount>> {
@@ -470,6 +548,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Gateway(action) => exchange::gateway(action).await,
+        Command::Events { db, action } => {
+            let store = db.open().await?;
+            let result = events(&store, action).await;
+            store.close().await;
+            result
+        }
         Command::Migrate(db) => {
             let cfg = db.config()?;
             let store = Store::connect(&cfg).await?;

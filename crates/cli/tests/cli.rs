@@ -511,14 +511,8 @@ async fn registry_data_crosses_two_gateway_processes() {
     // They apply for permanent residence (Đăng ký thường trú), once-only: an explicit request
     // fetches their residence and birth records through both gateways; land is not served
     // here, so they attach the proof of housing themselves.
-    let found: Value = citizen
-        .get(format!("{directory}/api/v1/procedures?q=1.004194"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Value =
+        citizen.get(format!("{directory}/api/v1/procedures?q=1.004194")).send().await.unwrap().json().await.unwrap();
     let procedure = found.as_array().unwrap().iter().find(|p| p["code"] == "1.004194").expect("in the catalogue")["id"]
         .as_i64()
         .unwrap();
@@ -592,12 +586,8 @@ async fn registry_data_crosses_two_gateway_processes() {
         [("form", None), ("prefill", Some("residence")), ("prefill", Some("civil-status")), ("upload", None)],
         "{components}"
     );
-    let message_ids: Vec<&str> = components
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|c| c["message_id"].as_str())
-        .collect();
+    let message_ids: Vec<&str> =
+        components.as_array().unwrap().iter().filter_map(|c| c["message_id"].as_str()).collect();
     assert_eq!(message_ids.len(), 2, "each fetched record names its exchange message: {components}");
 
     let reads: Value =

@@ -5,8 +5,8 @@
 //! Deadlines and fees follow the published procedure records where known; fees set by
 //! provincial councils vary and are marked as such.
 
-use sen_domain::procedure::{Applicants, Component, Level, ProcedureSpec, ServiceLevel};
 use sen_domain::evidence::{EvidenceSource, Registry};
+use sen_domain::procedure::{Applicants, Component, Level, ProcedureSpec, ServiceLevel};
 use serde_json::{Map, Value, json};
 
 /// One e-form field: (name, Vietnamese title, English title, spec). Spec: a leading `*` marks

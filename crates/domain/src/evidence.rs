@@ -143,11 +143,17 @@ impl Registry {
                     facts.put("household_head_number", "Số định danh của chủ hộ", "Head's personal number", head);
                     facts.put("household_address", "Địa chỉ của hộ", "Household address", str_at(h, "/address"));
                 }
-                facts.put("relation_to_head", "Quan hệ với chủ hộ", "Relation to the head", str_at(answer, "/relation_to_head"));
+                facts.put(
+                    "relation_to_head",
+                    "Quan hệ với chủ hộ",
+                    "Relation to the head",
+                    str_at(answer, "/relation_to_head"),
+                );
                 number.to_string()
             }
             Registry::CivilStatus => {
-                let events = answer.get("events").and_then(Value::as_array).ok_or(EvidenceError::Malformed("events"))?;
+                let events =
+                    answer.get("events").and_then(Value::as_array).ok_or(EvidenceError::Malformed("events"))?;
                 let birth = events
                     .iter()
                     .find(|e| {
@@ -155,8 +161,18 @@ impl Registry {
                             && e.get("subject_person_number").and_then(Value::as_str) == Some(subject.id())
                     })
                     .ok_or(EvidenceError::NotFound)?;
-                facts.put("birth_date", "Ngày sinh (theo giấy khai sinh)", "Date of birth (birth record)", str_at(birth, "/event_date"));
-                facts.put("birth_place", "Nơi đăng ký khai sinh", "Where the birth was registered", str_at(birth, "/place"));
+                facts.put(
+                    "birth_date",
+                    "Ngày sinh (theo giấy khai sinh)",
+                    "Date of birth (birth record)",
+                    str_at(birth, "/event_date"),
+                );
+                facts.put(
+                    "birth_place",
+                    "Nơi đăng ký khai sinh",
+                    "Where the birth was registered",
+                    str_at(birth, "/place"),
+                );
                 facts.put("father_name", "Họ tên cha", "Father", str_at(birth, "/details/father"));
                 facts.put("mother_name", "Họ tên mẹ", "Mother", str_at(birth, "/details/mother"));
                 let record = str_at(birth, "/record_id").ok_or(EvidenceError::Malformed("record_id"))?;
@@ -185,8 +201,18 @@ impl Registry {
                 let number =
                     str_at(r, "/social_insurance_number").ok_or(EvidenceError::Malformed("social_insurance_number"))?;
                 facts.put("social_insurance_number", "Mã số bảo hiểm xã hội", "Social insurance number", Some(number));
-                facts.put("health_card_number", "Số thẻ bảo hiểm y tế", "Health insurance card", str_at(r, "/health_card_number"));
-                facts.put("health_card_valid_to", "Thẻ BHYT có giá trị đến", "Health card valid to", str_at(r, "/health_card_valid_to"));
+                facts.put(
+                    "health_card_number",
+                    "Số thẻ bảo hiểm y tế",
+                    "Health insurance card",
+                    str_at(r, "/health_card_number"),
+                );
+                facts.put(
+                    "health_card_valid_to",
+                    "Thẻ BHYT có giá trị đến",
+                    "Health card valid to",
+                    str_at(r, "/health_card_valid_to"),
+                );
                 facts.put(
                     "initial_care_facility",
                     "Nơi đăng ký khám chữa bệnh ban đầu",
@@ -202,7 +228,8 @@ impl Registry {
                 number.to_string()
             }
             Registry::Land => {
-                let parcels = answer.get("parcels").and_then(Value::as_array).ok_or(EvidenceError::Malformed("parcels"))?;
+                let parcels =
+                    answer.get("parcels").and_then(Value::as_array).ok_or(EvidenceError::Malformed("parcels"))?;
                 // A residential parcel proves a home; other land is shown only when there is none.
                 let residential = |p: &&Value| matches!(p.get("land_use").and_then(Value::as_str), Some("ODT" | "ONT"));
                 let parcel = parcels.iter().find(residential).or(parcels.first()).ok_or(EvidenceError::NotFound)?;
@@ -250,7 +277,12 @@ struct Facts(Vec<Fact>);
 impl Facts {
     fn put(&mut self, key: &'static str, label_vi: &'static str, label_en: &'static str, value: Option<&str>) {
         if let Some(v) = value {
-            self.0.push(Fact { key: key.into(), label_vi: label_vi.into(), label_en: label_en.into(), value: v.into() });
+            self.0.push(Fact {
+                key: key.into(),
+                label_vi: label_vi.into(),
+                label_en: label_en.into(),
+                value: v.into(),
+            });
         }
     }
 }
@@ -322,7 +354,9 @@ impl Provenance {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Provenance::Upload, Provenance::Form, Provenance::Fetched, Provenance::Prefill].into_iter().find(|p| p.as_str() == s)
+        [Provenance::Upload, Provenance::Form, Provenance::Fetched, Provenance::Prefill]
+            .into_iter()
+            .find(|p| p.as_str() == s)
     }
 }
 

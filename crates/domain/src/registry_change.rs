@@ -53,8 +53,12 @@ impl RegistryChange {
 }
 
 /// The topics of change events, for subscribers.
-pub const TOPICS: [&str; 4] =
-    ["civil-status.birth-registered", "civil-status.death-registered", "residence.address-changed", "enterprises.registered"];
+pub const TOPICS: [&str; 4] = [
+    "civil-status.birth-registered",
+    "civil-status.death-registered",
+    "residence.address-changed",
+    "enterprises.registered",
+];
 
 fn text(data: &Value, field: &str) -> Option<String> {
     data.get(field).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
@@ -122,12 +126,27 @@ mod tests {
     #[test]
     fn other_results_change_what_they_should_and_nothing_else() {
         let moved = on_result("1.004194", "001190012345", &json!({"new_address": "5 Lê Lợi"})).unwrap();
-        assert_eq!(moved, RegistryChange::AddressChanged { person_number: "001190012345".into(), new_address: "5 Lê Lợi".into() });
+        assert_eq!(
+            moved,
+            RegistryChange::AddressChanged { person_number: "001190012345".into(), new_address: "5 Lê Lợi".into() }
+        );
         assert_eq!(on_result("1.004194", "", &json!({"new_address": "5 Lê Lợi"})), None);
         assert_eq!(on_result("1.001193", "x", &json!({"child_full_name": "An"})), None, "incomplete data");
         assert_eq!(on_result("2.000635", "x", &json!({})), None);
-        for c in [&moved] {
-            assert!(TOPICS.contains(&c.topic()));
-        }
+        assert!(TOPICS.contains(&moved.topic()));
+        let died = on_result(
+            "1.000656",
+            "x",
+            &json!({"deceased_id_number": "001050000001", "deceased_full_name": "Lê Văn Bình",
+                "date_of_death": "2026-11-01", "place_of_death": "Hà Nội"}),
+        )
+        .unwrap();
+        assert_eq!(died.topic(), "civil-status.death-registered");
+        let firm = on_result(
+            "1.001612",
+            "001190012345",
+            &json!({"enterprise_name": "DNTN Minh An", "head_office": "5 Lê Lợi"}),
+        );
+        assert_eq!(firm.unwrap().topic(), "enterprises.registered");
     }
 }

@@ -89,7 +89,9 @@ fn province_of(agency: &Agency) -> String {
 /// Returns the event's id, or none when the procedure changes no registry.
 pub(crate) async fn on_result(tx: &mut Tx, d: &Dossier, today: NaiveDate, at: DateTime<Utc>) -> Result<Option<String>> {
     let code: CodeRow = tx
-        .fetch_one(&Query::select().column("code").from("procedures").and_where(Expr::col("id").eq(d.procedure_id)).to_owned())
+        .fetch_one(
+            &Query::select().column("code").from("procedures").and_where(Expr::col("id").eq(d.procedure_id)).to_owned(),
+        )
         .await?;
     let data: Value = serde_json::from_str(&d.data).unwrap_or(Value::Null);
     let Some(change) = sen_domain::registry_change::on_result(&code.code, &d.applicant_id_number, &data) else {
@@ -108,7 +110,16 @@ pub(crate) async fn on_result(tx: &mut Tx, d: &Dossier, today: NaiveDate, at: Da
     payload["dossier_code"] = json!(d.code);
     payload["agency_code"] = json!(agency.code);
     match &change {
-        RegistryChange::BirthRegistered { child_name, birth_date, sex, place, mother_name, mother_person_number, father_name, .. } => {
+        RegistryChange::BirthRegistered {
+            child_name,
+            birth_date,
+            sex,
+            place,
+            mother_name,
+            mother_person_number,
+            father_name,
+            ..
+        } => {
             let female = sex == "Nữ";
             // A personal number nobody in the population registry holds.
             let number = loop {
@@ -147,7 +158,9 @@ pub(crate) async fn on_result(tx: &mut Tx, d: &Dossier, today: NaiveDate, at: Da
                     Some(mother_person_number.clone()).into(),
                     Some(mother_name.clone()).into(),
                     place.clone().into(),
-                    json!({"sex": sex, "father": father_name, "mother": mother_name, "dossier": d.code}).to_string().into(),
+                    json!({"sex": sex, "father": father_name, "mother": mother_name, "dossier": d.code})
+                        .to_string()
+                        .into(),
                 ],
             );
             payload["person_number"] = json!(number);

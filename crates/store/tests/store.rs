@@ -542,7 +542,12 @@ async fn fetched_evidence_is_the_applicants_own_and_provenance_is_written_with_t
         let land = Evidence {
             registry: Registry::Land,
             record_id: "CS123456".into(),
-            facts: vec![Fact { key: "parcel_address".into(), label_vi: "Địa chỉ".into(), label_en: "Address".into(), value: "5 Lê Lợi".into() }],
+            facts: vec![Fact {
+                key: "parcel_address".into(),
+                label_vi: "Địa chỉ".into(),
+                label_en: "Address".into(),
+                value: "5 Lê Lợi".into(),
+            }],
         };
         let answers = vec![
             NewFetchedEvidence {
@@ -584,7 +589,12 @@ async fn fetched_evidence_is_the_applicants_own_and_provenance_is_written_with_t
         let mut new = new_dossier(&f, None);
         new.components = vec![
             ComponentRecord::provided("Tờ khai", Provenance::Form),
-            ComponentRecord::from_registry("Giấy tờ chứng minh chỗ ở hợp pháp", Provenance::Fetched, &rows[0], vec!["new_address".into()]),
+            ComponentRecord::from_registry(
+                "Giấy tờ chứng minh chỗ ở hợp pháp",
+                Provenance::Fetched,
+                &rows[0],
+                vec!["new_address".into()],
+            ),
             ComponentRecord::provided("Ảnh", Provenance::Upload),
         ];
         let d = s.submit_dossier(new.clone()).await.unwrap();
@@ -621,7 +631,10 @@ async fn a_birth_registered_writes_the_civil_status_book_and_one_event_that_each
         let mut spec = s.procedure(f.procedure_id).await.unwrap().spec();
         spec.code = "1.001193".into();
         spec.name = "Đăng ký khai sinh".into();
-        let birth = s.create_procedure(&spec, &json!({"type": "object", "properties": {}}), &Actor::system("test")).await.unwrap();
+        let birth = s
+            .create_procedure(&spec, &json!({"type": "object", "properties": {}}), &Actor::system("test"))
+            .await
+            .unwrap();
         let mut new = new_dossier(&f, None);
         new.procedure_id = birth;
         new.data = json!({"child_full_name": "Nguyễn Minh An", "child_birth_date": "2026-11-20", "child_sex": "Nam",
@@ -660,7 +673,10 @@ async fn a_birth_registered_writes_the_civil_status_book_and_one_event_that_each
         // The civil-status book has the birth, in the same transaction as the result.
         let book = s.civil_events_of(&child).await.unwrap();
         assert_eq!(book.len(), 1);
-        assert_eq!((book[0].kind.as_str(), book[0].number, book[0].subject_name.as_str()), ("birth", 1, "Nguyễn Minh An"));
+        assert_eq!(
+            (book[0].kind.as_str(), book[0].number, book[0].subject_name.as_str()),
+            ("birth", 1, "Nguyễn Minh An")
+        );
 
         // The population registry, here and on another node, applies it once each.
         for node in [&s, &other_node] {

@@ -72,7 +72,12 @@ fn found_evidence(rows: &[FetchedEvidenceRow]) -> Vec<(&FetchedEvidenceRow, Evid
 /// record that stands in for the document. Declarations pre-filled from a registry get an
 /// extra `prefill` row naming the fields whose submitted values are the fetched ones.
 /// Optional components neither uploaded nor fetched get no row.
-pub fn provenance(spec: &ProcedureSpec, data: &Value, files: &[NewFile], rows: &[FetchedEvidenceRow]) -> Vec<ComponentRecord> {
+pub fn provenance(
+    spec: &ProcedureSpec,
+    data: &Value,
+    files: &[NewFile],
+    rows: &[FetchedEvidenceRow],
+) -> Vec<ComponentRecord> {
     let found = found_evidence(rows);
     let mut out = Vec::new();
     for c in &spec.components {
@@ -186,7 +191,10 @@ impl AppState {
         let spec = p.spec();
         let registries = registries_of(&spec);
         if registries.is_empty() {
-            return Err(AppError::bad("no_registry_data", "the state holds no document of this procedure in a registry"));
+            return Err(AppError::bad(
+                "no_registry_data",
+                "the state holds no document of this procedure in a registry",
+            ));
         }
         let exchange = self.config.exchange.clone().ok_or_else(|| {
             AppError::bad("exchange_not_configured", "this portal is not connected to the data exchange")
@@ -244,9 +252,15 @@ impl AppState {
                             answer.status = FetchStatus::Found;
                             answer.evidence = Some(e);
                         }
-                        Err(EvidenceError::NotFound | EvidenceError::WrongSubject(_)) => answer.status = FetchStatus::NotFound,
+                        Err(EvidenceError::NotFound | EvidenceError::WrongSubject(_)) => {
+                            answer.status = FetchStatus::NotFound
+                        }
                         Err(EvidenceError::Malformed(what)) => {
-                            tracing::warn!(registry = registry.service_code(), what, "a registry answered out of its description");
+                            tracing::warn!(
+                                registry = registry.service_code(),
+                                what,
+                                "a registry answered out of its description"
+                            );
                         }
                     }
                     answer
@@ -286,7 +300,11 @@ impl AppState {
             AppError::field("evidence_batch", "not_found", "no such request for data of this procedure")
         })?;
         if rows.iter().any(|r| r.confirmed_at.is_none()) {
-            return Err(AppError::field("evidence_batch", "not_confirmed", "preview and confirm the fetched data first"));
+            return Err(AppError::field(
+                "evidence_batch",
+                "not_confirmed",
+                "preview and confirm the fetched data first",
+            ));
         }
         if !rows.iter().all(|r| r.usable_at(now)) {
             return Err(AppError::field("evidence_batch", "expired", "the fetched data is too old: ask for it again"));
@@ -699,11 +717,16 @@ pub async fn reuse_page(
 }
 
 /// The registry record that stands in for a component, when a confirmed request found one.
-pub fn fetched_for<'a>(spec: &ProcedureSpec, component: &str, confirmed: &'a [FetchedEvidenceRow]) -> Option<&'a FetchedEvidenceRow> {
+pub fn fetched_for<'a>(
+    spec: &ProcedureSpec,
+    component: &str,
+    confirmed: &'a [FetchedEvidenceRow],
+) -> Option<&'a FetchedEvidenceRow> {
     let c = spec.components.iter().find(|c| c.name == component)?;
-    c.evidence.iter().filter(|s| s.replaces_document).find_map(|s| {
-        confirmed.iter().find(|r| r.registry() == Some(s.registry) && r.status() == FetchStatus::Found)
-    })
+    c.evidence
+        .iter()
+        .filter(|s| s.replaces_document)
+        .find_map(|s| confirmed.iter().find(|r| r.registry() == Some(s.registry) && r.status() == FetchStatus::Found))
 }
 
 /// A row of the dossier page's "where each component came from".
@@ -797,7 +820,12 @@ mod tests {
                 serde_json::to_string(
                     &facts
                         .iter()
-                        .map(|(k, v)| Fact { key: k.to_string(), label_vi: k.to_string(), label_en: k.to_string(), value: v.to_string() })
+                        .map(|(k, v)| Fact {
+                            key: k.to_string(),
+                            label_vi: k.to_string(),
+                            label_en: k.to_string(),
+                            value: v.to_string(),
+                        })
                         .collect::<Vec<_>>(),
                 )
                 .unwrap(),

@@ -475,7 +475,8 @@ async fn apply_submit(
     match st.submit(&who, req).await {
         Ok(s) => Ok(Redirect::to(&format!("/dossiers/{}?submitted=1", s.id)).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let evidence = confirmed_evidence(&st, &who, id, form.fields.get("evidence_batch").map(String::as_str)).await;
+            let evidence =
+                confirmed_evidence(&st, &who, id, form.fields.get("evidence_batch").map(String::as_str)).await;
             let body = apply_form(&st, lang, &who, id, &form.fields, &errors, &evidence).await?;
             let mut r = html_page(lang, None, Some(&who), lang.t("Nộp hồ sơ", "Apply"), body);
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -1421,7 +1421,15 @@ async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_count
         let birth = procedure_id(&s, "1.001193").await;
         let (st, body) = post(&citizen, format!("{}/api/v1/procedures/{birth}/evidence", s.base), json!({})).await;
         assert_eq!((st, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("no_registry_data")));
-        let html = citizen.client.get(format!("{}/procedures/{residence}/apply", s.base)).send().await.unwrap().text().await.unwrap();
+        let html = citizen
+            .client
+            .get(format!("{}/procedures/{residence}/apply", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains("Dữ liệu Nhà nước đã có") && html.contains("chưa kết nối"));
 
         // What the land registry answered for this citizen (as the exchange would bring it).
@@ -1433,7 +1441,12 @@ async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_count
             evidence: Some(Evidence {
                 registry: Registry::Land,
                 record_id: "CS765432".into(),
-                facts: vec![Fact { key: "parcel_address".into(), label_vi: "Địa chỉ thửa đất".into(), label_en: "Parcel address".into(), value: "5 Lê Lợi, Hoàn Kiếm".into() }],
+                facts: vec![Fact {
+                    key: "parcel_address".into(),
+                    label_vi: "Địa chỉ thửa đất".into(),
+                    label_en: "Parcel address".into(),
+                    value: "5 Lê Lợi, Hoàn Kiếm".into(),
+                }],
             }),
             digest: Some("0".repeat(64)),
             message_id: Some("msg-land-1".into()),
@@ -1448,11 +1461,21 @@ async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_count
         let (st, shown) = get(&citizen, url.clone()).await;
         assert_eq!(st, StatusCode::OK);
         assert_eq!(shown["prefill"]["new_address"], "5 Lê Lợi, Hoàn Kiếm");
-        let preview = citizen.client.get(format!("{}/procedures/{residence}/evidence/{batch}", s.base)).send().await.unwrap().text().await.unwrap();
+        let preview = citizen
+            .client
+            .get(format!("{}/procedures/{residence}/evidence/{batch}", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(preview.contains("CS765432") && preview.contains("Dùng dữ liệu này cho hồ sơ"));
 
-        let submission = |batch: &str| json!({"procedure_id": residence, "evidence_batch": batch,
-            "data": {"new_address": "5 Lê Lợi, Hoàn Kiếm", "housing_proof": "Sổ đỏ/GCN quyền sở hữu"}});
+        let submission = |batch: &str| {
+            json!({"procedure_id": residence, "evidence_batch": batch,
+            "data": {"new_address": "5 Lê Lợi, Hoàn Kiếm", "housing_proof": "Sổ đỏ/GCN quyền sở hữu"}})
+        };
         let dossiers = format!("{}/api/v1/dossiers", s.base);
         let before = s.store.count_dossiers().await.unwrap();
         // Unknown, then unconfirmed: refused with the field named, nothing written.
@@ -1465,7 +1488,8 @@ async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_count
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(body.to_string().contains("not_confirmed"), "{body}");
         // Without the batch the proof of housing is missing.
-        let (st, body) = post(&citizen, dossiers.clone(), json!({"procedure_id": residence, "data": submission("")["data"]})).await;
+        let (st, body) =
+            post(&citizen, dossiers.clone(), json!({"procedure_id": residence, "data": submission("")["data"]})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(s.store.count_dossiers().await.unwrap(), before);
 
@@ -1489,7 +1513,8 @@ async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_count
         let desk = login(&s, "motcua").await;
         let (st, reuse) = get(&desk, format!("{}/api/v1/stats/reuse", s.base)).await;
         assert_eq!(st, StatusCode::OK);
-        let row = reuse["figures"].as_array().unwrap().iter().find(|f| f["procedure_code"] == "1.004194").expect("counted");
+        let row =
+            reuse["figures"].as_array().unwrap().iter().find(|f| f["procedure_code"] == "1.004194").expect("counted");
         assert_eq!(row["fetched"], 1);
         assert!(reuse["fetched_share"].as_f64().unwrap() > 0.0);
         assert_eq!(get(&desk, format!("{}/api/v1/stats/reuse?from=2026-13", s.base)).await.0, StatusCode::BAD_REQUEST);
