@@ -143,7 +143,7 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
 
     let registry_store = sqlite(&work.join("registry")).await?;
     sen_demo::seed(&registry_store, &opts(args.citizens)).await?;
-    let registry_addr = serve(sen_web::registry_http::routes(registry_store.clone())).await?;
+    let registry_addr = serve(sen_web::registry_http::routes(registry_store.clone(), None)).await?;
     let portal = ClientId::parse(PORTAL).map_err(anyhow::Error::msg)?;
     sen_web::registry_http::register(&central_store, &format!("http://{registry_addr}"), &[portal], 3000, &system)
         .await?;

@@ -97,12 +97,20 @@ pub async fn start(state: &sen_web::AppState, data: &Path, directory: &str) -> a
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let registry_url = format!("http://{}", listener.local_addr()?);
-    let app = sen_web::registry_http::routes(store.clone());
+    // The registries check consents through the registries' gateway; the portal's consent
+    // check is served beside them (the demo keeps one database for all).
+    let consents = sen_web::registry_http::ConsentChecker {
+        gateway: format!("http://{}", addr(p.registry_client)),
+        http: reqwest::Client::new(),
+    };
+    let app = sen_web::registry_http::routes(store.clone(), Some(consents))
+        .merge(sen_web::consent_http::service_routes(store.clone()));
     let registry = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     let portal = ClientId::parse(PORTAL).map_err(anyhow::Error::msg)?;
     sen_web::registry_http::register(&store, &registry_url, &[portal], 3000, &system).await?;
+    sen_web::registry_http::register_consent_check(&store, &registry_url, 2000, &system).await?;
 
     let portal_dir =
         gateway_dir(state, root.join("portal-gw"), "VN/GOV/VPCP", &[PORTAL], addr(p.portal_server)).await?;

@@ -53,6 +53,14 @@ pub enum ExchangeCommand {
         #[arg(long, default_value_t = 3000)]
         timeout_ms: u64,
     },
+    /// Register the portal's consent check (answering at --base-url, `sen serve
+    /// --services-listen`), which the registries ask before answering a read on consent.
+    RegisterConsentCheck {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -172,6 +180,10 @@ pub async fn exchange(
             let n = sen_web::registry_http::register(store, &base_url, &clients(&grant)?, timeout_ms, &actor).await?;
             println!("{n} registry services registered at {base_url}");
         }
+        ExchangeCommand::RegisterConsentCheck { base_url, timeout_ms } => {
+            sen_web::registry_http::register_consent_check(store, &base_url, timeout_ms, &actor).await?;
+            println!("the consent check is registered at {base_url}");
+        }
     }
     Ok(())
 }
@@ -201,7 +213,12 @@ pub async fn gateway(action: GatewayCommand) -> anyhow::Result<()> {
                     let listener = tokio::net::TcpListener::bind(addr)
                         .await
                         .with_context(|| format!("cannot listen on {addr}"))?;
-                    let app = sen_web::registry_http::routes(store.clone());
+                    // Reads on consent are checked through this gateway's own client proxy.
+                    let consents = sen_web::registry_http::ConsentChecker {
+                        gateway: format!("http://{client_listen}"),
+                        http: reqwest::Client::new(),
+                    };
+                    let app = sen_web::registry_http::routes(store.clone(), Some(consents));
                     tracing::info!(%addr, "registry services listening");
                     Some(tokio::spawn(async move {
                         let _ = axum::serve(listener, app).await;

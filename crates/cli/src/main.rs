@@ -105,6 +105,10 @@ struct ServeArgs {
     /// How often the outbox relay looks for new events, in milliseconds.
     #[arg(long, default_value_t = 200)]
     events_every_ms: u64,
+    /// Serve the portal's services for the exchange (the consent check) on this address,
+    /// where the portal's gateway forwards them; keep it on loopback.
+    #[arg(long)]
+    services_listen: Option<SocketAddr>,
 }
 
 #[derive(Args, Clone)]
@@ -410,6 +414,18 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
         tracing::info!(url, "registry change events are published on NATS JetStream");
         relay = relay.with_jetstream(bus);
     }
+    let services = match args.services_listen {
+        Some(addr) => {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let app = sen_web::consent_http::service_routes(store.clone());
+            tracing::info!(%addr, "exchange services (consent check) listening");
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }))
+        }
+        None => None,
+    };
     let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
     let relay_job = relay.spawn(std::time::Duration::from_millis(args.events_every_ms.max(10)), relay_stopped);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -444,6 +460,9 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     job.abort();
     trust_job.abort();
     let _ = stop_relay.send(true);
+    if let Some(s) = services {
+        s.abort();
+    }
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;

@@ -63,6 +63,8 @@ async fn serve(app: axum::Router) -> SocketAddr {
 const PORTAL: &str = "VN/GOV/VPCP/DVCQG";
 /// A subsystem served by the portal's gateway that holds no right.
 const OTHER: &str = "VN/GOV/BTC/DKDN";
+/// A bank (an enterprise member): it reads a person's data only on their consent.
+const BANK: &str = "VN/COM/0100112233/NGANHANG";
 
 struct Exchange {
     central: sen_web::AppState,
@@ -106,7 +108,27 @@ impl Exchange {
         // The registries' database (the provider gateway's own), with the same demo population.
         let registry_store = new_store(backend, "registry").await;
         sen_demo::seed(&registry_store, &opts).await.unwrap();
-        let registry_addr = serve(sen_web::registry_http::routes(registry_store.clone())).await;
+        // The registries check consents through their own gateway's client proxy, which the
+        // portal's consent check answers behind the portal's gateway.
+        let registry_client = free_port();
+        let checker = sen_web::registry_http::ConsentChecker {
+            gateway: format!("http://{registry_client}"),
+            http: reqwest::Client::new(),
+        };
+        let registry_addr = serve(sen_web::registry_http::routes(registry_store.clone(), Some(checker))).await;
+        let consent_addr = serve(sen_web::consent_http::service_routes(central_store.clone())).await;
+        sen_web::registry_http::register_consent_check(
+            &central_store,
+            &format!("http://{consent_addr}"),
+            2000,
+            &system,
+        )
+        .await
+        .unwrap();
+        // A bank, reading on consent only.
+        let bank = ClientId::parse(BANK).unwrap();
+        central_store.add_exchange_member(&bank.member, "Ngân hàng TMCP Sen Việt", None, &system).await.unwrap();
+        central_store.add_exchange_subsystem(&bank, "Hệ thống ngân hàng lõi", &system).await.unwrap();
         // A provider that answers too late, and one that is down.
         let slow = serve(axum::Router::new().fallback(|| async {
             tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -117,6 +139,15 @@ impl Exchange {
 
         let portal = ClientId::parse(PORTAL).unwrap();
         sen_web::registry_http::register(&central_store, &format!("http://{registry_addr}"), &[portal], 3000, &system)
+            .await
+            .unwrap();
+        central_store
+            .grant_exchange_right(
+                &ClientId::parse("VN/GOV/BCA/CSDLQGDC").unwrap().service("residence").unwrap(),
+                &bank,
+                &Endpoint::new("GET", "/persons/*").unwrap(),
+                &system,
+            )
             .await
             .unwrap();
         let bca = ClientId::parse("VN/GOV/BCA/CSDLQGDC").unwrap();
@@ -183,9 +214,10 @@ impl Exchange {
                 }
             }
         };
-        let portal_cfg = enrol("VN/GOV/VPCP", "GW1", vec![PORTAL, OTHER], free_port()).await;
-        let registry_cfg =
+        let portal_cfg = enrol("VN/GOV/VPCP", "GW1", vec![PORTAL, OTHER, BANK], free_port()).await;
+        let mut registry_cfg =
             enrol("VN/GOV/BCA", "GW1", vec!["VN/GOV/BCA/CSDLQGDC", "VN/GOV/BTP/HOTICH"], free_port()).await;
+        registry_cfg.client_listen = registry_client;
         let portal_store = new_store(backend, "portal-gw").await;
         let registry = sen_gateway::start(registry_cfg.clone(), registry_store.clone()).await.unwrap();
         let portal = sen_gateway::start(portal_cfg.clone(), portal_store.clone()).await.unwrap();
@@ -621,4 +653,87 @@ async fn a_gateway_whose_directory_grows_too_old_refuses_rather_than_decide_on_s
     tokio::time::sleep(Duration::from_millis(3500)).await;
     expect_error(x.get(PORTAL, &target).await, 500, "Server.ClientProxy.OutdatedGlobalConf").await;
     x.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bank_reads_only_on_consent_and_never_after_its_revocation() {
+    use sen_exchange::consent::SubjectKind;
+    for backend in backends() {
+        let x = Exchange::start(backend).await;
+        eprintln!("-- {}", x.backend);
+        let target = format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{}", x.person);
+        let bank_reads = |x: &Exchange| {
+            let person = x.person.clone();
+            let store = x.registry_store.clone();
+            async move {
+                store
+                    .data_reads_of("person", &person, None)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.client == BANK)
+                    .count()
+            }
+        };
+        // No consent: refused by the registry, and nothing read is recorded.
+        let r = x.get(BANK, &target).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "consent_required", "{body}");
+        assert_eq!(bank_reads(&x).await, 0);
+
+        // The person consents: the bank reads, and the read is recorded.
+        let actor = Actor::system("test");
+        let consent = x
+            .central
+            .store
+            .grant_consent(
+                &sen_store::consents::NewConsent {
+                    subject_kind: SubjectKind::Person,
+                    subject_id: x.person.clone(),
+                    client: ClientId::parse(BANK).unwrap(),
+                    service: ClientId::parse("VN/GOV/BCA/CSDLQGDC").unwrap().service("residence").unwrap(),
+                    purpose: "Thẩm định hồ sơ vay mua nhà".into(),
+                    valid_until: chrono::Utc::now() + chrono::Duration::days(30),
+                },
+                &actor,
+            )
+            .await
+            .unwrap();
+        let r = x.get(BANK, &target).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(bank_reads(&x).await, 1);
+
+        // Revoked at T: no read after T succeeds.
+        let revoked = x.central.store.revoke_consent(SubjectKind::Person, &x.person, consent.id, &actor).await.unwrap();
+        let t = revoked.revoked_at.unwrap();
+        for _ in 0..3 {
+            let r = x.get(BANK, &target).await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        }
+        let after_t = x
+            .registry_store
+            .data_reads_of("person", &x.person, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.client == BANK && r.read_at >= t)
+            .count();
+        assert_eq!(after_t, 0);
+        assert_eq!(bank_reads(&x).await, 1);
+
+        // Only the provider of a service may ask about consents to read it.
+        let r = x
+            .http
+            .get(x.url(&format!(
+                "/r1/VN/GOV/VPCP/DVCQG/consents/subjects/person/{}/check?client={BANK}&service=VN/GOV/BCA/CSDLQGDC/residence",
+                x.person
+            )))
+            .header("X-Road-Client", OTHER)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status() == StatusCode::FORBIDDEN, "{}", r.status());
+        x.stop().await;
+    }
 }

@@ -144,6 +144,71 @@ pub fn api_routes() -> Router<AppState> {
     Router::new().route("/consents", get(list).post(give)).route("/consents/{id}/revoke", post(revoke))
 }
 
+// ---- The consent check, a service of the portal's subsystem in the exchange ----
+
+/// The portal's consent check in the exchange directory: registries ask it, through their
+/// gateway, before they answer a client that reads on consent (not a state body).
+pub const CONSENT_SERVICE: crate::registry_http::RegistryService = crate::registry_http::RegistryService {
+    code: "consents",
+    provider: "VN/GOV/VPCP/DVCQG",
+    title: "Kiểm tra sự đồng ý của chủ thể dữ liệu",
+    mount: "/services/consents",
+    endpoint: ("GET", "/subjects/*/*/check"),
+};
+
+#[derive(Deserialize)]
+pub struct CheckQuery {
+    /// The client that wants to read, `INSTANCE/CLASS/MEMBER[/SUBSYSTEM]`.
+    pub client: String,
+    /// The service it reads, `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE`.
+    pub service: String,
+    /// The instant of the read (RFC 3339); now by default.
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckAnswer {
+    pub effective: bool,
+    pub consent_id: Option<i64>,
+    pub purpose: Option<String>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// `GET /services/consents/subjects/{kind}/{id}/check?client=&service=&at=`: whether the
+/// subject's consent lets `client` read `service` at `at`. Only the provider of `service`
+/// may ask (the exchange names the caller in `X-Road-Client`).
+async fn check(
+    State(store): State<sen_store::Store>,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
+) -> AppResult<Json<CheckAnswer>> {
+    let caller = headers
+        .get("x-road-client")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::bad("no_client", "the consent check answers calls through the exchange only"))?;
+    let kind =
+        SubjectKind::parse(&kind).ok_or_else(|| AppError::bad("invalid_subject_kind", "person or enterprise"))?;
+    let client = ClientId::parse(&q.client).map_err(|e| AppError::field("client", "pattern", &e))?;
+    let service = ServiceId::parse(&q.service).map_err(|e| AppError::field("service", "pattern", &e))?;
+    if service.provider.to_string() != caller {
+        return Err(AppError::Forbidden("only the provider of a service asks about consents to read it".into()));
+    }
+    let at = q.at.unwrap_or_else(Utc::now);
+    let c = store.effective_consent(kind, &id, &client, &service, at).await?;
+    Ok(Json(CheckAnswer {
+        effective: c.is_some(),
+        consent_id: c.as_ref().map(|c| c.id),
+        purpose: c.as_ref().map(|c| c.purpose.clone()),
+        valid_until: c.as_ref().map(|c| c.valid_until),
+    }))
+}
+
+/// The consent check, to be served where the portal's gateway forwards its calls.
+pub fn service_routes(store: sen_store::Store) -> Router {
+    Router::new().route("/services/consents/subjects/{kind}/{id}/check", get(check)).with_state(store)
+}
+
 fn status_label(lang: Lang, status: &str) -> &'static str {
     match status {
         "active" => lang.t("Đang hiệu lực", "Active"),

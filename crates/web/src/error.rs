@@ -30,6 +30,12 @@ pub enum AppError {
     RateLimited,
     #[error("internal error")]
     Internal(String),
+    /// A read on consent without an effective consent of the data's subject.
+    #[error("{0}")]
+    ConsentRequired(String),
+    /// A service this answer depends on did not answer.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -57,6 +63,8 @@ impl AppError {
             AppError::TooLarge { .. } | AppError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::ConsentRequired(_) => StatusCode::FORBIDDEN,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -72,6 +80,8 @@ impl AppError {
             AppError::TooLarge { .. } | AppError::BodyTooLarge => "payload_too_large",
             AppError::RateLimited => "rate_limited",
             AppError::Internal(_) => "internal_error",
+            AppError::ConsentRequired(_) => "consent_required",
+            AppError::Unavailable(_) => "service_unavailable",
         }
     }
 

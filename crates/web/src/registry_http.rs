@@ -138,7 +138,33 @@ pub async fn register(
     timeout_ms: u64,
     actor: &sen_store::dossiers::Actor,
 ) -> Result<usize, StoreError> {
-    for s in &REGISTRY_SERVICES {
+    register_services(store, &REGISTRY_SERVICES, base_url, clients, timeout_ms, actor).await
+}
+
+/// Registers the portal's consent check (answering at `base_url`), for the registries'
+/// subsystems to call.
+pub async fn register_consent_check(
+    store: &Store,
+    base_url: &str,
+    timeout_ms: u64,
+    actor: &sen_store::dossiers::Actor,
+) -> Result<usize, StoreError> {
+    let registries: Vec<sen_exchange::ClientId> = REGISTRY_SERVICES
+        .iter()
+        .map(|s| sen_exchange::ClientId::parse(s.provider).map_err(StoreError::Invalid))
+        .collect::<Result<_, _>>()?;
+    register_services(store, &[crate::consent_http::CONSENT_SERVICE], base_url, &registries, timeout_ms, actor).await
+}
+
+async fn register_services(
+    store: &Store,
+    services: &[RegistryService],
+    base_url: &str,
+    clients: &[sen_exchange::ClientId],
+    timeout_ms: u64,
+    actor: &sen_store::dossiers::Actor,
+) -> Result<usize, StoreError> {
+    for s in services {
         let provider = sen_exchange::ClientId::parse(s.provider).map_err(StoreError::Invalid)?;
         let input = sen_store::exchange::ServiceInput {
             code: s.code.into(),
@@ -160,11 +186,26 @@ pub async fn register(
             }
         }
     }
-    Ok(REGISTRY_SERVICES.len())
+    Ok(services.len())
+}
+
+/// How a registry checks consents: through its own gateway's client proxy (e.g.
+/// `http://127.0.0.1:8082`), asking the portal's consent check. Without one, every read on
+/// consent is refused.
+#[derive(Clone)]
+pub struct ConsentChecker {
+    pub gateway: String,
+    pub http: reqwest::Client,
+}
+
+#[derive(Clone)]
+struct Registries {
+    store: Store,
+    consents: Option<ConsentChecker>,
 }
 
 /// The registry services, reading `store` (the owner agencies' database).
-pub fn routes(store: Store) -> Router {
+pub fn routes(store: Store, consents: Option<ConsentChecker>) -> Router {
     Router::new()
         .route("/registry/residence/persons/{number}", get(residence))
         .route("/registry/civil-status/persons/{number}/events", get(civil_status))
@@ -172,7 +213,39 @@ pub fn routes(store: Store) -> Router {
         .route("/registry/insurance/persons/{number}", get(insurance))
         .route("/registry/land/holders/{kind}/{id}/parcels", get(land))
         .route("/registry/{service}/reads/{kind}/{id}", get(reads))
-        .with_state(store)
+        .with_state(Registries { store, consents })
+}
+
+/// State bodies read for their legal tasks (the explicit request of an applicant, a
+/// procedure); anyone else — a bank, an enterprise — reads only on the subject's consent,
+/// effective at the instant of the read. Fails closed: no answer, no read.
+async fn consent_gate(r: &Registries, who: &Caller, code: &str, kind: &str, id: &str) -> AppResult<()> {
+    let client = sen_exchange::ClientId::parse(&who.client).map_err(|e| AppError::bad("invalid_client", e))?;
+    if client.member.class == "GOV" {
+        return Ok(());
+    }
+    let refused =
+        || AppError::ConsentRequired(format!("{} has no consent of the {kind} to read this data", who.client));
+    let checker = r.consents.as_ref().ok_or_else(refused)?;
+    let service = REGISTRY_SERVICES.iter().find(|s| s.code == code).ok_or(AppError::NotFound("registry service"))?;
+    let c = &crate::consent_http::CONSENT_SERVICE;
+    let at = chrono::Utc::now();
+    let answer = checker
+        .http
+        .get(format!("{}/r1/{}/subjects/{kind}/{id}/check", checker.gateway.trim_end_matches('/'), c.id()))
+        .query(&[("client", who.client.as_str()), ("service", service.id().as_str()), ("at", at.to_rfc3339().as_str())])
+        .header("X-Road-Client", service.provider)
+        .header("X-Road-Issue", "consent-check")
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("the consent check did not answer: {e}")))?;
+    if !answer.status().is_success() {
+        return Err(AppError::Unavailable(format!("the consent check answered {}", answer.status())));
+    }
+    let answer: crate::consent_http::CheckAnswer =
+        answer.json().await.map_err(|e| AppError::Unavailable(format!("the consent check answered badly: {e}")))?;
+    if answer.effective { Ok(()) } else { Err(refused()) }
 }
 
 /// Who asks, as the provider's gateway forwards it.
@@ -226,13 +299,15 @@ fn subject(kind: &str, id: &str) -> AppResult<()> {
 
 /// The reads of a subject's data this service recorded, newest first.
 async fn reads(
-    State(store): State<Store>,
+    State(r): State<Registries>,
     headers: HeaderMap,
     Path((service, kind, id)): Path<(String, String, String)>,
 ) -> AppResult<Json<Value>> {
-    caller(&headers)?;
+    let who = caller(&headers)?;
     subject(&kind, &id)?;
     let s = REGISTRY_SERVICES.iter().find(|s| s.code == service).ok_or(AppError::NotFound("registry service"))?;
+    consent_gate(&r, &who, s.code, &kind, &id).await?;
+    let store = &r.store;
     let reads = store.data_reads_of(&kind, &id, Some(&s.id())).await?;
     Ok(Json(json!({"service": s.id(), "subject_kind": kind, "subject_id": id, "reads": reads.iter().map(|r| json!({
         "service": r.service, "client": r.client, "user_id": r.user_id, "purpose": r.purpose,
@@ -256,12 +331,14 @@ fn found<T>(r: Result<T, StoreError>, what: &'static str) -> AppResult<T> {
 }
 
 async fn residence(
-    State(store): State<Store>,
+    State(r): State<Registries>,
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> AppResult<Json<Value>> {
     let who = caller(&headers)?;
     person_number(&number)?;
+    consent_gate(&r, &who, "residence", "person", &number).await?;
+    let store = &r.store;
     let p = found(store.person(&number).await, "person")?;
     let household = match p.household_id {
         Some(id) => {
@@ -280,7 +357,7 @@ async fn residence(
         }
         None => None,
     };
-    record(&store, &who, "residence", "person", &number).await?;
+    record(store, &who, "residence", "person", &number).await?;
     Ok(Json(json!({
         "registry": "residence",
         "record_id": p.person_number,
@@ -296,14 +373,16 @@ async fn residence(
 }
 
 async fn civil_status(
-    State(store): State<Store>,
+    State(r): State<Registries>,
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> AppResult<Json<Value>> {
     let who = caller(&headers)?;
     person_number(&number)?;
+    consent_gate(&r, &who, "civil-status", "person", &number).await?;
+    let store = &r.store;
     let events = store.civil_events_of(&number).await?;
-    record(&store, &who, "civil-status", "person", &number).await?;
+    record(store, &who, "civil-status", "person", &number).await?;
     let events: Vec<Value> = events
         .into_iter()
         .map(|e| {
@@ -322,38 +401,44 @@ async fn civil_status(
 }
 
 async fn enterprise(
-    State(store): State<Store>,
+    State(r): State<Registries>,
     headers: HeaderMap,
     Path(tax_code): Path<String>,
 ) -> AppResult<Json<Value>> {
     let who = caller(&headers)?;
     subject("enterprise", &tax_code)?;
+    consent_gate(&r, &who, "enterprises", "enterprise", &tax_code).await?;
+    let store = &r.store;
     let e = found(store.enterprise(&tax_code).await, "enterprise")?;
-    record(&store, &who, "enterprises", "enterprise", &tax_code).await?;
+    record(store, &who, "enterprises", "enterprise", &tax_code).await?;
     Ok(Json(json!({"registry": "enterprises", "record_id": e.tax_code, "enterprise": e})))
 }
 
 async fn insurance(
-    State(store): State<Store>,
+    State(r): State<Registries>,
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> AppResult<Json<Value>> {
     let who = caller(&headers)?;
     person_number(&number)?;
-    let r = store.insurance_of(&number).await?.ok_or(AppError::NotFound("insurance record"))?;
-    record(&store, &who, "insurance", "person", &number).await?;
-    Ok(Json(json!({"registry": "insurance", "record_id": r.social_insurance_number, "insurance": r})))
+    consent_gate(&r, &who, "insurance", "person", &number).await?;
+    let store = &r.store;
+    let ins = store.insurance_of(&number).await?.ok_or(AppError::NotFound("insurance record"))?;
+    record(store, &who, "insurance", "person", &number).await?;
+    Ok(Json(json!({"registry": "insurance", "record_id": ins.social_insurance_number, "insurance": ins})))
 }
 
 async fn land(
-    State(store): State<Store>,
+    State(r): State<Registries>,
     headers: HeaderMap,
     Path((kind, id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
     let who = caller(&headers)?;
     subject(&kind, &id)?;
+    consent_gate(&r, &who, "land", &kind, &id).await?;
+    let store = &r.store;
     let parcels = store.land_parcels_of(&kind, &id).await?;
-    record(&store, &who, "land", &kind, &id).await?;
+    record(store, &who, "land", &kind, &id).await?;
     Ok(Json(json!({"registry": "land", "holder_kind": kind, "holder_id": id, "parcels": parcels})))
 }
 
