@@ -33,14 +33,14 @@ pub struct BenchExchangeArgs {
 
 const PORTAL: &str = "VN/GOV/VPCP/DVCQG";
 
-async fn sqlite(dir: &Path) -> anyhow::Result<Store> {
+pub(crate) async fn sqlite(dir: &Path) -> anyhow::Result<Store> {
     std::fs::create_dir_all(dir)?;
     let store = Store::connect(&StoreConfig::sqlite_in(dir)).await?;
     store.migrate().await?;
     Ok(store)
 }
 
-async fn serve(app: axum::Router) -> anyhow::Result<SocketAddr> {
+pub(crate) async fn serve(app: axum::Router) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -49,7 +49,7 @@ async fn serve(app: axum::Router) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-fn free_port() -> anyhow::Result<SocketAddr> {
+pub(crate) fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_exchange;
+mod bench_prefill;
 mod bench_trust;
 mod demo_exchange;
 mod exchange;
@@ -211,6 +212,8 @@ enum Command {
     BenchTrust(bench_trust::BenchTrustArgs),
     /// Measure a registry lookup directly and through a pair of gateways, in process.
     BenchExchange(bench_exchange::BenchExchangeArgs),
+    /// Benchmark the once-only form: explicit requests through two gateways and the pre-filled form.
+    BenchPrefill(bench_prefill::BenchPrefillArgs),
     /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
     Ca {
         #[command(flatten)]
@@ -644,6 +647,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchTrust(args) => bench_trust::run(args).await,
         Command::BenchExchange(args) => bench_exchange::run(args).await,
+        Command::BenchPrefill(args) => bench_prefill::run(args).await,
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {
             let code = verify::run(&db, ca, crl, json, files).await?;
