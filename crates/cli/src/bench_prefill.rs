@@ -60,6 +60,7 @@ fn five_components() -> Vec<Component> {
             registry,
             replaces_document: true,
             fills: fills.iter().map(|(f, k)| (f.to_string(), k.to_string())).collect(),
+            result_of: None,
         }],
     };
     vec![
@@ -169,9 +170,8 @@ pub async fn run(args: BenchPrefillArgs) -> anyhow::Result<()> {
         .json()
         .await?;
     let csrf = login["csrf_token"].as_str().context("csrf")?.to_string();
-    let ask = || {
-        http.post(format!("{base}/api/v1/procedures/{procedure}/evidence")).header("x-csrf-token", &csrf).send()
-    };
+    let ask =
+        || http.post(format!("{base}/api/v1/procedures/{procedure}/evidence")).header("x-csrf-token", &csrf).send();
     // Warm-up, and a check that every registry answered.
     let first: Value = ask().await?.error_for_status()?.json().await?;
     let found = first["answers"].as_array().map(|a| a.iter().filter(|x| x["status"] == "found").count());

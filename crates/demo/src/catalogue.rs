@@ -1173,9 +1173,27 @@ fn evidence(code: &str, component: &str) -> Vec<EvidenceSource> {
         registry,
         replaces_document,
         fills: fills.iter().map(|(f, k)| (f.to_string(), k.to_string())).collect(),
+        result_of: None,
     };
     let declaration = component.starts_with("Tờ khai");
+    // A result issued to the applicant earlier, from their data wallet.
+    let wallet = |result_of: &str, fills: &[(&str, &str)]| EvidenceSource {
+        registry: Registry::Wallet,
+        replaces_document: true,
+        fills: fills.iter().map(|(f, k)| (f.to_string(), k.to_string())).collect(),
+        result_of: Some(result_of.to_string()),
+    };
     match code {
+        // Maternity benefit: the child's birth certificate the parent was issued, and the
+        // social insurance number.
+        "1.011888" if declaration => {
+            vec![source(Registry::Insurance, false, &[("social_insurance_number", "social_insurance_number")])]
+        }
+        "1.011888" => vec![wallet("1.001193", &[("child_birth_date", "child_birth_date")])],
+        // Funeral allowance and survivor benefit: the death certificate issued to the declarant.
+        "1.011901" | "1.011902" if !declaration => {
+            vec![wallet("1.000656", &[("deceased_full_name", "deceased_full_name")])]
+        }
         // Permanent residence: the household head from the residence registry, the date of
         // birth from the birth record, and the land certificate as proof of housing.
         "1.004194" if declaration => vec![

@@ -29,6 +29,9 @@ pub enum Registry {
     Insurance,
     /// Land parcels and their certificates (Ministry of Agriculture and Environment).
     Land,
+    /// The applicant's own data wallet: results issued to them by earlier dossiers, held by
+    /// the portal itself (not asked through the exchange).
+    Wallet,
 }
 
 /// Whose data is asked for: the applicant, by the identifier their account carries.
@@ -66,8 +69,14 @@ pub enum EvidenceError {
 }
 
 impl Registry {
-    pub const ALL: [Registry; 5] =
-        [Registry::Residence, Registry::CivilStatus, Registry::Enterprises, Registry::Insurance, Registry::Land];
+    pub const ALL: [Registry; 6] = [
+        Registry::Residence,
+        Registry::CivilStatus,
+        Registry::Enterprises,
+        Registry::Insurance,
+        Registry::Land,
+        Registry::Wallet,
+    ];
 
     /// The service code in the exchange directory.
     pub fn service_code(self) -> &'static str {
@@ -77,7 +86,13 @@ impl Registry {
             Registry::Enterprises => "enterprises",
             Registry::Insurance => "insurance",
             Registry::Land => "land",
+            Registry::Wallet => "wallet",
         }
+    }
+
+    /// Whether it is asked through the data exchange (the wallet is the portal's own).
+    pub fn through_exchange(self) -> bool {
+        self != Registry::Wallet
     }
 
     pub fn parse(code: &str) -> Option<Self> {
@@ -91,6 +106,7 @@ impl Registry {
             Registry::Enterprises => "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp",
             Registry::Insurance => "Cơ sở dữ liệu quốc gia về bảo hiểm",
             Registry::Land => "Cơ sở dữ liệu quốc gia về đất đai",
+            Registry::Wallet => "Kho dữ liệu của tôi (kết quả đã được cấp)",
         }
     }
 
@@ -101,6 +117,7 @@ impl Registry {
             Registry::Enterprises => "National business registration database",
             Registry::Insurance => "National insurance database",
             Registry::Land => "National land database",
+            Registry::Wallet => "My data wallet (results issued to me)",
         }
     }
 
@@ -111,6 +128,7 @@ impl Registry {
             (Registry::CivilStatus, Subject::Person(n)) => Ok(format!("/persons/{n}/events")),
             (Registry::Enterprises, Subject::Enterprise(t)) => Ok(format!("/enterprises/{t}")),
             (Registry::Land, s) => Ok(format!("/holders/{}/{}/parcels", s.kind(), s.id())),
+            (Registry::Wallet, s) => Err(EvidenceError::WrongSubject(s.kind())),
             (_, s) => Err(EvidenceError::WrongSubject(s.kind())),
         }
     }
@@ -259,6 +277,29 @@ impl Registry {
                 );
                 serial.to_string()
             }
+            Registry::Wallet => {
+                // {"result": {verification_code, document, issued_on, dossier_code},
+                //  "data": {field: value}, "titles": {field: title}}
+                let r = answer.get("result").ok_or(EvidenceError::Malformed("result"))?;
+                let code = str_at(r, "/verification_code").ok_or(EvidenceError::Malformed("verification_code"))?;
+                facts.put("document", "Giấy tờ", "Document", str_at(r, "/document"));
+                facts.put("verification_code", "Mã xác thực", "Verification code", Some(code));
+                facts.put("issued_on", "Ngày cấp", "Issued on", str_at(r, "/issued_on"));
+                facts.put("dossier_code", "Hồ sơ", "Dossier", str_at(r, "/dossier_code"));
+                if let Some(data) = answer.get("data").and_then(Value::as_object) {
+                    for (k, v) in data {
+                        let Some(v) = v.as_str().filter(|v| !v.is_empty()) else { continue };
+                        let title = answer.pointer(&format!("/titles/{k}")).and_then(Value::as_str).unwrap_or(k);
+                        facts.0.push(Fact {
+                            key: k.clone(),
+                            label_vi: title.into(),
+                            label_en: title.into(),
+                            value: v.into(),
+                        });
+                    }
+                }
+                code.to_string()
+            }
         };
         if facts.0.is_empty() {
             return Err(EvidenceError::NotFound);
@@ -321,6 +362,9 @@ pub struct EvidenceSource {
     /// E-form fields filled from facts: field name → fact key.
     #[serde(default)]
     pub fills: BTreeMap<String, String>,
+    /// For the wallet: the procedure whose issued result this is (e.g. `1.001193`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_of: Option<String>,
 }
 
 impl EvidenceSource {
@@ -400,6 +444,7 @@ mod tests {
             registry: Registry::Residence,
             replaces_document: false,
             fills: [("head_of_household".to_string(), "household_head_name".to_string())].into(),
+            result_of: None,
         };
         assert_eq!(source.values(&e).collect::<Vec<_>>(), vec![("head_of_household", "Nguyễn Văn An")]);
         assert!(matches!(Registry::Residence.read(&person(), &json!({})), Err(EvidenceError::Malformed(_))));
@@ -434,6 +479,21 @@ mod tests {
         assert_eq!(e.fact("parcel_address"), Some("5 Lê Lợi"));
         assert_eq!(e.fact("area_m2"), Some("72.5"));
         assert_eq!(Registry::Land.read(&person(), &json!({"parcels": []})), Err(EvidenceError::NotFound));
+    }
+
+    #[test]
+    fn a_wallet_result_gives_its_verification_code_and_the_dossiers_fields() {
+        let answer = json!({"result": {"verification_code": "AB12-CD34", "document": "Giấy khai sinh",
+            "issued_on": "2026-11-23", "dossier_code": "X01.UB-261123-0001"},
+            "data": {"child_birth_date": "2026-11-20", "child_full_name": "Nguyễn Minh An", "n": 3},
+            "titles": {"child_birth_date": "Ngày sinh của trẻ"}});
+        let e = Registry::Wallet.read(&person(), &answer).unwrap();
+        assert_eq!(e.record_id, "AB12-CD34");
+        assert_eq!(e.fact("child_birth_date"), Some("2026-11-20"));
+        assert_eq!(e.facts.iter().find(|f| f.key == "child_birth_date").unwrap().label_vi, "Ngày sinh của trẻ");
+        assert_eq!(e.fact("n"), None, "only text values");
+        assert!(!Registry::Wallet.through_exchange());
+        assert!(Registry::Wallet.path(&person()).is_err());
     }
 
     #[test]

@@ -228,6 +228,32 @@ pub struct ReuseFigure {
     pub prefilled: i64,
 }
 
+/// A result issued to an applicant, as their data wallet holds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WalletResult {
+    pub dossier_id: i64,
+    pub dossier_code: String,
+    pub procedure_id: i64,
+    pub form_version: i64,
+    /// The dossier's form data (JSON).
+    pub data: String,
+    pub verification_code: String,
+    pub document: String,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// Issued results, and how many of them later dossiers reused (programme target K7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ResultReuse {
+    pub issued: i64,
+    pub reused: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct N {
+    n: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct CountRow {
     month: String,
@@ -350,6 +376,47 @@ impl Store {
                 fields: r.fields.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default(),
             })
             .collect())
+    }
+
+    /// The latest result of procedure `procedure_code` issued to `user_id`, if any.
+    pub async fn wallet_result(&self, user_id: i64, procedure_code: &str) -> Result<Option<WalletResult>> {
+        self.db
+            .fetch_optional(
+                &Query::select()
+                    .expr_as(Expr::col(("dossiers", "id")), "dossier_id")
+                    .expr_as(Expr::col(("dossiers", "code")), "dossier_code")
+                    .columns([("dossiers", "procedure_id"), ("dossiers", "form_version"), ("dossiers", "data")])
+                    .columns([("results", "verification_code"), ("results", "document"), ("results", "issued_at")])
+                    .from("dossiers")
+                    .inner_join("results", Expr::col(("results", "dossier_id")).equals(("dossiers", "id")))
+                    .inner_join("procedures", Expr::col(("procedures", "id")).equals(("dossiers", "procedure_id")))
+                    .and_where(Expr::col(("dossiers", "applicant_user_id")).eq(user_id))
+                    .and_where(Expr::col(("procedures", "code")).eq(procedure_code))
+                    .order_by(("results", "issued_at"), Order::Desc)
+                    .limit(1)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    /// Results issued, and those that a later dossier used from the wallet (K7).
+    pub async fn result_reuse(&self) -> Result<ResultReuse> {
+        let issued: N = self
+            .db
+            .fetch_one(&Query::select().expr_as(Func::count(Expr::col("dossier_id")), "n").from("results").to_owned())
+            .await?;
+        let reused: N = self
+            .db
+            .fetch_one(
+                &Query::select()
+                    .expr_as(Func::count_distinct(Expr::col("record_id")), "n")
+                    .from("dossier_components")
+                    .and_where(Expr::col("registry").eq(Registry::Wallet.service_code()))
+                    .and_where(Expr::col("source").is_in([Provenance::Fetched.as_str(), Provenance::Prefill.as_str()]))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(ResultReuse { issued: issued.n, reused: reused.n })
     }
 
     /// Reuse per procedure, agency and month, from `from_month` (`YYYY-MM`) on: documents

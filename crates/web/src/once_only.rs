@@ -50,12 +50,36 @@ pub fn registries_of(spec: &ProcedureSpec) -> Vec<Registry> {
     out
 }
 
+/// The procedures whose issued results a procedure takes from the applicant's wallet.
+pub fn wallet_results_of(spec: &ProcedureSpec) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in spec.components.iter().flat_map(|c| &c.evidence) {
+        if let (Registry::Wallet, Some(code)) = (s.registry, &s.result_of)
+            && !out.contains(code)
+        {
+            out.push(code.clone());
+        }
+    }
+    out
+}
+
+/// The `service` a wallet answer is kept under: `wallet/<procedure code>`.
+pub fn wallet_service(result_of: &str) -> String {
+    format!("wallet/{result_of}")
+}
+
+/// Whether a fetched answer is the one a source asks for.
+fn answers(row: &FetchedEvidenceRow, s: &sen_domain::evidence::EvidenceSource) -> bool {
+    row.registry() == Some(s.registry)
+        && (s.registry != Registry::Wallet || s.result_of.as_deref().map(wallet_service) == Some(row.service.clone()))
+}
+
 /// The form values confirmed evidence gives, field by field (first source wins).
 pub fn prefill(spec: &ProcedureSpec, rows: &[FetchedEvidenceRow]) -> HashMap<String, String> {
     let found = found_evidence(rows);
     let mut values = HashMap::new();
     for s in spec.components.iter().flat_map(|c| &c.evidence) {
-        if let Some((_, e)) = found.iter().find(|(r, _)| r.registry() == Some(s.registry)) {
+        if let Some((_, e)) = found.iter().find(|(r, _)| answers(r, s)) {
             for (field, value) in s.values(e) {
                 values.entry(field.to_string()).or_insert_with(|| value.to_string());
             }
@@ -84,7 +108,7 @@ pub fn provenance(
         let mut fetched: Option<ComponentRecord> = None;
         let mut prefills = Vec::new();
         for s in &c.evidence {
-            let Some((row, e)) = found.iter().find(|(r, _)| r.registry() == Some(s.registry)) else { continue };
+            let Some((row, e)) = found.iter().find(|(r, _)| answers(r, s)) else { continue };
             let fields: Vec<String> = s
                 .values(e)
                 .filter(|(field, value)| submitted(data, field).as_deref() == Some(*value))
@@ -189,16 +213,28 @@ impl AppState {
         let subject = subject_of(principal)?;
         let p = self.procedure(procedure_id)?;
         let spec = p.spec();
-        let registries = registries_of(&spec);
-        if registries.is_empty() {
+        let registries: Vec<Registry> = registries_of(&spec).into_iter().filter(|r| r.through_exchange()).collect();
+        let wallet = wallet_results_of(&spec);
+        if registries.is_empty() && wallet.is_empty() {
             return Err(AppError::bad(
                 "no_registry_data",
                 "the state holds no document of this procedure in a registry",
             ));
         }
-        let exchange = self.config.exchange.clone().ok_or_else(|| {
-            AppError::bad("exchange_not_configured", "this portal is not connected to the data exchange")
-        })?;
+        // Without the exchange only the wallet can answer; the registries are named unavailable.
+        let exchange = match (&self.config.exchange, wallet.is_empty()) {
+            (Some(x), _) => Some(x.clone()),
+            (None, false) => None,
+            (None, true) => {
+                return Err(AppError::bad(
+                    "exchange_not_configured",
+                    "this portal is not connected to the data exchange",
+                ));
+            }
+        };
+        let connected = exchange.is_some();
+        let gateway = exchange.as_ref().map(|x| x.gateway.trim_end_matches('/').to_string()).unwrap_or_default();
+        let client = exchange.as_ref().map(|x| x.client.clone()).unwrap_or_default();
         let calls: Vec<_> = registries
             .iter()
             .map(|&registry| {
@@ -208,11 +244,11 @@ impl AppState {
                     .map(|s| s.id())
                     .unwrap_or_default();
                 let path = registry.path(&subject);
-                let request = path.as_ref().ok().map(|path| {
+                let request = path.as_ref().ok().filter(|_| connected).map(|path| {
                     self.http
-                        .get(format!("{}/r1/{service}{path}", exchange.gateway.trim_end_matches('/')))
+                        .get(format!("{gateway}/r1/{service}{path}"))
                         .timeout(FETCH_TIMEOUT)
-                        .header("X-Road-Client", &exchange.client)
+                        .header("X-Road-Client", &client)
                         .header("X-Road-Issue", &spec.code)
                 });
                 let subject = subject.clone();
@@ -227,6 +263,10 @@ impl AppState {
                         message_id: None,
                         fetched_at,
                     };
+                    if !connected {
+                        answer.status = FetchStatus::Unavailable;
+                        return answer;
+                    }
                     let Some(request) = request else { return answer };
                     answer.status = FetchStatus::Unavailable;
                     let Ok(response) = request.send().await else { return answer };
@@ -267,11 +307,52 @@ impl AppState {
                 })
             })
             .collect();
-        let mut answers = Vec::with_capacity(calls.len());
+        let mut answers = Vec::with_capacity(calls.len() + wallet.len());
         for call in calls {
             answers.push(call.await.map_err(|e| AppError::Internal(e.to_string()))?);
         }
+        for code in &wallet {
+            answers.push(self.wallet_answer(principal, &subject, code).await?);
+        }
         Ok(self.store.record_fetched_evidence(principal.user.id, p.id, &answers).await?)
+    }
+
+    /// The applicant's own issued result of procedure `code`, from the portal's database.
+    async fn wallet_answer(
+        &self,
+        principal: &Principal,
+        subject: &Subject,
+        code: &str,
+    ) -> AppResult<NewFetchedEvidence> {
+        let fetched_at = Utc::now();
+        let mut answer = NewFetchedEvidence {
+            registry: Registry::Wallet,
+            service: wallet_service(code),
+            status: FetchStatus::NotFound,
+            evidence: None,
+            digest: None,
+            message_id: None,
+            fetched_at,
+        };
+        let Some(r) = self.store.wallet_result(principal.user.id, code).await? else { return Ok(answer) };
+        let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+        let titles: serde_json::Map<String, Value> =
+            match self.catalogue().form(&self.store, r.procedure_id, r.form_version).await {
+                Ok(form) => form.fields().iter().map(|f| (f.name.clone(), Value::String(f.title_vi.clone()))).collect(),
+                Err(_) => serde_json::Map::new(),
+            };
+        let json = serde_json::json!({
+            "result": {"verification_code": r.verification_code, "document": r.document,
+                "issued_on": r.issued_at.with_timezone(&crate::app::vn_offset()).date_naive().to_string(),
+                "dossier_code": r.dossier_code},
+            "data": data, "titles": titles,
+        });
+        answer.digest = Some(hex::encode(Sha256::digest(json.to_string().as_bytes())));
+        if let Ok(e) = Registry::Wallet.read(subject, &json) {
+            answer.status = FetchStatus::Found;
+            answer.evidence = Some(e);
+        }
+        Ok(answer)
     }
 
     /// One of the applicant's own requests for this procedure.
@@ -441,6 +522,12 @@ pub struct ReuseFiguresOut {
     pub figures: Vec<ReuseOut>,
     /// Over every row: documents fetched / documents provided (K2).
     pub fetched_share: Option<f64>,
+    /// Results issued so far (all time).
+    pub results_issued: i64,
+    /// Of those, results a later dossier took from its applicant's wallet.
+    pub results_reused: i64,
+    /// results_reused / results_issued (K7).
+    pub results_reused_share: Option<f64>,
 }
 
 fn share(fetched: i64, uploaded: i64) -> Option<f64> {
@@ -486,7 +573,15 @@ impl AppState {
             })
             .collect();
         let (fetched, uploaded) = figures.iter().fold((0, 0), |(a, b), f| (a + f.fetched, b + f.uploaded));
-        Ok(ReuseFiguresOut { from, fetched_share: share(fetched, uploaded), figures })
+        let results = self.store.result_reuse().await?;
+        Ok(ReuseFiguresOut {
+            from,
+            fetched_share: share(fetched, uploaded),
+            figures,
+            results_issued: results.issued,
+            results_reused: results.reused,
+            results_reused_share: share(results.reused, results.issued - results.reused),
+        })
     }
 }
 
@@ -616,7 +711,7 @@ pub fn request_box(
         section.once-only aria-labelledby="once-only-title" {
             h2 #once-only-title { (lang.t("Dữ liệu Nhà nước đã có", "Data the state already holds")) }
             @if confirmed.is_empty() {
-                @if st.config.exchange.is_some() {
+                @if st.config.exchange.is_some() || registries.iter().all(|r| !r.through_exchange()) {
                     p { (lang.t(
                         "Bạn không phải khai lại hay nộp lại giấy tờ mà cơ quan nhà nước đã có. Bấm nút dưới đây để Cổng lấy dữ liệu của bạn từ:",
                         "You need not declare or upload again what the state already holds. Press the button to have the portal fetch your data from:")) }
@@ -679,7 +774,8 @@ pub async fn reuse_page(
             div.field { label for="r-from" { (lang.t("Từ tháng (YYYY-MM)", "From month (YYYY-MM)")) } input #r-from type="text" name="from" value=(out.from) pattern="[0-9]{4}-[0-9]{2}"; }
             button type="submit" { (lang.t("Xem", "Show")) }
         }
-        p.kpi { (lang.t("Toàn kỳ: ", "Whole period: ")) strong { (pct(out.fetched_share)) } (lang.t(" giấy tờ được lấy thay vì nộp", " of documents fetched instead of uploaded")) }
+        p.kpi { (lang.t("Toàn kỳ: ", "Whole period: ")) strong { (pct(out.fetched_share)) } (lang.t(" giấy tờ được lấy thay vì nộp (K2)", " of documents fetched instead of uploaded (K2)")) }
+        p.kpi { strong { (pct(out.results_reused_share)) } (lang.t(" kết quả đã cấp được dùng lại trong hồ sơ sau (K7): ", " of issued results used again in a later dossier (K7): ")) (out.results_reused) " / " (out.results_issued) }
         @if per_procedure.is_empty() { p { (lang.t("Chưa có hồ sơ nào trong kỳ.", "No dossier in this period yet.")) } } @else {
             figure {
                 figcaption { (lang.t("Tỷ lệ giấy tờ được lấy, theo thủ tục", "Share of documents fetched, by procedure")) }
@@ -792,6 +888,7 @@ mod tests {
                     registry: Registry::Residence,
                     replaces_document: false,
                     fills: [("head_of_household".into(), "household_head_name".into())].into(),
+                    result_of: None,
                 }],
             ),
             comp(
@@ -800,6 +897,7 @@ mod tests {
                     registry: Registry::Land,
                     replaces_document: true,
                     fills: [("new_address".into(), "parcel_address".into())].into(),
+                    result_of: None,
                 }],
             ),
         ];

@@ -1522,3 +1522,58 @@ async fn once_only_evidence_is_the_applicants_own_confirmed_before_use_and_count
         assert!(page.contains("<svg") && page.contains("Đăng ký thường trú"));
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issued_result_is_reused_from_the_wallet_and_counted_in_k7() {
+    on_both!(|s| {
+        // The citizen was issued a birth certificate for their child.
+        let (citizen, desk, birth) = issue_a_result(&s).await;
+        let maternity = procedure_id(&s, "1.011888").await;
+        // Asking for the maternity benefit: the wallet has the birth certificate; the insurance
+        // registry cannot be asked here (no exchange) and is named unavailable.
+        let (st, fetched) =
+            post(&citizen, format!("{}/api/v1/procedures/{maternity}/evidence", s.base), json!({})).await;
+        assert_eq!(st, StatusCode::CREATED, "{fetched}");
+        let status: Vec<(&str, &str)> = fetched["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["registry"].as_str().unwrap(), a["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(status, [("insurance", "unavailable"), ("wallet", "found")], "{fetched}");
+        assert_eq!(fetched["prefill"]["child_birth_date"], "2026-11-20");
+        let batch = fetched["batch"].as_str().unwrap();
+        let code = fetched["answers"][1]["record_id"].as_str().unwrap().to_string();
+        let (_, dossier) = get(&citizen, format!("{}/api/v1/dossiers/{birth}", s.base)).await;
+        let signed = s.store.result_of(birth).await.unwrap().unwrap();
+        assert_eq!(code, signed.verification_code, "the wallet names the result by its verification code: {dossier}");
+        // Nobody else's wallet answers for them.
+        let other = login(&s, "congdan2").await;
+        let (_, theirs) = post(&other, format!("{}/api/v1/procedures/{maternity}/evidence", s.base), json!({})).await;
+        assert_eq!(theirs["answers"][1]["status"], "not_found", "{theirs}");
+
+        let url = format!("{}/api/v1/procedures/{maternity}/evidence/{batch}", s.base);
+        assert_eq!(post(&citizen, format!("{url}/confirm"), json!({})).await.0, StatusCode::OK);
+        let (st, body) = post(
+            &citizen,
+            format!("{}/api/v1/dossiers", s.base),
+            json!({
+            "procedure_id": maternity, "evidence_batch": batch,
+            "data": {"social_insurance_number": "0123456789", "child_birth_date": "2026-11-20",
+                "leave_from": "2026-11-20", "bank_account": "0011223344"}}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_i64().unwrap();
+        let (_, components) = get(&citizen, format!("{}/api/v1/dossiers/{id}/components", s.base)).await;
+        let from_wallet = components.as_array().unwrap().iter().find(|c| c["registry"] == "wallet").expect("wallet");
+        assert_eq!(
+            (from_wallet["source"].as_str(), from_wallet["record_id"].as_str()),
+            (Some("fetched"), Some(code.as_str()))
+        );
+        let (_, reuse) = get(&desk, format!("{}/api/v1/stats/reuse", s.base)).await;
+        assert_eq!(reuse["results_reused"], 1, "{reuse}");
+        assert!(reuse["results_issued"].as_i64().unwrap() >= 1);
+        assert!(reuse["results_reused_share"].as_f64().unwrap() > 0.0);
+    });
+}
