@@ -49,6 +49,13 @@ pub fn response_to_sign(
         .into_bytes()
 }
 
+const USAGE_TAG: &str = "sen-exchange-usage-v1";
+
+/// What a gateway's usage report's signature covers: the report's body.
+pub fn usage_to_sign(body: &[u8]) -> Vec<u8> {
+    format!("{USAGE_TAG}\n{}\n", body_digest(body)).into_bytes()
+}
+
 /// Signs `input` with a gateway's message key.
 pub fn sign(key: &ed25519_dalek::SigningKey, input: &[u8]) -> String {
     B64.encode(key.sign(input).to_bytes())

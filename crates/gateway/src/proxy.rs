@@ -181,6 +181,11 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
 
     let tasks = vec![
         tokio::spawn(refresher(inner.clone(), cfg.refresh)),
+        tokio::spawn(usage_reporter(
+            inner.clone(),
+            cfg.directory_url.clone(),
+            cfg.refresh.max(Duration::from_secs(1)) * 2,
+        )),
         tokio::spawn(sequencer(store.clone())),
         tokio::spawn(serve_connections(server_listener, Some(server_tls), server_app)),
         tokio::spawn(serve_connections(client_listener, None, client_app)),
@@ -197,6 +202,54 @@ async fn refresher(gw: Arc<Inner>, every: Duration) {
         tick.tick().await;
         if let Err(e) = gw.conf.refresh().await {
             tracing::warn!(error = %e, "configuration refresh failed; keeping the one held");
+        }
+    }
+}
+
+/// Reports to the directory, every `every`, how many messages that exchanged data this
+/// gateway passed today and yesterday (UTC) per subsystem, signed with its message key: the
+/// directory counts the information systems exchanging data (programme target K12).
+async fn usage_reporter(gw: Arc<Inner>, directory_url: String, every: Duration) {
+    let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "no usage reports");
+            return;
+        }
+    };
+    let url = format!("{}/api/v1/exchange/usage", directory_url.trim_end_matches('/'));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let today = chrono::Utc::now().date_naive();
+        for day in [today - chrono::Duration::days(1), today] {
+            let from = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+            let usage = match gw.store.exchange_usage(from, from + chrono::Duration::days(1)).await {
+                Ok(u) if !u.is_empty() => u,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "usage not counted");
+                    continue;
+                }
+            };
+            let body = serde_json::to_vec(&serde_json::json!({
+                "owner": gw.owner.to_string(), "code": gw.code, "day": day, "subsystems": usage,
+            }))
+            .expect("serialises");
+            let signature = message::sign(&gw.message_key, &message::usage_to_sign(&body));
+            let sent = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header(message::SIGNATURE_HEADER, signature)
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => tracing::warn!(status = %r.status(), "the directory refused the usage report"),
+                Err(e) => tracing::warn!(error = %e, "usage report not delivered; sent again later"),
+            }
         }
     }
 }

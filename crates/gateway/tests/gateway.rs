@@ -737,3 +737,41 @@ async fn a_bank_reads_only_on_consent_and_never_after_its_revocation() {
         x.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateways_report_signed_usage_and_the_directory_counts_systems_exchanging_data() {
+    for backend in backends() {
+        let x = Exchange::start(backend).await;
+        eprintln!("-- {}", x.backend);
+        let r = x.get(PORTAL, &format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{}", x.person)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let since = chrono::Utc::now().date_naive() - chrono::Duration::days(29);
+        let mut active = vec![];
+        for _ in 0..100 {
+            active = x.central.store.exchange_activity(since).await.unwrap().active;
+            if active.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(active, ["VN/GOV/BCA/CSDLQGDC", PORTAL], "both ends of the exchange are counted");
+        let registered = x.central.store.exchange_activity(since).await.unwrap().registered;
+        assert!(registered > 2, "every registered subsystem counts in the denominator");
+
+        // A report not signed by the gateway's message key is refused and changes nothing.
+        let body = serde_json::json!({"owner": "VN/GOV/VPCP", "code": "GW1", "day": chrono::Utc::now().date_naive(),
+            "subsystems": {"VN/GOV/BTC/DKDN": 5}});
+        let r = x
+            .http
+            .post(format!("{}/api/v1/exchange/usage", x.portal_cfg.directory_url))
+            .header("x-sen-signature", "AAAA")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let after = x.central.store.exchange_activity(since).await.unwrap().active;
+        assert!(!after.contains(&OTHER.to_string()), "{after:?}");
+        x.stop().await;
+    }
+}

@@ -154,7 +154,121 @@ fn percentile(sorted: &[i64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
+/// At the directory: how many registered information systems exchanged data lately (K12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExchangeActivity {
+    /// Subsystems registered in the directory.
+    pub registered: i64,
+    /// Those that some gateway reported exchanging data in the period.
+    pub active: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UsageRow {
+    client: String,
+    service: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SubsystemRow {
+    subsystem: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    n: i64,
+}
+
 impl Store {
+    /// At a gateway: per subsystem (as client or as provider), the messages it passed that
+    /// exchanged data (no exchange error, no 5xx) in `[from, to)`.
+    pub async fn exchange_usage(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeMap<String, i64>> {
+        let rows: Vec<UsageRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["client", "service"])
+                    .from("exchange_messages")
+                    .and_where(Expr::col("started_at").gte(from))
+                    .and_where(Expr::col("started_at").lt(to))
+                    .and_where(Expr::col("error_type").is_null())
+                    .and_where(Expr::col("status").lt(500))
+                    .limit(MONITORING_ROWS * 5)
+                    .to_owned(),
+            )
+            .await?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in rows {
+            let provider = r.service.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+            for s in [r.client, provider] {
+                if !s.is_empty() {
+                    *out.entry(s).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// At the directory: a gateway's report of a day's messages per subsystem, replacing its
+    /// earlier report of that day.
+    pub async fn record_exchange_usage(
+        &self,
+        gateway_id: i64,
+        day: chrono::NaiveDate,
+        usage: &std::collections::BTreeMap<String, i64>,
+    ) -> Result<()> {
+        if usage.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let mut ins = Query::insert()
+            .into_table("exchange_usage")
+            .columns(["gateway_id", "subsystem", "day", "messages", "reported_at"])
+            .on_conflict(
+                sea_query::OnConflict::columns(["gateway_id", "subsystem", "day"])
+                    .update_columns(["messages", "reported_at"])
+                    .to_owned(),
+            )
+            .to_owned();
+        for (s, n) in usage {
+            ins.values_panic([gateway_id.into(), s.clone().into(), day.into(), (*n).into(), now.into()]);
+        }
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(&ins).await?;
+        tx.commit().await
+    }
+
+    /// At the directory: registered subsystems, and those reported active since `since`.
+    pub async fn exchange_activity(&self, since: chrono::NaiveDate) -> Result<ExchangeActivity> {
+        let registered: CountRow = self
+            .db
+            .fetch_one(
+                &Query::select()
+                    .expr_as(sea_query::Func::count(Expr::col("id")), "n")
+                    .from("exchange_subsystems")
+                    .to_owned(),
+            )
+            .await?;
+        let rows: Vec<SubsystemRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .distinct()
+                    .column("subsystem")
+                    .from("exchange_usage")
+                    .and_where(Expr::col("day").gte(since))
+                    .and_where(Expr::col("messages").gt(0))
+                    .order_by("subsystem", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(ExchangeActivity { registered: registered.n, active: rows.into_iter().map(|r| r.subsystem).collect() })
+    }
+
     /// Records a message durably (with its log entry) before the gateway answers.
     pub async fn record_exchange_message(&self, message: ExchangeMessage) -> Result<()> {
         self.message_log.submit(message).await

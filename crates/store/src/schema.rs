@@ -212,6 +212,24 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 11,
+            name: "exchange usage",
+            // At the directory: messages each gateway reports per subsystem and day (K12).
+            tables: vec![
+                Table::create()
+                    .table("exchange_usage")
+                    .if_not_exists()
+                    .col(big("gateway_id"))
+                    .col(text("subsystem"))
+                    .col(ColumnDef::new("day").date().not_null())
+                    .col(big("messages"))
+                    .col(ts("reported_at"))
+                    .to_owned(),
+            ],
+            indexes: vec![unique("exchange_usage_key", "exchange_usage", &["gateway_id", "subsystem", "day"])],
+            drops: vec![],
+        },
     ]
 }
 

@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use sen_exchange::directory::Member;
 use sen_exchange::{ClientId, Directory, Endpoint, MemberId, ServiceId};
 use sen_store::exchange::ServiceInput;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -283,8 +283,121 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A gateway's report of the messages it passed on one day, per subsystem (as client or
+/// provider), signed with its message key (header `x-sen-signature`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageReport {
+    /// The gateway's owner, `INSTANCE/CLASS/MEMBER`.
+    pub owner: String,
+    /// The gateway's code, e.g. `GW1`.
+    pub code: String,
+    /// The day (UTC) counted.
+    pub day: chrono::NaiveDate,
+    /// Messages that exchanged data, per subsystem.
+    #[schema(value_type = Object)]
+    pub subsystems: std::collections::BTreeMap<String, i64>,
+}
+
+/// The most subsystems one report may name.
+const MAX_USAGE_ROWS: usize = 10_000;
+
+#[utoipa::path(post, path = "/api/v1/exchange/usage", request_body = UsageReport,
+    responses((status = 204, description = "recorded"), (status = 400, body = Problem), (status = 403, body = Problem)), tag = "exchange")]
+pub async fn usage(State(st): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> AppResult<StatusCode> {
+    let report: UsageReport =
+        serde_json::from_slice(&body).map_err(|e| AppError::bad("malformed_usage_report", e.to_string()))?;
+    let today = chrono::Utc::now().date_naive();
+    if report.day > today || (today - report.day).num_days() > 2 {
+        return Err(AppError::bad("stale_usage_report", "a gateway reports today and the two days before"));
+    }
+    if report.subsystems.len() > MAX_USAGE_ROWS || report.subsystems.values().any(|n| *n < 0) {
+        return Err(AppError::bad("invalid_usage_report", "too many subsystems, or a negative count"));
+    }
+    let owner = ClientId::parse(&report.owner)
+        .ok()
+        .filter(|c| c.subsystem.is_none())
+        .map(|c| c.member)
+        .ok_or_else(|| AppError::field("owner", "identifier", "INSTANCE/CLASS/MEMBER"))?;
+    let directory = st.store.exchange_directory().await?;
+    let gateway = directory
+        .gateways
+        .iter()
+        .find(|g| g.owner == owner && g.code == report.code && !g.retired)
+        .ok_or_else(|| AppError::Forbidden("no such gateway in the directory".into()))?;
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&gateway.message_cert)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let key = sen_trust::cert::cert_from_der(&der)
+        .and_then(|c| sen_trust::cert::ed25519_public_key(&c))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let signature = headers.get(sen_exchange::message::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    sen_exchange::message::verify(
+        &key,
+        &sen_exchange::message::usage_to_sign(&body),
+        signature,
+        sen_exchange::error::Origin::ServerProxy,
+    )
+    .map_err(|_| AppError::Forbidden("the report is not signed by that gateway's message key".into()))?;
+    st.store.record_exchange_usage(gateway.id, report.day, &report.subsystems).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Information systems exchanging data through the exchange (programme target K12).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityOut {
+    pub days: i64,
+    /// Subsystems registered in the directory.
+    pub registered: i64,
+    /// Registered subsystems that exchanged data in the period.
+    pub exchanged: Vec<String>,
+    /// exchanged / registered (K12).
+    pub share: Option<f64>,
+}
+
+#[derive(Deserialize)]
+pub struct ActivityQuery {
+    /// The period, in days (1 to 366; 30 by default).
+    pub days: Option<i64>,
+}
+
+impl AppState {
+    /// K12 for officials: which registered systems exchanged data in the last `days` days.
+    pub async fn exchange_activity(&self, principal: &Principal, days: i64) -> AppResult<ActivityOut> {
+        if principal.is_applicant() {
+            return Err(AppError::Forbidden("exchange figures are for officials".into()));
+        }
+        if !(1..=366).contains(&days) {
+            return Err(AppError::bad("invalid_days", "days is 1 to 366"));
+        }
+        let since = chrono::Utc::now().date_naive() - chrono::Duration::days(days - 1);
+        let activity = self.store.exchange_activity(since).await?;
+        let directory = self.store.exchange_directory().await?;
+        let exchanged: Vec<String> = activity
+            .active
+            .into_iter()
+            .filter(|s| ClientId::parse(s).is_ok_and(|c| directory.subsystem(&c).is_some()))
+            .collect();
+        let share = (activity.registered > 0).then(|| exchanged.len() as f64 / activity.registered as f64);
+        Ok(ActivityOut { days, registered: activity.registered, exchanged, share })
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/activity", params(("days" = Option<i64>, Query, description = "period in days, 30 by default")),
+    responses((status = 200, body = ActivityOut), (status = 400, body = Problem), (status = 403, body = Problem)), tag = "exchange")]
+pub async fn activity(
+    State(st): State<AppState>,
+    p: Principal,
+    axum::extract::Query(q): axum::extract::Query<ActivityQuery>,
+) -> AppResult<Json<ActivityOut>> {
+    Ok(Json(st.exchange_activity(&p, q.days.unwrap_or(30)).await?))
+}
+
 pub fn api_routes() -> Router<AppState> {
     Router::new()
+        .route("/exchange/usage", post(usage))
+        .route("/exchange/activity", get(activity))
         .route("/exchange/directory", get(directory))
         .route("/exchange/global-configuration", get(global_configuration))
         .route("/exchange/members", post(add_member))

@@ -30,7 +30,7 @@ fn text_field(id: &str, name: &str, label: &str, hint: Option<&str>) -> Markup {
     }
 }
 
-fn body(lang: Lang, who: &Principal, d: &Directory, error: Option<&str>) -> Markup {
+fn body(lang: Lang, who: &Principal, d: &Directory, error: Option<&str>, figures: Option<Markup>) -> Markup {
     let csrf = who.csrf.clone().unwrap_or_default();
     let mine: Vec<&sen_exchange::directory::Member> = d.members.iter().filter(|m| may_administer(who, m)).collect();
     let providers: Vec<String> = mine
@@ -51,6 +51,7 @@ fn body(lang: Lang, who: &Principal, d: &Directory, error: Option<&str>) -> Mark
         .collect();
     html! {
         h1 { (title(lang)) }
+        @if let Some(f) = figures { (f) }
         p { (lang.t(
             "Các thành viên, hệ thống thông tin, dịch vụ và quyền truy cập của nền tảng trao đổi dữ liệu. Mọi thay đổi đều được ghi nhật ký.",
             "Members, information systems, services and access rights of the data exchange. Every change is logged.")) }
@@ -163,7 +164,15 @@ fn body(lang: Lang, who: &Principal, d: &Directory, error: Option<&str>) -> Mark
 
 pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
     let d = st.exchange_directory(&who).await.page(lang)?;
-    Ok(html_page(lang, None, Some(&who), title(lang), body(lang, &who, &d, None)))
+    let activity = st.exchange_activity(&who, 30).await.page(lang)?;
+    let k12 = maud::html! {
+        p.kpi {
+            (lang.t("Hệ thống thông tin đã trao đổi dữ liệu trong 30 ngày qua (K12): ", "Information systems that exchanged data in the last 30 days (K12): "))
+            strong { (activity.exchanged.len()) " / " (activity.registered) }
+            @if let Some(s) = activity.share { " (" (format!("{:.0}%", s * 100.0)) ")" }
+        }
+    };
+    Ok(html_page(lang, None, Some(&who), title(lang), body(lang, &who, &d, None, Some(k12))))
 }
 
 fn field(v: &HashMap<String, String>, k: &str) -> String {
@@ -256,7 +265,7 @@ pub async fn change(
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest { .. } | AppError::Conflict { .. })) => {
             let d = st.exchange_directory(&who).await.page(lang)?;
             let message = crate::pages::refusal_message(&e);
-            let mut r = html_page(lang, None, Some(&who), title(lang), body(lang, &who, &d, Some(&message)));
+            let mut r = html_page(lang, None, Some(&who), title(lang), body(lang, &who, &d, Some(&message), None));
             *r.status_mut() = if matches!(e, AppError::Conflict { .. }) {
                 StatusCode::CONFLICT
             } else {

@@ -16,7 +16,7 @@ use utoipa::OpenApi;
         trust_http::work_records, trust_http::latest_checkpoint, trust_http::checkpoint_at, trust_http::inclusion, trust_http::consistency,
         trust_http::log_entry, trust_http::certificate, trust_http::revoke, trust_http::rotate_seal,
         exchange_http::directory, exchange_http::global_configuration, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
-        exchange_http::grant, exchange_http::revoke, consent_http::list, consent_http::give, consent_http::revoke, data_reads_http::list,
+        exchange_http::grant, exchange_http::revoke, exchange_http::usage, exchange_http::activity, consent_http::list, consent_http::give, consent_http::revoke, data_reads_http::list,
         once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
