@@ -18,6 +18,10 @@ use crate::{Result, Store, StoreError};
 /// short enough that the data is still the registry's.
 pub const EVIDENCE_VALID_FOR: Duration = Duration::hours(2);
 
+/// How long fetched registry data is kept at all (it is personal data): a day, then deleted.
+/// A submitted dossier keeps its own data and provenance rows, not the batch.
+pub const EVIDENCE_KEPT_FOR: Duration = Duration::hours(24);
+
 /// What one registry answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -326,6 +330,21 @@ impl Store {
                     .to_owned(),
             )
             .await
+    }
+
+    /// Deletes fetched answers older than `before`; returns how many.
+    pub async fn purge_fetched_evidence(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.db.begin_write().await?;
+        let n = tx
+            .execute(
+                &Query::delete()
+                    .from_table("fetched_evidence")
+                    .and_where(Expr::col("fetched_at").lt(before))
+                    .to_owned(),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// The applicant confirms that the previewed data may be used. Returns how many answers

@@ -585,6 +585,8 @@ async fn fetched_evidence_is_the_applicants_own_and_provenance_is_written_with_t
         let rows = s.fetched_evidence(f.user_id, &batch).await.unwrap();
         assert!(rows[0].usable_at(at));
         assert!(!rows[0].usable_at(at + sen_store::evidence::EVIDENCE_VALID_FOR + chrono::Duration::seconds(1)));
+        // A purge keeps what is younger than its limit, and deletes the rest.
+        assert_eq!(s.purge_fetched_evidence(at - chrono::Duration::seconds(1)).await.unwrap(), 0);
 
         let mut new = new_dossier(&f, None);
         new.components = vec![
@@ -617,6 +619,10 @@ async fn fetched_evidence_is_the_applicants_own_and_provenance_is_written_with_t
         assert_eq!((figures[0].fetched, figures[0].uploaded), (1, 3));
         assert_eq!(figures[0].procedure_id, f.procedure_id);
         assert!(s.reuse_figures("2999-01").await.unwrap().is_empty());
+        // Deleting the batch keeps the dossier's provenance.
+        assert_eq!(s.purge_fetched_evidence(at + chrono::Duration::seconds(1)).await.unwrap(), 2);
+        assert!(s.fetched_evidence(f.user_id, &batch).await.unwrap().is_empty());
+        assert_eq!(s.dossier_components(d.id).await.unwrap().len(), 3);
     }
 }
 

@@ -150,6 +150,13 @@ pub fn spawn_overdue_job(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(marked = n, "dossiers marked overdue"),
                 Err(e) => tracing::warn!(error = %e, "overdue job failed"),
             }
+            // Fetched registry data is personal: kept no longer than it can be used.
+            let before = chrono::Utc::now() - sen_store::evidence::EVIDENCE_KEPT_FOR;
+            match state.store.purge_fetched_evidence(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired fetched evidence deleted"),
+                Err(e) => tracing::warn!(error = %e, "fetched evidence purge failed"),
+            }
         }
     })
 }
