@@ -203,6 +203,14 @@ try {
     await expectText(citizen, 'Điền sẵn từ');
     await shot(citizen, '20-once-only-provenance');
   });
+  await step('an official sees the reuse figures (K2, K7) and the systems exchanging data (K12)', async () => {
+    await desk.goto(`${base}/admin/reuse`);
+    await expectText(desk, 'Tái sử dụng dữ liệu (chỉ tiêu K2)');
+    await expectText(desk, 'Đăng ký thường trú');
+    await shot(desk, '21-reuse-figures');
+    await desk.goto(`${base}/admin/exchange`);
+    await expectText(desk, 'trao đổi dữ liệu trong 30 ngày qua (K12)');
+  });
   await step('a citizen sees who read their data in the national databases', async () => {
     await citizen.goto(`${base}/my-data`);
     await expectText(citizen, 'Ai đã đọc dữ liệu của tôi');
