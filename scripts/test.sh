@@ -22,6 +22,9 @@ fi
 
 cargo test --workspace --all-targets
 
+# The assistant judged on its development set (issue #5): hit@1, hit@3, out of scope, latency.
+cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl
+
 if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   cargo build --quiet -p sen
   data=$(mktemp -d)

@@ -5,6 +5,7 @@ mod bench_exchange;
 mod bench_prefill;
 mod bench_trust;
 mod demo_exchange;
+mod eval;
 mod exchange;
 mod verify;
 
@@ -212,6 +213,9 @@ enum Command {
     BenchTrust(bench_trust::BenchTrustArgs),
     /// Measure a registry lookup directly and through a pair of gateways, in process.
     BenchExchange(bench_exchange::BenchExchangeArgs),
+    /// Judge the assistant on a question set (`sen eval assistant FILE.jsonl`).
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
     /// Benchmark the once-only form: explicit requests through two gateways and the pre-filled form.
     BenchPrefill(bench_prefill::BenchPrefillArgs),
     /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
@@ -648,6 +652,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchTrust(args) => bench_trust::run(args).await,
         Command::BenchExchange(args) => bench_exchange::run(args).await,
         Command::BenchPrefill(args) => bench_prefill::run(args).await,
+        Command::Eval(cmd) => eval::run(cmd),
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {
             let code = verify::run(&db, ca, crl, json, files).await?;

@@ -26,6 +26,10 @@ fn help_explains_every_subcommand() {
         "log",
         "exchange",
         "gateway",
+        "events",
+        "eval",
+        "bench-exchange",
+        "bench-prefill",
     ] {
         assert!(text.contains(c), "{c} in --help");
     }

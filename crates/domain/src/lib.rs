@@ -5,6 +5,7 @@
 //! and the authorisation policy. Storage (`sen-store`) and the HTTP edge (`sen-web`) call
 //! into this crate; it never calls out.
 
+pub mod assistant;
 pub mod authz;
 pub mod calendar;
 pub mod dossier;

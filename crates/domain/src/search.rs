@@ -104,18 +104,24 @@ impl CatalogueIndex {
 
     /// Procedure ids ranked best first, with their scores; only matches are returned.
     pub fn search(&self, query: &str, limit: usize) -> Vec<(i64, f64)> {
+        self.search_with_coverage(query, limit).into_iter().map(|(id, s, _)| (id, s)).collect()
+    }
+
+    /// As [`search`](Self::search), with the share of the query's content words each match
+    /// covers (0 to 1): what tells a real answer from a chance match on one common word.
+    pub fn search_with_coverage(&self, query: &str, limit: usize) -> Vec<(i64, f64, f64)> {
         let (q, q_exact) = query_tokens(query);
         if q.is_empty() {
             return Vec::new();
         }
         let q_folded = q.join(" ");
         let q_pairs = bigrams(&q);
-        let mut hits: Vec<(i64, f64)> = self
+        let mut hits: Vec<(i64, f64, f64)> = self
             .docs
             .iter()
             .filter_map(|d| {
                 if d.code == query.trim().to_lowercase() {
-                    return Some((d.id, 1000.0));
+                    return Some((d.id, 1000.0, 1.0));
                 }
                 let name: HashSet<&String> = d.name.iter().collect();
                 let kw: HashSet<&String> = d.keywords.iter().collect();
@@ -159,7 +165,7 @@ impl CatalogueIndex {
                 if q.len() > 1 && d.name_folded.contains(&q_folded) {
                     score += 10.0;
                 }
-                Some((d.id, score))
+                Some((d.id, score, matched as f64 / q.len() as f64))
             })
             .collect();
         hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -889,5 +889,6 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::consent_http::api_routes())
         .merge(crate::data_reads_http::api_routes())
         .merge(crate::once_only::api_routes())
+        .route("/assistant/ask", axum::routing::post(crate::assistant_http::ask))
         .fallback(not_found)
 }

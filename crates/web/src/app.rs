@@ -33,6 +33,8 @@ pub struct Catalogue {
     /// catalogue.
     pub agencies: Vec<Agency>,
     pub index: CatalogueIndex,
+    /// The citizen assistant's retrieval over the published procedures.
+    pub assistant: sen_domain::assistant::Assistant,
     forms: Mutex<HashMap<(i64, i64), Arc<EForm>>>,
 }
 
@@ -48,7 +50,10 @@ impl Catalogue {
             sector: p.sector.clone(),
             keywords: p.keywords.clone(),
         }));
-        Ok(Catalogue { procedures, agencies, index, forms: Mutex::new(HashMap::new()) })
+        let specs: Vec<(i64, sen_domain::procedure::ProcedureSpec)> =
+            procedures.iter().filter(|p| p.published).map(|p| (p.id, p.spec())).collect();
+        let assistant = sen_domain::assistant::Assistant::new(specs.iter().map(|(id, s)| (*id, s)));
+        Ok(Catalogue { procedures, agencies, index, assistant, forms: Mutex::new(HashMap::new()) })
     }
 
     /// Agencies that can handle a procedure (its agency kind), borrowed: a submission reads

@@ -17,11 +17,11 @@ use utoipa::OpenApi;
         trust_http::log_entry, trust_http::certificate, trust_http::revoke, trust_http::rotate_seal,
         exchange_http::directory, exchange_http::global_configuration, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
         exchange_http::grant, exchange_http::revoke, exchange_http::usage, exchange_http::activity, consent_http::list, consent_http::give, consent_http::revoke, data_reads_http::list,
-        once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
+        crate::assistant_http::ask, once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"))
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"))
 )]
 pub struct ApiDoc;
 

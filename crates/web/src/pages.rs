@@ -139,6 +139,13 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                     }
                 } }
                 main #main { (body) }
+                aside.assistant aria-label=(lang.t("Trợ lý dịch vụ công", "Public service assistant")) {
+                    form method="get" action="/assistant" {
+                        label for="assistant-q" { (lang.t("Hỏi trợ lý dịch vụ công", "Ask the public service assistant")) }
+                        input #assistant-q type="text" name="q" maxlength="500" placeholder=(lang.t("Ví dụ: làm CCCD cho con", "e.g. register a birth"));
+                        button type="submit" { (lang.t("Hỏi", "Ask")) }
+                    }
+                }
                 footer { (lang.t("Sen — nền tảng Chính phủ số mở. Kết quả điện tử có giá trị pháp lý như bản giấy (Nghị định 45/2020/NĐ-CP).", "Sen — open digital-government platform. Electronic results have the legal value of paper ones (Decree 45/2020).")) }
             }
         }
@@ -1333,6 +1340,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/procedures/{id}", get(procedure_page))
         .route("/procedures/{id}/apply", get(apply_page))
         .route("/lookup", get(lookup_page))
+        .route("/assistant", get(crate::assistant_http::page))
         .route("/login", get(login_page).post(login_submit))
         .merge(private)
         .fallback(not_found)

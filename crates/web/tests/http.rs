@@ -1577,3 +1577,40 @@ async fn an_issued_result_is_reused_from_the_wallet_and_counted_in_k7() {
         assert!(reuse["results_reused_share"].as_f64().unwrap() > 0.0);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assistant_answers_from_the_catalogue_or_says_it_cannot() {
+    on_both!(|s| {
+        let http = Client::new();
+        let ask = |q: &str, lang: &str| {
+            http.post(format!("{}/api/v1/assistant/ask", s.base)).json(&json!({"question": q, "lang": lang})).send()
+        };
+        let r = ask("lam giay khai sinh cho con o dau", "vi").await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let a: Value = r.json().await.unwrap();
+        assert_eq!(a["grounded"], true);
+        assert_eq!(a["sources"][0]["procedure"], "Đăng ký khai sinh");
+        assert!(a["sources"][0]["url"].as_str().unwrap().contains("/procedures/"));
+        assert!(a["answer"].as_str().unwrap().contains("Giấy chứng sinh"), "{a}");
+        let a: Value = ask("Làm CCCD cho con 14 tuổi", "vi").await.unwrap().json().await.unwrap();
+        assert_eq!(a["sources"][0]["procedure"], "Cấp thẻ Căn cước");
+        let a: Value = ask("How to apply for a passport", "en").await.unwrap().json().await.unwrap();
+        assert_eq!(a["sources"][0]["procedure"], "Cấp hộ chiếu phổ thông");
+        assert!(a["answer"].as_str().unwrap().contains("working days"), "{a}");
+        // Nothing in the catalogue answers: said so, no source, a human channel.
+        let a: Value = ask("Cách nấu phở bò ngon", "vi").await.unwrap().json().await.unwrap();
+        assert_eq!((a["grounded"].as_bool(), a["sources"].as_array().unwrap().len()), (Some(false), 0));
+        assert!(a["answer"].as_str().unwrap().contains("1022"));
+        // Bad input.
+        assert_eq!(ask("   ", "vi").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(ask("x", "fr").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let long = "a".repeat(501);
+        assert_eq!(ask(&long, "vi").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // The page, from the box on every page, without JavaScript.
+        let home = http.get(format!("{}/", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("action=\"/assistant\""));
+        let page =
+            http.get(format!("{}/assistant?q=dang+ky+ket+hon", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Đăng ký kết hôn") && page.contains("Nguồn"));
+    });
+}

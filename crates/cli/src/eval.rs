@@ -1,0 +1,99 @@
+//! `sen eval assistant FILE.jsonl`: the assistant's retrieval judged on questions with their
+//! expected procedures (issue #5). Each line is `{"question": …, "expected": [names]}`; an empty
+//! `expected` is a question the catalogue does not answer. Prints hit@1 (the first source is
+//! expected), hit@3, the share of out-of-scope questions answered `grounded: false`, and the
+//! latency percentiles. Runs on the demo catalogue, the one `sen demo` serves.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde::Deserialize;
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// Judge the assistant's sources on a JSONL file of questions.
+    Assistant {
+        file: PathBuf,
+        /// Print every miss.
+        #[arg(long)]
+        verbose: bool,
+        /// Print the best match's score and coverage for every question (for tuning).
+        #[arg(long)]
+        scores: bool,
+    },
+}
+
+#[derive(Deserialize)]
+struct Case {
+    question: String,
+    expected: Vec<String>,
+}
+
+pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
+    let EvalCommand::Assistant { file, verbose, scores } = cmd;
+    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cases: Vec<Case> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("line {} is not a question", i + 1)))
+        .collect::<anyhow::Result<_>>()?;
+    let catalogue = sen_demo::catalogue::procedures();
+    let specs: Vec<(i64, &sen_domain::procedure::ProcedureSpec)> =
+        catalogue.iter().enumerate().map(|(i, (p, _))| (i as i64, p)).collect();
+    let assistant = sen_domain::assistant::Assistant::new(specs.iter().copied());
+    let name = |id: i64| catalogue[id as usize].0.name.as_str();
+    let (mut in_scope, mut hit1, mut hit3, mut out_scope, mut refused) = (0, 0, 0, 0, 0);
+    let mut times = Vec::with_capacity(cases.len());
+    for c in &cases {
+        let t = Instant::now();
+        let sources = assistant.sources(&c.question, 3);
+        times.push(t.elapsed());
+        let names: Vec<&str> = sources.iter().map(|(id, _)| name(*id)).collect();
+        if scores {
+            let e = assistant.explain(&c.question);
+            println!("{:.2} {:.2} {:?}", e.map(|e| e.1).unwrap_or(0.0), e.map(|e| e.2).unwrap_or(0.0), c.question);
+        }
+        if c.expected.is_empty() {
+            out_scope += 1;
+            if names.is_empty() {
+                refused += 1;
+            } else if verbose {
+                println!("answered out of scope: {:?} → {names:?}", c.question);
+            }
+            continue;
+        }
+        in_scope += 1;
+        let first = names.first().is_some_and(|n| c.expected.iter().any(|e| e == n));
+        let top3 = names.iter().any(|n| c.expected.iter().any(|e| e == n));
+        hit1 += usize::from(first);
+        hit3 += usize::from(top3);
+        if verbose && !first {
+            println!("miss: {:?} expected {:?} got {names:?}", c.question, c.expected);
+        }
+    }
+    times.sort();
+    let pct = |p: f64| times.get(((times.len() as f64 - 1.0) * p).round() as usize).map(|d| d.as_secs_f64() * 1e3);
+    let share = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
+    println!(
+        "{} questions ({} in scope, {} out of scope) on {} procedures",
+        cases.len(),
+        in_scope,
+        out_scope,
+        catalogue.len()
+    );
+    println!(
+        "hit@1 {:.1}%  hit@3 {:.1}%  out of scope answered grounded=false {:.1}%",
+        share(hit1, in_scope),
+        share(hit3, in_scope),
+        share(refused, out_scope)
+    );
+    println!(
+        "latency p50 {:.3} ms  p99 {:.3} ms (retrieval, no LLM)",
+        pct(0.5).unwrap_or(0.0),
+        pct(0.99).unwrap_or(0.0)
+    );
+    Ok(())
+}
