@@ -217,6 +217,14 @@ try {
     await expectText(citizen, 'Đăng ký thường trú (1.004194)');
     await shot(citizen, '17-who-read-my-data');
   });
+  await step('anyone asks the assistant from the box on every page', async () => {
+    await citizen.goto(`${base}/procedures`);
+    await citizen.fill('#assistant-q', 'lam CCCD cho con 14 tuoi');
+    await citizen.press('#assistant-q', 'Enter');
+    await expectText(citizen, 'Nguồn');
+    await citizen.getByRole('link', { name: 'Cấp thẻ Căn cước' }).first().waitFor();
+    await shot(citizen, '22-assistant');
+  });
   await step('the portal speaks English on request', async () => {
     await citizen.goto(`${base}/procedures?lang=en`);
     await expectText(citizen, 'Administrative procedures');
