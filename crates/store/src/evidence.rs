@@ -281,19 +281,8 @@ impl Store {
         let batch = hex::encode(rand::random::<[u8; 16]>());
         let mut ins = Query::insert()
             .into_table("fetched_evidence")
-            .columns([
-                "batch",
-                "user_id",
-                "procedure_id",
-                "registry",
-                "service",
-                "status",
-                "record_id",
-                "facts",
-                "digest",
-                "message_id",
-                "fetched_at",
-            ])
+            // Every column but the id and the confirmation, which come later.
+            .columns(FETCHED_COLUMNS[1..12].iter().copied())
             .to_owned();
         for a in answers {
             let facts = a.evidence.as_ref().map(|e| serde_json::to_string(&e.facts).expect("serialises"));
