@@ -273,6 +273,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EventsCommand {
+    /// The population registry's age scan: announce who reaches 6, 14, 17 or retirement
+    /// age on the days since the last scan, up to `--today`.
+    ScanAges {
+        /// The day to scan up to (YYYY-MM-DD); default today in Vietnam.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
     /// The latest events of this node's outbox, newest first.
     List {
         #[arg(long, default_value_t = 20)]
@@ -283,7 +290,8 @@ enum EventsCommand {
     Consume {
         #[arg(long, env = "SEN_NATS_URL", default_value = "nats://127.0.0.1:4222")]
         nats: String,
-        /// Which of Sen's consumers: `population` (newborns join the population registry).
+        /// Which of Sen's consumers: `population` (newborns join the population registry) or
+        /// `proactive` (life events become offers in people's inboxes).
         #[arg(long, default_value = "population")]
         consumer: String,
     },
@@ -413,7 +421,24 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let trust_job = sen_web::spawn_trust_jobs(state.clone());
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
-    let mut relay = sen_events::Relay::new(store.clone()).with_local_consumer(sen_store::outbox::consumers::POPULATION);
+    let mut relay = sen_events::Relay::new(store.clone())
+        .with_local_consumer(sen_store::outbox::consumers::POPULATION)
+        .with_local_consumer(sen_store::outbox::consumers::PROACTIVE);
+    // The population registry announces birthdays that are life events (6, 14, 17,
+    // retirement age) once a day; the scan keeps its mark, so running it hourly is harmless.
+    let scan_store = store.clone();
+    let age_scan = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let today = chrono::Utc::now().with_timezone(&sen_store::vn_offset()).date_naive();
+            match scan_store.scan_age_milestones(today).await {
+                Ok(n) if n > 0 => tracing::info!(events = n, "population age milestones announced"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "population age scan failed"),
+            }
+        }
+    });
     if let Some(url) = &args.nats {
         let bus = sen_events::connect(url, sen_events::Names::default())
             .await
@@ -470,6 +495,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     if let Some(s) = services {
         s.abort();
     }
+    age_scan.abort();
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;
@@ -478,6 +504,12 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
 
 async fn events(store: &Store, action: EventsCommand) -> anyhow::Result<()> {
     match action {
+        EventsCommand::ScanAges { today } => {
+            let today = today.unwrap_or_else(|| chrono::Utc::now().with_timezone(&sen_store::vn_offset()).date_naive());
+            let n = store.scan_age_milestones(today).await?;
+            println!("{n} age milestone event(s) written to the outbox through {today}");
+            Ok(())
+        }
         EventsCommand::List { limit } => {
             for e in store.outbox_recent(limit.min(1000)).await? {
                 let state = match e.published_at {
@@ -489,8 +521,8 @@ async fn events(store: &Store, action: EventsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         EventsCommand::Consume { nats, consumer } => {
-            if consumer != sen_store::outbox::consumers::POPULATION {
-                bail!("unknown consumer {consumer}: Sen runs `population`");
+            if !sen_store::outbox::consumers::ALL.contains(&consumer.as_str()) {
+                bail!("unknown consumer {consumer}: Sen runs {}", sen_store::outbox::consumers::ALL.join(", "));
             }
             let bus = sen_events::connect(&nats, sen_events::Names::default())
                 .await

@@ -335,6 +335,18 @@ fn catalogue() -> Vec<P> {
                 ("head_person_number", "Số định danh cá nhân của chủ hộ", "Head's personal number", "cccd"),
                 ("relation_to_head", "Quan hệ với chủ hộ", "Relation to the head", "text"),
                 ("birth_date", "Ngày sinh", "Date of birth", "date"),
+                (
+                    "registered_person_number",
+                    "Số định danh của người được đăng ký (khi đăng ký cho con chưa thành niên)",
+                    "Personal number of the person registered (for a minor child)",
+                    "cccd",
+                ),
+                (
+                    "registered_person_name",
+                    "Họ tên người được đăng ký (khi đăng ký cho con chưa thành niên)",
+                    "Name of the person registered (for a minor child)",
+                    "text",
+                ),
             ],
         },
         P {

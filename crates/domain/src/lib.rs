@@ -13,6 +13,7 @@ pub mod eform;
 pub mod evidence;
 pub mod ident;
 pub mod password;
+pub mod proactive;
 pub mod procedure;
 pub mod registry_change;
 pub mod search;

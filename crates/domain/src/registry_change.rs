@@ -38,6 +38,17 @@ pub enum RegistryChange {
         head_office: String,
         owner_person_number: String,
     },
+    MarriageRegistered {
+        husband_name: String,
+        husband_person_number: String,
+        wife_name: String,
+        wife_person_number: String,
+    },
+    HouseholdBusinessRegistered {
+        name: String,
+        head_office: String,
+        owner_person_number: String,
+    },
 }
 
 impl RegistryChange {
@@ -48,16 +59,22 @@ impl RegistryChange {
             RegistryChange::DeathRegistered { .. } => "civil-status.death-registered",
             RegistryChange::AddressChanged { .. } => "residence.address-changed",
             RegistryChange::EnterpriseRegistered { .. } => "enterprises.registered",
+            RegistryChange::MarriageRegistered { .. } => "civil-status.marriage-registered",
+            RegistryChange::HouseholdBusinessRegistered { .. } => "enterprises.household-business-registered",
         }
     }
 }
 
 /// The topics of change events, for subscribers.
-pub const TOPICS: [&str; 4] = [
+pub const TOPICS: [&str; 7] = [
     "civil-status.birth-registered",
     "civil-status.death-registered",
+    "civil-status.marriage-registered",
     "residence.address-changed",
     "enterprises.registered",
+    "enterprises.household-business-registered",
+    // Written by the population registry's daily scan, not by a result.
+    "population.age-reached",
 ];
 
 fn text(data: &Value, field: &str) -> Option<String> {
@@ -89,9 +106,21 @@ pub fn on_result(code: &str, applicant_id: &str, data: &Value) -> Option<Registr
             date_of_death: date(data, "date_of_death")?,
             place: text(data, "place_of_death")?,
         }),
+        // A parent may register a minor child: the change is the child's.
         "1.004194" if !applicant_id.is_empty() => Some(RegistryChange::AddressChanged {
-            person_number: applicant_id.to_string(),
+            person_number: text(data, "registered_person_number").unwrap_or_else(|| applicant_id.to_string()),
             new_address: text(data, "new_address")?,
+        }),
+        "1.000894" => Some(RegistryChange::MarriageRegistered {
+            husband_name: text(data, "spouse1_full_name")?,
+            husband_person_number: text(data, "spouse1_id_number")?,
+            wife_name: text(data, "spouse2_full_name")?,
+            wife_person_number: text(data, "spouse2_id_number")?,
+        }),
+        "2.000575" if !applicant_id.is_empty() => Some(RegistryChange::HouseholdBusinessRegistered {
+            name: text(data, "business_name")?,
+            head_office: text(data, "address")?,
+            owner_person_number: applicant_id.to_string(),
         }),
         "1.001612" if !applicant_id.is_empty() => Some(RegistryChange::EnterpriseRegistered {
             name: text(data, "enterprise_name")?,

@@ -41,6 +41,7 @@ pub enum Lock {
     Schema = 7368736,
     LogSequencer = 7368737,
     Stamper = 7368738,
+    PopulationScan = 7368739,
 }
 
 /// An open transaction on one of the two backends, with the rows it appends to append-only

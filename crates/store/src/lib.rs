@@ -18,6 +18,7 @@ pub mod group_commit;
 pub mod log;
 pub mod models;
 pub mod outbox;
+pub mod proactive;
 pub mod reference;
 pub mod registries;
 pub mod schema;
@@ -246,4 +247,9 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Vietnam's time zone (UTC+7): the day a person or an office lives in.
+pub fn vn_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7")
 }

@@ -187,6 +187,30 @@ pub(crate) async fn on_result(tx: &mut Tx, d: &Dossier, today: NaiveDate, at: Da
                 ],
             );
             payload["record_id"] = json!(format!("{}/death/{}/{book}", agency.code, today.year()));
+            // Whoever declared the death is who the family's offers go to.
+            payload["declarant_person_number"] = json!(d.applicant_id_number);
+        }
+        RegistryChange::MarriageRegistered { husband_name, husband_person_number, wife_name, wife_person_number } => {
+            let book = civil_book_entry(tx, &agency.code, "marriage", today.year().into()).await?;
+            tx.append(
+                "civil_events",
+                &crate::registries::CIVIL_COLUMNS,
+                vec![
+                    "marriage".into(),
+                    agency.code.clone().into(),
+                    i64::from(today.year()).into(),
+                    book.into(),
+                    today.into(),
+                    today.into(),
+                    husband_person_number.clone().into(),
+                    husband_name.clone().into(),
+                    Some(wife_person_number.clone()).into(),
+                    Some(wife_name.clone()).into(),
+                    agency.name.clone().into(),
+                    json!({"dossier": d.code}).to_string().into(),
+                ],
+            );
+            payload["record_id"] = json!(format!("{}/marriage/{}/{book}", agency.code, today.year()));
         }
         RegistryChange::AddressChanged { person_number, new_address } => {
             let n = tx
@@ -206,12 +230,7 @@ pub(crate) async fn on_result(tx: &mut Tx, d: &Dossier, today: NaiveDate, at: Da
         }
         RegistryChange::EnterpriseRegistered { name, head_office, owner_person_number } => {
             let province = agency.province_code.clone().unwrap_or_else(|| "01".into());
-            let tax_code = loop {
-                let nine = format!("{province:0>2}{:07}", rand::random::<u32>() % 10_000_000);
-                if let Some(check) = ident::tax_code_check_digit(&nine) {
-                    break format!("{nine}{check}");
-                }
-            };
+            let tax_code = new_tax_code(&province);
             tx.append(
                 "enterprises",
                 &["tax_code", "name", "kind", "owner_person_number", "address", "province_code", "registered_on"],
@@ -228,8 +247,36 @@ pub(crate) async fn on_result(tx: &mut Tx, d: &Dossier, today: NaiveDate, at: Da
             payload["tax_code"] = json!(tax_code);
             payload["record_id"] = json!(tax_code);
         }
+        RegistryChange::HouseholdBusinessRegistered { name, head_office, owner_person_number } => {
+            let province = agency.province_code.clone().unwrap_or_else(|| "01".into());
+            let code = new_tax_code(&province);
+            tx.append(
+                "enterprises",
+                &["tax_code", "name", "kind", "owner_person_number", "address", "province_code", "registered_on"],
+                vec![
+                    code.clone().into(),
+                    name.clone().into(),
+                    "Hộ kinh doanh".into(),
+                    owner_person_number.clone().into(),
+                    head_office.clone().into(),
+                    province.into(),
+                    today.into(),
+                ],
+            );
+            payload["record_id"] = json!(code);
+        }
     }
     Ok(Some(enqueue(tx, change.topic(), &payload, at)))
+}
+
+/// A fresh ten-digit tax code of a province, with its check digit.
+fn new_tax_code(province: &str) -> String {
+    loop {
+        let nine = format!("{province:0>2}{:07}", rand::random::<u32>() % 10_000_000);
+        if let Some(check) = ident::tax_code_check_digit(&nine) {
+            return format!("{nine}{check}");
+        }
+    }
 }
 
 /// The next number in an authority's civil-status book of a kind for a year.
@@ -262,6 +309,10 @@ pub mod consumers {
     /// The population registry (Public Security) learns of births and deaths registered in
     /// the civil-status books (Justice): a newborn joins the mother's household.
     pub const POPULATION: &str = "population";
+    /// Proactive services: the rules turn life events into offers to people.
+    pub const PROACTIVE: &str = "proactive";
+    /// Every consumer Sen runs.
+    pub const ALL: [&str; 2] = [POPULATION, PROACTIVE];
 }
 
 impl Store {
@@ -314,6 +365,11 @@ impl Store {
     /// Applies `event` for `consumer` exactly once: the `processed_events` row and the effect
     /// are one transaction, so a redelivered event changes nothing.
     pub async fn apply_event(&self, consumer: &str, event: &Event) -> Result<Applied> {
+        let calendar = if consumer == consumers::PROACTIVE {
+            Some(sen_domain::calendar::Calendar::new(&self.holidays().await?))
+        } else {
+            None
+        };
         let mut tx = self.db.begin_write().await?;
         let seen = tx
             .fetch_optional::<MaxRow, _>(
@@ -329,8 +385,14 @@ impl Store {
             return Ok(Applied::AlreadyProcessed);
         }
         let now = Utc::now();
-        if consumer == consumers::POPULATION {
-            population_effect(&mut tx, event).await?;
+        match consumer {
+            consumers::POPULATION => population_effect(&mut tx, event).await?,
+            consumers::PROACTIVE => {
+                let today = now.with_timezone(&crate::vn_offset()).date_naive();
+                let cal = calendar.as_ref().expect("loaded above");
+                crate::proactive::offer_effect(&mut tx, event, today, cal).await?;
+            }
+            _ => return Err(StoreError::Invalid(format!("unknown consumer {consumer}"))),
         }
         tx.execute(
             &Query::insert()

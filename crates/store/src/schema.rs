@@ -230,6 +230,72 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![unique("exchange_usage_key", "exchange_usage", &["gateway_id", "subsystem", "day"])],
             drops: vec![],
         },
+        Migration {
+            version: 12,
+            name: "proactive services",
+            tables: proactive_tables(),
+            indexes: vec![
+                unique("proactive_rules_key", "proactive_rules", &["rule_key"]),
+                unique("offers_once", "offers", &["rule_key", "event_id", "recipient"]),
+                index("offers_by_recipient", "offers", &["recipient", "created_at"]),
+                index("offers_by_dossier", "offers", &["dossier_id"]),
+            ],
+            drops: vec![],
+        },
+    ]
+}
+
+/// Proactive services (issue #5): the rules agencies edit, the offers they made to people,
+/// who turned offers off, and how far the population registry's age scan has gone.
+fn proactive_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        t("proactive_rules")
+            .col(id("id"))
+            .col(text("rule_key"))
+            .col(text("topic"))
+            // The agency whose administrators edit it; none: the platform's.
+            .col(text_null("agency_code"))
+            // The rule as JSON (`sen_domain::proactive::Rule`).
+            .col(text("body"))
+            .col(flag("enabled"))
+            .col(big("version"))
+            .col(ts("updated_at"))
+            .col(text("updated_by"))
+            .to_owned(),
+        t("offers")
+            .col(id("id"))
+            .col(text("event_id"))
+            .col(text("topic"))
+            .col(text("rule_key"))
+            .col(big("level"))
+            .col(text("procedure_code"))
+            // The personal number of whom the offer is for.
+            .col(text("recipient"))
+            .col(text("title"))
+            .col(text("because"))
+            .col(text("guidance"))
+            .col(text("prepared"))
+            .col(text("documents"))
+            .col(text("alternatives"))
+            // open | postponed | accepted | declined
+            .col(text("status"))
+            .col(ColumnDef::new("valid_until").date().not_null())
+            .col(date_null("postponed_until"))
+            .col(big_null("dossier_id"))
+            .col(ts("created_at"))
+            .col(ts_null("decided_at"))
+            .col(big("version"))
+            .to_owned(),
+        t("proactive_preferences")
+            .col(text("person_number").primary_key())
+            .col(flag("opted_out"))
+            .col(ts("updated_at"))
+            .to_owned(),
+        t("population_scans")
+            .col(big("id").primary_key())
+            .col(ColumnDef::new("scanned_through").date().not_null())
+            .to_owned(),
     ]
 }
 
@@ -444,6 +510,7 @@ fn exchange_tables() -> Vec<TableCreateStatement> {
 async fn data_step(version: i64, tx: &mut Tx) -> Result<()> {
     match version {
         3 => crate::log::tiles_from_nodes(tx).await,
+        12 => crate::proactive::install_default_rules(tx).await,
         _ => Ok(()),
     }
 }

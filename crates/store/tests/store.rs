@@ -696,3 +696,144 @@ async fn a_birth_registered_writes_the_civil_status_book_and_one_event_that_each
         assert_eq!(s.outbox_recent(10).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn life_events_become_offers_once_for_those_who_want_them_and_ages_are_announced_once() {
+    use sen_store::models::{Household, Person};
+    use sen_store::outbox::{Applied, Event, consumers};
+    use sen_store::proactive::{OfferDecision, OfferState};
+    use sen_store::registries::InsuranceRecord;
+    for s in stores().await {
+        s.migrate().await.unwrap();
+        // The shipped rules are installed with the schema.
+        let rules = s.proactive_rules().await.unwrap();
+        assert!(rules.iter().any(|r| r.key == "birth.health-insurance" && r.enabled && r.version == 1));
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        let person = |n: &str, name: &str, born, sex: &str, rel: &str| Person {
+            person_number: n.into(),
+            full_name: name.into(),
+            birth_date: born,
+            sex: sex.into(),
+            birth_province_code: "001".into(),
+            commune_code: "00001".into(),
+            address: "12 Hàng Bạc, Hoàn Kiếm, Hà Nội".into(),
+            household_id: Some(1),
+            relation_to_head: rel.into(),
+        };
+        let today = Utc::now().with_timezone(&sen_store::vn_offset()).date_naive();
+        let fourteen = today.checked_sub_months(chrono::Months::new(168)).unwrap();
+        s.insert_households(&[Household {
+            id: 1,
+            head_person_number: "001080005566".into(),
+            address: "12 Hàng Bạc".into(),
+            commune_code: "00001".into(),
+        }])
+        .await
+        .unwrap();
+        s.insert_persons(&[
+            person("001080005566", "Phạm Văn Long", d(1980, 3, 2), "Nam", "Chủ hộ"),
+            person("001190012345", "Trần Thị Mai", d(1990, 5, 6), "Nữ", "Vợ"),
+            person("001212004455", "Phạm Gia Huy", fourteen, "Nam", "Con"),
+        ])
+        .await
+        .unwrap();
+        s.insert_insurance_records(&[InsuranceRecord {
+            person_number: "001190012345".into(),
+            social_insurance_number: "0101234567".into(),
+            health_card_number: "DN4010101234567".into(),
+            health_card_valid_from: d(2026, 1, 1),
+            health_card_valid_to: d(2026, 12, 31),
+            initial_care_facility: "Bệnh viện Bạch Mai".into(),
+            contribution_months: 40,
+            employer_tax_code: None,
+        }])
+        .await
+        .unwrap();
+        let birth = |id: &str, mother: &str| Event {
+            event_id: id.into(),
+            topic: "civil-status.birth-registered".into(),
+            payload: json!({"kind": "birth_registered", "child_name": "Phạm Minh An", "person_number": "001226012345",
+                "birth_date": today.to_string(), "sex": "Nam", "place": "Bệnh viện Phụ sản Hà Nội",
+                "mother_name": "Trần Thị Mai", "mother_person_number": mother, "record_id": "H01/birth/2026/7"}),
+            created_at: Utc::now(),
+        };
+        let e = birth("e1", "001190012345");
+        assert_eq!(s.apply_event(consumers::PROACTIVE, &e).await.unwrap(), Applied::Done);
+        assert_eq!(s.apply_event(consumers::PROACTIVE, &e).await.unwrap(), Applied::AlreadyProcessed);
+        let offers = s.offers_for("001190012345", 50).await.unwrap();
+        let mut keys: Vec<&str> = offers.iter().map(|o| o.rule_key.as_str()).collect();
+        keys.sort();
+        assert_eq!(keys, ["birth.health-insurance", "birth.maternity-benefit", "birth.permanent-residence"]);
+        let maternity = offers.iter().find(|o| o.rule_key == "birth.maternity-benefit").unwrap();
+        // Eligibility from the insurance registry, explained.
+        assert!(
+            maternity.because.contains("0101234567") && maternity.because.contains("40 tháng"),
+            "{}",
+            maternity.because
+        );
+        assert_eq!(maternity.prepared_fields()["social_insurance_number"], "0101234567");
+        assert_eq!(maternity.held_documents()[0].1, "H01/birth/2026/7");
+        let residence = offers.iter().find(|o| o.rule_key == "birth.permanent-residence").unwrap();
+        assert_eq!(residence.prepared_fields()["head_of_household"], "Phạm Văn Long");
+        assert_eq!(residence.state(today), OfferState::Open);
+
+        // Decisions are versioned: the second of two racing decisions loses.
+        let hi = offers.iter().find(|o| o.rule_key == "birth.health-insurance").unwrap();
+        let later = s
+            .decide_offer(hi.id, hi.version, OfferDecision::Postpone { until: today + chrono::Duration::days(7) })
+            .await
+            .unwrap();
+        assert_eq!(later.state(today), OfferState::Postponed);
+        assert_eq!(later.state(today + chrono::Duration::days(7)), OfferState::Open, "a postponement ends by itself");
+        assert!(matches!(
+            s.decide_offer(hi.id, hi.version, OfferDecision::Decline).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        s.decide_offer(residence.id, residence.version, OfferDecision::Decline).await.unwrap();
+        assert!(
+            matches!(
+                s.decide_offer(residence.id, residence.version + 1, OfferDecision::Accept { dossier_id: 1 }).await,
+                Err(StoreError::Conflict { .. })
+            ),
+            "a declined offer stays declined"
+        );
+
+        // Someone who turned offers off gets none; a mother without insurance gets no maternity offer.
+        s.set_proactive_opt_out("001190012345", true).await.unwrap();
+        assert!(s.proactive_opted_out("001190012345").await.unwrap());
+        s.apply_event(consumers::PROACTIVE, &birth("e2", "001190012345")).await.unwrap();
+        assert!(s.offers_of_event("e2").await.unwrap().is_empty());
+        s.apply_event(consumers::PROACTIVE, &birth("e3", "001080005566")).await.unwrap();
+        let e3: Vec<String> = s.offers_of_event("e3").await.unwrap().into_iter().map(|o| o.rule_key).collect();
+        assert!(!e3.contains(&"birth.maternity-benefit".to_string()), "{e3:?}");
+
+        // An edited rule is versioned; a stale edit is refused.
+        let mut r = s.proactive_rule("age14.identity-card").await.unwrap();
+        r.rule.title = "{name} đủ 14 tuổi".into();
+        assert_eq!(s.save_proactive_rule(&r.rule, None, true, Some(1), "user:1").await.unwrap(), 2);
+        assert!(matches!(
+            s.save_proactive_rule(&r.rule, None, true, Some(1), "user:1").await,
+            Err(StoreError::Conflict { .. })
+        ));
+
+        // The age scan announces the 14th birthday once, however often it runs.
+        let n = s.scan_age_milestones(today).await.unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(s.scan_age_milestones(today).await.unwrap(), 0);
+        let ev = s
+            .outbox_pending(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.topic == "population.age-reached")
+            .unwrap()
+            .event();
+        assert_eq!(ev.payload["milestone"], "14");
+        assert_eq!(ev.payload["household_head_number"], "001080005566");
+        s.apply_event(consumers::PROACTIVE, &ev).await.unwrap();
+        let card = s.offers_for("001080005566", 10).await.unwrap();
+        let card = card.iter().find(|o| o.rule_key == "age14.identity-card").unwrap();
+        assert_eq!(card.title, "Phạm Gia Huy đủ 14 tuổi");
+        assert_eq!(card.procedure_code, "2.001386");
+    }
+}

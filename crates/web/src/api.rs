@@ -267,6 +267,7 @@ pub async fn submit(
                 files,
                 idempotency_key: key,
                 evidence_batch: body.evidence_batch,
+                offer_id: None,
             },
         )
         .await?;
@@ -889,6 +890,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::consent_http::api_routes())
         .merge(crate::data_reads_http::api_routes())
         .merge(crate::once_only::api_routes())
+        .merge(crate::proactive_http::api_routes())
         .route("/assistant/ask", axum::routing::post(crate::assistant_http::ask))
         .fallback(not_found)
 }

@@ -112,6 +112,9 @@ pub struct SubmitRequest {
     /// A confirmed explicit request (once-only): its registries' records stand in for
     /// documents, and provenance is recorded per component.
     pub evidence_batch: Option<String>,
+    /// A proactive offer this dossier comes from: the documents it names are held by the
+    /// registries, so nobody uploads them.
+    pub offer_id: Option<i64>,
 }
 
 /// Hand-off, reasons and files that come with an action.
@@ -211,7 +214,19 @@ impl AppState {
             Some(batch) => self.usable_evidence(principal, p.id, batch, now).await?,
             None => vec![],
         };
-        let components = crate::once_only::provenance(&spec, &req.data, &req.files, &evidence);
+        let mut components = crate::once_only::provenance(&spec, &req.data, &req.files, &evidence);
+        if let Some(offer) = req.offer_id {
+            for c in self.offer_components(principal, offer, &p.code).await? {
+                let listed = spec.components.iter().any(|s| s.name == c.component);
+                if listed
+                    && !components
+                        .iter()
+                        .any(|r| r.component == c.component && r.source != sen_domain::evidence::Provenance::Prefill)
+                {
+                    components.push(c);
+                }
+            }
+        }
         // Mandatory documents must be attached or fetched; the declaration ("Tờ khai…") is
         // the e-form itself.
         let missing: Vec<String> = spec
@@ -243,7 +258,7 @@ impl AppState {
                 None => Self::default_agency(principal, &candidates).ok_or(AppError::NotFound("agency"))?,
             };
         let idempotency = req.idempotency_key.map(|key| {
-            let fingerprint = json!({"p": p.id, "a": agency.id, "d": req.data, "e": req.evidence_batch, "f": req.files.iter().map(|f| sen_store::dossiers::sha256_hex(&f.content)).collect::<Vec<_>>()});
+            let fingerprint = json!({"p": p.id, "a": agency.id, "d": req.data, "e": req.evidence_batch, "o": req.offer_id, "f": req.files.iter().map(|f| sen_store::dossiers::sha256_hex(&f.content)).collect::<Vec<_>>()});
             Idempotency { key, request_hash: sen_store::dossiers::sha256_hex(fingerprint.to_string().as_bytes()) }
         });
         let day = now.with_timezone(&vn_offset()).date_naive();

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod once_only;
 pub mod openapi;
 pub mod pages;
+pub mod proactive_http;
 pub mod registry_http;
 pub mod trust;
 pub mod trust_http;

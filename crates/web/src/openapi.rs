@@ -18,10 +18,12 @@ use utoipa::OpenApi;
         exchange_http::directory, exchange_http::global_configuration, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
         exchange_http::grant, exchange_http::revoke, exchange_http::usage, exchange_http::activity, consent_http::list, consent_http::give, consent_http::revoke, data_reads_http::list,
         crate::assistant_http::ask, once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
+        crate::proactive_http::api_offers, crate::proactive_http::api_accept, crate::proactive_http::api_postpone, crate::proactive_http::api_decline,
+        crate::proactive_http::api_preference, crate::proactive_http::api_rules, crate::proactive_http::api_save_rule, crate::proactive_http::api_test_rule, crate::proactive_http::api_stats,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"))
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"), (name = "proactive"))
 )]
 pub struct ApiDoc;
 

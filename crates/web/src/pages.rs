@@ -113,13 +113,16 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                             @if p.roles.iter().any(|r| r.role == "agency_admin") { a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) } }
                             a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
                             a href="/admin/reuse" { (lang.t("Tái sử dụng dữ liệu", "Data reuse")) }
+                            a href="/admin/proactive" { (lang.t("Dịch vụ chủ động", "Proactive services")) }
                         }
                         Some(p) if p.is_admin() => {
                             a href="/admin/procedures" { (lang.t("Quản trị thủ tục", "Procedures admin")) }
                             a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
                             a href="/admin/reuse" { (lang.t("Tái sử dụng dữ liệu", "Data reuse")) }
+                            a href="/admin/proactive" { (lang.t("Dịch vụ chủ động", "Proactive services")) }
                         }
                         Some(p) if p.is_applicant() => {
+                            a href="/inbox" { (lang.t("Hộp thư", "Inbox")) }
                             a href="/dossiers" { (lang.t("Hồ sơ của tôi", "My dossiers")) }
                             a href="/consents" { (lang.t("Chia sẻ dữ liệu", "Data sharing")) }
                             a href="/my-data" { (lang.t("Ai đã đọc dữ liệu", "Who read my data")) }
@@ -478,6 +481,7 @@ async fn apply_submit(
         files,
         idempotency_key: form.fields.get("idempotency_key").filter(|k| !k.is_empty() && k.len() <= 200).cloned(),
         evidence_batch: form.fields.get("evidence_batch").filter(|b| !b.is_empty()).cloned(),
+        offer_id: None,
     };
     match st.submit(&who, req).await {
         Ok(s) => Ok(Redirect::to(&format!("/dossiers/{}?submitted=1", s.id)).into_response()),
@@ -1324,6 +1328,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/procedures/{id}", get(admin_procedure_page).post(admin_procedure_save))
         .route("/consents", get(crate::consent_http::page).post(crate::consent_http::page_give))
         .route("/my-data", get(crate::data_reads_http::page))
+        .merge(crate::proactive_http::page_routes())
         .route("/procedures/{id}/evidence", post(crate::once_only::page_fetch))
         .route("/procedures/{id}/evidence/{batch}", get(crate::once_only::page_preview))
         .route("/procedures/{id}/evidence/{batch}/confirm", post(crate::once_only::page_confirm))
