@@ -661,6 +661,15 @@ async fn named_accounts(
         agencies.iter().find(|a| a.kind == "commune_pc" && a.name.ends_with("Phường Hoàn Kiếm")).map(|a| a.id);
     let ba_dinh = agencies.iter().find(|a| a.kind == "commune_pc" && a.name.ends_with("Phường Ba Đình")).map(|a| a.id);
     let justice = find("H01.STP");
+    let social_security = agencies
+        .iter()
+        .find(|a| a.kind == "province_social_security" && a.province_code.as_deref() == Some("01"))
+        .map(|a| a.id);
+    let hoan_kiem_commune = agencies.iter().find(|a| Some(a.id) == hoan_kiem).and_then(|a| a.commune_code.clone());
+    let police = agencies
+        .iter()
+        .find(|a| a.kind == "commune_police" && a.commune_code.is_some() && a.commune_code == hoan_kiem_commune)
+        .map(|a| a.id);
     let adult =
         persons.iter().find(|p| p.relation_to_head == "Chủ hộ" && p.birth_date.year() < 1995).unwrap_or(&persons[0]);
     let mut out = Vec::new();
@@ -738,6 +747,22 @@ async fn named_accounts(
         None,
         "cán bộ một cửa, UBND Phường Ba Đình / desk officer of another agency",
     );
+    add(
+        "baohiem",
+        "Ngô Thị Hồng",
+        user_kind::OFFICER,
+        None,
+        None,
+        "cán bộ Bảo hiểm xã hội Hà Nội (tiếp nhận, xử lý, phê duyệt) / social security officer",
+    );
+    add(
+        "congan",
+        "Đặng Văn Tùng",
+        user_kind::OFFICER,
+        None,
+        None,
+        "cán bộ Công an Phường Hoàn Kiếm (cư trú) / commune police officer",
+    );
     add("admin", "Quản trị hệ thống", user_kind::ADMIN, None, None, "quản trị hệ thống / system administrator");
     let mut accounts = Vec::new();
     for (u, who) in out {
@@ -748,6 +773,10 @@ async fn named_accounts(
             "lanhdao" => vec![(hoan_kiem, "approver")],
             "quantri" => vec![(hoan_kiem, "agency_admin")],
             "motcua.badinh" => vec![(ba_dinh, "reception"), (ba_dinh, "approver")],
+            "baohiem" => {
+                vec![(social_security, "reception"), (social_security, "specialist"), (social_security, "approver")]
+            }
+            "congan" => vec![(police, "reception"), (police, "specialist"), (police, "approver")],
             _ => vec![],
         };
         for (agency, role) in grants {

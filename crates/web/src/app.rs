@@ -168,7 +168,18 @@ impl AppState {
     /// The agency the applicant's dossier goes to by default: in their commune or province.
     pub fn default_agency<'a>(principal: &Principal, candidates: &[&'a Agency]) -> Option<&'a Agency> {
         let home = principal.home_commune.as_deref();
-        candidates.iter().find(|a| home.is_some() && a.commune_code.as_deref() == home).or(candidates.first()).copied()
+        // The applicant's commune, else their province (a provincial agency), else the first.
+        let province = principal.home_province.as_deref();
+        candidates
+            .iter()
+            .find(|a| home.is_some() && a.commune_code.as_deref() == home)
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .find(|a| a.commune_code.is_none() && province.is_some() && a.province_code.as_deref() == province)
+            })
+            .or(candidates.first())
+            .copied()
     }
 
     fn check_files(&self, files: &[NewFile]) -> AppResult<()> {

@@ -28,6 +28,8 @@ pub struct Principal {
     pub csrf: Option<String>,
     /// The commune of residence in the population registry, for a person.
     pub home_commune: Option<String>,
+    /// The province of that commune.
+    pub home_province: Option<String>,
 }
 
 impl Principal {
@@ -162,7 +164,15 @@ async fn load_uncached(state: &AppState, parts: &Parts) -> Result<Option<Princip
         Some(n) => state.store.person(n).await.ok().map(|p| p.commune_code),
         None => None,
     };
-    Ok(Some(Principal { user, roles, csrf, home_commune }))
+    let home_province = home_commune.as_deref().and_then(|c| {
+        state
+            .catalogue()
+            .agencies
+            .iter()
+            .find(|a| a.commune_code.as_deref() == Some(c))
+            .and_then(|a| a.province_code.clone())
+    });
+    Ok(Some(Principal { user, roles, csrf, home_commune, home_province }))
 }
 
 impl<S> FromRequestParts<S> for Principal

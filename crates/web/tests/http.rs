@@ -1614,3 +1614,271 @@ async fn the_assistant_answers_from_the_catalogue_or_says_it_cannot() {
         assert!(page.contains("Đăng ký kết hôn") && page.contains("Nguồn"));
     });
 }
+
+/// Takes a dossier from submission to its result, as the officers of its agency.
+async fn process(s: &Server, officer: &User, id: i64) {
+    for body in [json!({"action": "receive"}), json!({"action": "approve"}), json!({"action": "issue_result"})] {
+        let (st, d) = post(officer, format!("{}/api/v1/dossiers/{id}/actions", s.base), body).await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+    }
+}
+
+#[tokio::test]
+async fn a_registered_birth_offers_prepared_dossiers_that_the_parent_confirms_in_one_step() {
+    use sen_store::outbox::consumers;
+    on_both!(|s| {
+        let parent = login(&s, "congdan").await;
+        let me = s.store.user_by_username("congdan").await.unwrap().person_number.unwrap();
+        let mother = s.store.person(&me).await.unwrap();
+        if s.store.insurance_of(&me).await.unwrap().is_none_or(|i| i.contribution_months < 6)
+            && s.store.insurance_of(&me).await.unwrap().is_none()
+        {
+            s.store
+                .insert_insurance_records(&[sen_store::registries::InsuranceRecord {
+                    person_number: me.clone(),
+                    social_insurance_number: "0109998887".into(),
+                    health_card_number: "GD4010109998887".into(),
+                    health_card_valid_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                    health_card_valid_to: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                    initial_care_facility: "Bệnh viện Bạch Mai".into(),
+                    contribution_months: 48,
+                    employer_tax_code: None,
+                }])
+                .await
+                .unwrap();
+        }
+        let insured = s.store.insurance_of(&me).await.unwrap().is_some_and(|i| i.contribution_months >= 6);
+        // The parent registers the birth; the commune issues the result.
+        let today = chrono::Utc::now().with_timezone(&sen_store::vn_offset()).date_naive();
+        let (st, sub) = post(
+            &parent,
+            format!("{}/api/v1/dossiers", s.base),
+            json!({"procedure_id": procedure_id(&s, "1.001193").await, "agency_id": hoan_kiem(&s).await,
+                "data": {"child_full_name": "Nguyễn Minh Khang", "child_birth_date": today.to_string(), "child_sex": "Nam",
+                    "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "ethnicity": "Kinh", "mother_full_name": mother.full_name,
+                    "mother_id_number": me, "relationship": "Mẹ"},
+                "files": [{"component": "Giấy chứng sinh hoặc văn bản của người làm chứng", "filename": "chung-sinh.pdf", "content_type": "application/pdf", "content_base64": PDF}]}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{sub}");
+        let desk = login(&s, "motcua").await;
+        let approver = login(&s, "lanhdao").await;
+        let id = sub["id"].as_i64().unwrap();
+        for (u, body) in [
+            (&desk, json!({"action": "receive"})),
+            (&approver, json!({"action": "approve"})),
+            (&desk, json!({"action": "issue_result"})),
+        ] {
+            let (st, d) = post(u, format!("{}/api/v1/dossiers/{id}/actions", s.base), body).await;
+            assert_eq!(st, StatusCode::OK, "{d}");
+        }
+        // The registry's change event reaches the proactive consumer (the relay's job in `sen serve`).
+        let event = s
+            .store
+            .outbox_pending(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.topic == "civil-status.birth-registered")
+            .unwrap()
+            .event();
+        for c in consumers::ALL {
+            s.store.apply_event(c, &event).await.unwrap();
+        }
+        let (st, offers) = get(&parent, format!("{}/api/v1/me/offers", s.base)).await;
+        assert_eq!(st, StatusCode::OK, "{offers}");
+        let ours: Vec<&Value> =
+            offers.as_array().unwrap().iter().filter(|o| o["event_id"] == event.event_id.as_str()).collect();
+        let mut codes: Vec<&str> = ours.iter().map(|o| o["procedure_code"].as_str().unwrap()).collect();
+        codes.sort();
+        let mut expected = vec!["1.004194", "1.011860"];
+        if insured {
+            expected.push("1.011888");
+        }
+        assert_eq!(codes, expected, "{offers}");
+        assert!(ours.iter().all(|o| o["level"] == 2 && o["state"] == "open"));
+        let hi = ours.iter().find(|o| o["procedure_code"] == "1.011860").unwrap();
+        assert!(hi["because"].as_str().unwrap().contains("Nguyễn Minh Khang"), "{hi}");
+        assert_eq!(hi["prepared"]["child_id_number"], event.payload["person_number"]);
+
+        // Nobody else sees or accepts them.
+        let other = login(&s, "congdan2").await;
+        let (_, theirs) = get(&other, format!("{}/api/v1/me/offers", s.base)).await;
+        assert!(!theirs.to_string().contains(&event.event_id), "{theirs}");
+        let ids: Vec<i64> = ours.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+        let (st, _) =
+            post(&other, format!("{}/api/v1/me/offers/accept", s.base), json!({"offers": [{"id": ids[0]}]})).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) =
+            post(&desk, format!("{}/api/v1/me/offers/accept", s.base), json!({"offers": [{"id": ids[0]}]})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        // What the state does not hold is asked for; nothing is submitted until all is there.
+        let before = get(&parent, format!("{}/api/v1/dossiers", s.base)).await.1.as_array().unwrap().len();
+        let all: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
+        let (st, problem) = post(&parent, format!("{}/api/v1/me/offers/accept", s.base), json!({"offers": all})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert!(problem.to_string().contains(".initial_facility"), "{problem}");
+        assert_eq!(get(&parent, format!("{}/api/v1/dossiers", s.base)).await.1.as_array().unwrap().len(), before);
+
+        // One step: every prepared dossier submitted, each to its agency.
+        let filled: Vec<Value> = ours
+            .iter()
+            .map(|o| json!({"id": o["id"], "data": {"initial_facility": "Trạm y tế Phường Hoàn Kiếm", "bank_account": "0011223344"}}))
+            .collect();
+        let (st, done) = post(&parent, format!("{}/api/v1/me/offers/accept", s.base), json!({"offers": filled})).await;
+        assert_eq!(st, StatusCode::OK, "{done}");
+        assert_eq!(done.as_array().unwrap().len(), expected.len());
+        // Sent again (a retry): the same dossiers, no new ones.
+        let (st, again) = post(&parent, format!("{}/api/v1/me/offers/accept", s.base), json!({"offers": filled})).await;
+        assert_eq!(st, StatusCode::OK, "{again}");
+        let dossier_of = |v: &Value, code: &str| -> i64 {
+            let o = ours.iter().find(|o| o["procedure_code"] == code).unwrap();
+            v.as_array().unwrap().iter().find(|d| d["offer_id"] == o["id"]).unwrap()["dossier_id"].as_i64().unwrap()
+        };
+        for code in &expected {
+            assert_eq!(dossier_of(&done, code), dossier_of(&again, code));
+        }
+        assert_eq!(
+            get(&parent, format!("{}/api/v1/dossiers", s.base)).await.1.as_array().unwrap().len(),
+            before + expected.len()
+        );
+        // The residence dossier needed no proof of housing: the mother's residence record stands in.
+        let residence = dossier_of(&done, "1.004194");
+        let (_, comps) = get(&parent, format!("{}/api/v1/dossiers/{residence}/components", s.base)).await;
+        let proof =
+            comps.as_array().unwrap().iter().find(|c| c["component"] == "Giấy tờ chứng minh chỗ ở hợp pháp").unwrap();
+        assert_eq!(
+            (proof["source"].as_str(), proof["record_id"].as_str()),
+            (Some("fetched"), Some(me.as_str())),
+            "{comps}"
+        );
+        assert_eq!(proof["message_id"], event.event_id.as_str());
+
+        // The agencies of the parent's commune and province process them (the demo's officers
+        // are given roles there if the parent lives elsewhere).
+        for (username, code) in [("congan", "1.004194"), ("baohiem", "1.011860"), ("baohiem", "1.011888")] {
+            if code == "1.011888" && !insured {
+                continue;
+            }
+            let user = s.store.user_by_username(username).await.unwrap();
+            let agency = s.store.dossier(dossier_of(&done, code)).await.unwrap().agency_id;
+            for role in ["reception", "specialist", "approver"] {
+                let _ = s.store.grant_role(user.id, agency, role).await;
+            }
+        }
+        let police = login(&s, "congan").await;
+        process(&s, &police, residence).await;
+        let insurance = login(&s, "baohiem").await;
+        process(&s, &insurance, dossier_of(&done, "1.011860")).await;
+        if insured {
+            process(&s, &insurance, dossier_of(&done, "1.011888")).await;
+        }
+        let (_, offers) = get(&parent, format!("{}/api/v1/me/offers", s.base)).await;
+        assert!(
+            offers
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["event_id"] == event.event_id.as_str())
+                .all(|o| o["state"] == "accepted")
+        );
+
+        // K4 counts them.
+        let (st, k4) = get(&desk, format!("{}/api/v1/stats/proactive", s.base)).await;
+        assert_eq!(st, StatusCode::OK, "{k4}");
+        assert_eq!(k4["delivered_proactively"], expected.len());
+        assert!(k4["share"].as_f64().unwrap() > 0.0 && k4["share"].as_f64().unwrap() <= 1.0);
+        assert_eq!(get(&parent, format!("{}/api/v1/stats/proactive", s.base)).await.0, StatusCode::FORBIDDEN);
+
+        // Turned off: the next birth offers nothing.
+        let r = parent
+            .client
+            .put(format!("{}/api/v1/me/proactive", s.base))
+            .header("x-csrf-token", &parent.csrf)
+            .json(&json!({"enabled": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let mut again = event.clone();
+        again.event_id = "another-birth".into();
+        s.store.apply_event(consumers::PROACTIVE, &again).await.unwrap();
+        assert!(s.store.offers_of_event("another-birth").await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
+async fn proactive_rules_are_edited_and_tested_by_administrators_of_their_owner_only() {
+    on_both!(|s| {
+        let admin = login(&s, "admin").await;
+        let agency_admin = login(&s, "quantri").await;
+        let citizen = login(&s, "congdan").await;
+        let (st, rules) = get(&admin, format!("{}/api/v1/proactive/rules", s.base)).await;
+        assert_eq!(st, StatusCode::OK);
+        let r = rules.as_array().unwrap().iter().find(|r| r["key"] == "age14.identity-card").unwrap().clone();
+        assert_eq!(get(&citizen, format!("{}/api/v1/proactive/rules", s.base)).await.0, StatusCode::FORBIDDEN);
+
+        // Testing explains the decision either way.
+        let payload = json!({"person_number": "001212004455", "name": "Phạm Gia Huy", "sex": "Nam", "birth_date": "2012-12-01", "milestone": "14", "household_head_number": "001080005566"});
+        let (st, t) = post(
+            &agency_admin,
+            format!("{}/api/v1/proactive/rules/test", s.base),
+            json!({"rule": r["rule"], "payload": payload}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{t}");
+        assert_eq!(t["eligible"], true);
+        assert!(t["offer"]["because"].as_str().unwrap().contains("01/12/2012"), "{t}");
+        let mut p2 = payload.clone();
+        p2["milestone"] = json!("17");
+        let (_, t) = post(
+            &agency_admin,
+            format!("{}/api/v1/proactive/rules/test", s.base),
+            json!({"rule": r["rule"], "payload": p2}),
+        )
+        .await;
+        assert_eq!(t["eligible"], false);
+        assert!(t["reason"].as_str().unwrap().contains("milestone"), "{t}");
+
+        // A bad rule is refused with the field named, and nothing changes.
+        let mut bad = r["rule"].clone();
+        bad["because"] = json!("vì {shoe_size}");
+        let put = |u: &User, key: &str, body: Value| {
+            u.client
+                .put(format!("{}/api/v1/proactive/rules/{key}", s.base))
+                .header("x-csrf-token", &u.csrf)
+                .json(&body)
+                .send()
+        };
+        let res = put(&admin, "age14.identity-card", json!({"rule": bad, "version": r["version"]})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text().await.unwrap().contains("shoe_size"));
+        // The platform's rule is not an agency administrator's to change; a rule of their own is.
+        let res = put(&agency_admin, "age14.identity-card", json!({"rule": r["rule"], "version": r["version"]}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let mut own = r["rule"].clone();
+        own["key"] = json!("hk.age14.reminder");
+        own["title"] = json!("Phường Hoàn Kiếm nhắc: {name} đủ 14 tuổi");
+        let res = put(&agency_admin, "hk.age14.reminder", json!({"rule": own})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let res = put(&agency_admin, "hk.age14.reminder", json!({"rule": own, "version": 1})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        // A stale edit loses.
+        let res = put(&agency_admin, "hk.age14.reminder", json!({"rule": own, "version": 1})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        let stored = s.store.proactive_rule("hk.age14.reminder").await.unwrap();
+        assert_eq!((stored.version, stored.agency_code.is_some()), (2, true));
+        // The platform administrator may edit any rule.
+        let res = put(&admin, "hk.age14.reminder", json!({"rule": own, "enabled": false, "version": 2})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        // Pages: the rules page and K4 for officers.
+        let page = agency_admin.client.get(format!("{}/admin/proactive", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("hk.age14.reminder"));
+        let page = citizen.client.get(format!("{}/inbox", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+    });
+}
