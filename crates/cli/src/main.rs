@@ -111,6 +111,30 @@ struct ServeArgs {
     /// where the portal's gateway forwards them; keep it on loopback.
     #[arg(long)]
     services_listen: Option<SocketAddr>,
+    /// SMTP relay for e-mail notifications, `host:port`. Without it e-mails wait (and
+    /// finally fail as technical failures).
+    #[arg(long, env = "SEN_SMTP")]
+    smtp: Option<String>,
+    /// `From:` of e-mail notifications.
+    #[arg(long, env = "SEN_SMTP_FROM", default_value = "Cổng dịch vụ công Sen <no-reply@sen.gov.vn>")]
+    smtp_from: String,
+    /// Use plain SMTP without STARTTLS (only for a relay on loopback).
+    #[arg(long)]
+    smtp_plain: bool,
+    /// SMTP user name; the password comes from SEN_SMTP_PASSWORD.
+    #[arg(long, env = "SEN_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// The SMS gateway's URL (`POST` JSON `{to, body, reference}`); the token comes from
+    /// SEN_SMS_TOKEN.
+    #[arg(long, env = "SEN_SMS_URL")]
+    sms_url: Option<String>,
+    /// How often the notification sender runs, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    notify_every_ms: u64,
+    /// Seconds a claimed notification is held before another try (a sender that died
+    /// mid-send); longer than a delivery may take.
+    #[arg(long, default_value_t = 60)]
+    notify_lease_secs: u64,
 }
 
 #[derive(Args, Clone)]
@@ -399,7 +423,31 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     };
     let urls = args.trust.urls(&args.listen);
     let trust = open_trust(&store, &args.db, &args.trust, &args.listen).await?;
+    let smtp = match &args.smtp {
+        Some(addr) => {
+            let (host, port) = addr.rsplit_once(':').ok_or_else(|| anyhow::anyhow!("--smtp is host:port"))?;
+            Some(sen_web::notify_http::SmtpConfig {
+                host: host.to_string(),
+                port: port.parse().context("--smtp port")?,
+                from: args.smtp_from.clone(),
+                starttls: !args.smtp_plain,
+                username: args.smtp_user.clone(),
+                password: std::env::var("SEN_SMTP_PASSWORD").ok(),
+            })
+        }
+        None => None,
+    };
+    let notify = sen_web::notify_http::NotifyConfig {
+        smtp,
+        sms: args
+            .sms_url
+            .clone()
+            .map(|url| sen_web::notify_http::SmsConfig { url, token: std::env::var("SEN_SMS_TOKEN").ok() }),
+        every: std::time::Duration::from_millis(args.notify_every_ms.max(10)),
+        lease: std::time::Duration::from_secs(args.notify_lease_secs.clamp(2, 3600)),
+    };
     let config = sen_web::Config {
+        notify,
         max_file_bytes: args.max_file_bytes,
         secure_cookies: secure,
         overdue_every: std::time::Duration::from_secs(args.overdue_every.max(1)),
@@ -419,6 +467,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let job = sen_web::spawn_overdue_job(state.clone());
     let trust_job = sen_web::spawn_trust_jobs(state.clone());
+    let sender = sen_web::notify_http::spawn_sender(state.clone());
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
     let mut relay = sen_events::Relay::new(store.clone())
@@ -496,6 +545,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
         s.abort();
     }
     age_scan.abort();
+    sender.abort();
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;

@@ -637,3 +637,152 @@ async fn registry_data_crosses_two_gateway_processes() {
     drop(children);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Python's aiosmtpd, a real SMTP server writing every message it accepts to a maildir.
+fn smtp_server(port: u16, maildir: &std::path::Path) -> Option<std::process::Child> {
+    let ok = Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
+    if !ok {
+        assert!(std::env::var("CI").is_err(), "aiosmtpd must be installed in CI (.ci/run)");
+        eprintln!("SKIPPED: python3 -m pip install aiosmtpd");
+        return None;
+    }
+    Some(
+        Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn mails(maildir: &std::path::Path) -> Vec<String> {
+    let mut out = vec![];
+    for sub in ["new", "cur"] {
+        if let Ok(rd) = std::fs::read_dir(maildir.join(sub)) {
+            for e in rd.flatten() {
+                out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_survives_a_crash_mid_send_and_arrives_once_at_a_real_smtp_server() {
+    let dir = std::env::temp_dir().join(format!("sen-notify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let maildir = dir.join("maildir");
+    let status = Command::new(SEN)
+        .args(["seed", "--citizens", "200", "--businesses", "5", "--dossiers", "20", "--data"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    ca_init(&dir);
+    let smtp_port = free_port();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let serve = |fault: bool| {
+        let mut c = Command::new(SEN);
+        c.env("SEN_CA_PASSPHRASE", PASSPHRASE)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--smtp", &format!("127.0.0.1:{smtp_port}")])
+            .args(["--smtp-plain", "--notify-every-ms", "100", "--notify-lease-secs", "2", "--data"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if fault {
+            c.env("SEN_NOTIFY_FAULT", "exit-after-claim");
+        }
+        c.spawn().unwrap()
+    };
+    // The first process claims the message and dies before sending it.
+    let mut first = serve(true);
+    wait_ready(&base).await;
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": "sen-demo-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = login["csrf_token"].as_str().unwrap().to_string();
+    let send = |body: Value| {
+        client.post(format!("{base}/v2/notifications/email")).header("x-csrf-token", &csrf).json(&body).send()
+    };
+    // Bad input is refused and writes nothing.
+    let r = send(json!({"email_address": "mai.tran@example.vn", "template_id": "dossier-result", "personalisation": {"name": "Mai"}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["code"], "missing_personalisation", "{problem}");
+    let r = send(json!({"email_address": "not an address", "template_id": "dossier-result", "personalisation": {}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = send(json!({
+        "email_address": "mai.tran@example.vn", "template_id": "dossier-result", "reference": "crash-test-1",
+        "personalisation": {"name": "Trần Thị Mai", "code": "H01.1-261202-0001", "procedure": "Đăng ký khai sinh", "url": "http://sen.test/r/1"}}))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["content"]["subject"], "Hồ sơ H01.1-261202-0001 đã có kết quả");
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = first.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the first process should die after its claim");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(code, Some(70));
+
+    // The SMTP server comes up, and a new process takes the message over once the lease ends.
+    let Some(mut smtp) = smtp_server(smtp_port, &maildir) else { return };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut second = serve(false);
+    wait_ready(&base).await;
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": "sen-demo-2026"}))
+        .send()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let n = loop {
+        let n: Value = client.get(format!("{base}/v2/notifications/{id}")).send().await.unwrap().json().await.unwrap();
+        if n["status"] == "delivered" {
+            break n;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "not delivered: {n}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(n["reference"], "crash-test-1");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = mails(&maildir);
+    assert_eq!(got.len(), 1, "exactly one e-mail arrived");
+    assert!(got[0].contains(&format!("<{id}@sen>")), "the message id names the notification: {}", got[0]);
+    assert!(got[0].contains("mai.tran@example.vn"));
+    // Listed, filtered by status and reference.
+    let list: Value = client
+        .get(format!("{base}/v2/notifications?status=delivered&reference=crash-test-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["notifications"].as_array().unwrap().len(), 1, "{list}");
+    let _ = second.kill();
+    let _ = second.wait();
+    let _ = smtp.kill();
+    let _ = smtp.wait();
+}

@@ -12,6 +12,7 @@ pub mod dossier;
 pub mod eform;
 pub mod evidence;
 pub mod ident;
+pub mod notify;
 pub mod password;
 pub mod proactive;
 pub mod procedure;

@@ -76,6 +76,24 @@ pub struct SessionRow {
 }
 
 impl Store {
+    /// Sets (or clears) the e-mail address notifications go to.
+    pub async fn set_user_email(&self, user_id: i64, email: Option<&str>) -> Result<()> {
+        let n = self
+            .db
+            .execute(
+                &sea_query::Query::update()
+                    .table("users")
+                    .value("email", email.map(str::to_string))
+                    .and_where(sea_query::Expr::col("id").eq(user_id))
+                    .to_owned(),
+            )
+            .await?;
+        if n == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     pub async fn create_user(&self, u: &NewUser) -> Result<i64> {
         let row: IdRow =
             self.db.fetch_one(&users_insert(std::slice::from_ref(u)).returning_col("id").to_owned()).await.map_err(

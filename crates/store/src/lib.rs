@@ -17,6 +17,7 @@ mod exec;
 pub mod group_commit;
 pub mod log;
 pub mod models;
+pub mod notify;
 pub mod outbox;
 pub mod proactive;
 pub mod reference;

@@ -242,6 +242,66 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 13,
+            name: "notifications",
+            tables: notify_tables(),
+            indexes: vec![
+                index("notifications_due", "notifications", &["status", "next_attempt_at"]),
+                index("notifications_by_time", "notifications", &["created_at", "id"]),
+                index("notifications_by_reference", "notifications", &["reference"]),
+                index("inbox_by_user", "inbox_messages", &["user_id", "id"]),
+            ],
+            drops: vec![],
+        },
+    ]
+}
+
+/// Notifications (issue #5): templates by version, messages with their delivery state,
+/// the portal inbox, and how far the feed has read the tracking log and the offers.
+fn notify_tables() -> Vec<TableCreateStatement> {
+    let t = |name: &'static str| Table::create().table(name).if_not_exists().to_owned();
+    vec![
+        t("notify_templates")
+            .col(text("id"))
+            .col(big("version"))
+            .col(text("name"))
+            .col(text("kind"))
+            .col(text_null("subject"))
+            .col(text("body"))
+            .col(ts("created_at"))
+            .col(text("created_by"))
+            .primary_key(Index::create().col("id").col("version"))
+            .to_owned(),
+        t("notifications")
+            .col(text("id").primary_key())
+            .col(text_null("reference"))
+            .col(text("template_id"))
+            .col(big("template_version"))
+            .col(text("kind"))
+            .col(text("recipient"))
+            .col(text_null("subject"))
+            .col(text("body"))
+            .col(text("status"))
+            .col(big("attempts"))
+            .col(ts("next_attempt_at"))
+            .col(ts_null("claimed_until"))
+            .col(ts("created_at"))
+            .col(ts_null("sent_at"))
+            .col(ts_null("completed_at"))
+            .col(text_null("last_error"))
+            .col(text("created_by"))
+            .to_owned(),
+        t("inbox_messages")
+            .col(id("id"))
+            .col(big("user_id"))
+            .col(text("subject"))
+            .col(text("body"))
+            .col(text_null("link"))
+            .col(ts("created_at"))
+            .col(ts_null("read_at"))
+            .to_owned(),
+        t("notify_cursors").col(text("name").primary_key()).col(big("last_id")).to_owned(),
     ]
 }
 
@@ -511,6 +571,7 @@ async fn data_step(version: i64, tx: &mut Tx) -> Result<()> {
     match version {
         3 => crate::log::tiles_from_nodes(tx).await,
         12 => crate::proactive::install_default_rules(tx).await,
+        13 => crate::notify::install_default_templates(tx).await,
         _ => Ok(()),
     }
 }

@@ -837,3 +837,55 @@ async fn life_events_become_offers_once_for_those_who_want_them_and_ages_are_ann
         assert_eq!(card.procedure_code, "2.001386");
     }
 }
+
+#[tokio::test]
+async fn a_notification_is_claimed_once_retried_after_its_lease_and_kept_until_it_ends() {
+    use sen_domain::notify::{Kind, Outcome};
+    use sen_store::notify::{NewNotification, Refusal};
+    for s in stores().await {
+        s.migrate().await.unwrap();
+        let new = |template: &str, to: &str, values: &[(&str, &str)]| NewNotification {
+            kind: Kind::Email,
+            template_id: template.into(),
+            recipient: to.into(),
+            personalisation: values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            reference: Some("ref-1".into()),
+            created_by: "user:1".into(),
+        };
+        let all = [("name", "Mai"), ("code", "H01-1"), ("procedure", "Khai sinh"), ("url", "http://x")];
+        assert_eq!(s.create_notification(&new("nope", "a@b.vn", &all)).await.unwrap().unwrap_err(), Refusal::NoTemplate);
+        assert_eq!(s.create_notification(&new("dossier-result", "a b", &all)).await.unwrap().unwrap_err(), Refusal::BadRecipient);
+        assert_eq!(
+            s.create_notification(&new("dossier-result", "a@b.vn", &all[..2])).await.unwrap().unwrap_err(),
+            Refusal::Missing(vec!["procedure".into(), "url".into()])
+        );
+        assert_eq!(s.notification_count("created").await.unwrap(), 0, "a refusal writes nothing");
+        let n = s.create_notification(&new("dossier-result", "a@b.vn", &all)).await.unwrap().unwrap();
+        let t0 = Utc::now();
+        let claimed = s.claim_notifications(t0, 10, 60).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].attempts, 1);
+        // Held: nobody else takes it while the lease runs.
+        assert!(s.claim_notifications(t0 + chrono::Duration::seconds(30), 10, 60).await.unwrap().is_empty());
+        // The sender died: after the lease another takes it, one attempt more.
+        let again = s.claim_notifications(t0 + chrono::Duration::seconds(61), 10, 60).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 2);
+        // The late first sender's outcome does not overwrite the second's attempt.
+        s.record_attempt(&claimed[0], &Outcome::Delivered, t0).await.unwrap();
+        assert_eq!(s.notification(&n.id).await.unwrap().status, "sending");
+        let st = s.record_attempt(&again[0], &Outcome::Technical("refused".into()), t0).await.unwrap();
+        assert_eq!(st.as_str(), "sending");
+        let third = s.claim_notifications(t0 + chrono::Duration::seconds(100), 10, 60).await.unwrap();
+        assert_eq!(third.len(), 1, "due again after the back-off");
+        s.record_attempt(&third[0], &Outcome::Delivered, t0).await.unwrap();
+        let done = s.notification(&n.id).await.unwrap();
+        assert_eq!((done.status.as_str(), done.attempts), ("delivered", 3));
+        assert!(s.claim_notifications(t0 + chrono::Duration::days(1), 10, 60).await.unwrap().is_empty());
+        let listed = s.notifications(Some("user:1"), Some("delivered"), Some("email"), Some("ref-1"), None, 10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(s.notifications(Some("user:2"), None, None, None, None, 10).await.unwrap().is_empty());
+        assert_eq!(s.save_template("dossier-result", "Kết quả", Kind::Email, Some("KQ ((code))"), "((code))", "user:1").await.unwrap(), 2);
+        assert!(s.save_template("dossier-result", "x", Kind::Sms, None, "x", "user:1").await.is_err(), "a template keeps its channel");
+    }
+}

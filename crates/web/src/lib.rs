@@ -12,6 +12,7 @@ pub mod exchange_http;
 pub mod exchange_pages;
 pub mod i18n;
 pub mod metrics;
+pub mod notify_http;
 pub mod once_only;
 pub mod openapi;
 pub mod pages;
@@ -45,6 +46,8 @@ pub struct Config {
     pub checkpoint_every: Duration,
     /// The portal's way into the data exchange (its gateway); none: registries are not read.
     pub exchange: Option<data_reads_http::ExchangeClient>,
+    /// E-mail and SMS channels of notifications.
+    pub notify: notify_http::NotifyConfig,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             trust_jobs_every: Duration::from_millis(250),
             checkpoint_every: Duration::from_secs(10),
             exchange: None,
+            notify: notify_http::NotifyConfig::default(),
         }
     }
 }
@@ -109,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(trust_http::public_routes())
         .merge(pages::routes(state.clone()))
         .nest("/api/v1", api::routes())
+        .merge(notify_http::routes())
         .merge(metrics::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -20,10 +20,12 @@ use utoipa::OpenApi;
         crate::assistant_http::ask, once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
         crate::proactive_http::api_offers, crate::proactive_http::api_accept, crate::proactive_http::api_postpone, crate::proactive_http::api_decline,
         crate::proactive_http::api_preference, crate::proactive_http::api_rules, crate::proactive_http::api_save_rule, crate::proactive_http::api_test_rule, crate::proactive_http::api_stats,
+        crate::notify_http::send_email, crate::notify_http::send_sms, crate::notify_http::get_one, crate::notify_http::list, crate::notify_http::templates,
+        crate::notify_http::template_version, crate::notify_http::template_latest, crate::notify_http::preview, crate::notify_http::save_template,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"), (name = "proactive"))
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"), (name = "proactive"), (name = "notifications"))
 )]
 pub struct ApiDoc;
 

@@ -674,9 +674,20 @@ async fn inbox_page(State(st): State<AppState>, lang: Lang, who: Principal) -> P
     let day = today();
     let (active, done): (Vec<&OfferRow>, Vec<&OfferRow>) =
         offers.iter().partition(|o| matches!(o.state(day), OfferState::Open | OfferState::Postponed));
+    let messages = st.store.inbox_messages(who.user.id, 50).await.page(lang)?;
     let title = lang.t("Hộp thư của tôi", "My inbox");
     let body = html! {
         h1 { (title) }
+        @if !messages.is_empty() {
+            h2 { (lang.t("Thông báo", "Messages")) }
+            ul.messages { @for m in &messages {
+                li { details {
+                    summary { (fmt_time(m.created_at)) " — " strong { (m.subject) } }
+                    p.pre { (m.body) }
+                    @if let Some(l) = &m.link { p { a href=(l) { (lang.t("Mở", "Open")) } } }
+                } }
+            } }
+        }
         p { (lang.t(
             "Khi có sự kiện trong cuộc sống của bạn và gia đình (sinh con, đến tuổi làm thẻ Căn cước, nghỉ hưu…), Cổng chủ động gợi ý và chuẩn bị sẵn hồ sơ từ dữ liệu Nhà nước đã có.",
             "When something happens in your family's life (a birth, the age for an identity card, retirement…), the portal suggests the services and prepares the dossiers from data the state holds.")) }
@@ -737,7 +748,7 @@ async fn settings_form(
     Form(f): Form<HashMap<String, String>>,
 ) -> PageResult {
     who.check_csrf(f.get("csrf").map(String::as_str)).page(lang)?;
-    st.set_proactive_enabled(&who, f.get("enabled").is_some()).await.page(lang)?;
+    st.set_proactive_enabled(&who, f.contains_key("enabled")).await.page(lang)?;
     Ok(Redirect::to("/inbox").into_response())
 }
 

@@ -1882,3 +1882,132 @@ async fn proactive_rules_are_edited_and_tested_by_administrators_of_their_owner_
         assert_eq!(page.status(), StatusCode::OK);
     });
 }
+
+#[tokio::test]
+async fn notifications_tell_people_what_happens_and_sms_retries_with_back_off() {
+    use axum::routing::post as axum_post;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    // An SMS gateway that fails once (503), then accepts.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+    let (h, sn) = (hits.clone(), seen.clone());
+    let gateway = axum::Router::new().route(
+        "/sms",
+        axum_post(move |axum::Json(body): axum::Json<Value>| {
+            let (h, sn) = (h.clone(), sn.clone());
+            async move {
+                sn.lock().unwrap().push(body);
+                if h.fetch_add(1, Ordering::SeqCst) == 0 {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::ACCEPTED
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gw = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, gateway).await.unwrap() });
+    for backend in ["sqlite", "postgres"] {
+        hits.store(0, Ordering::SeqCst);
+        seen.lock().unwrap().clear();
+        let mut config = test_config();
+        config.notify.sms =
+            Some(sen_web::notify_http::SmsConfig { url: gw.clone(), token: Some("gateway-token".into()) });
+        let Some(s) = start(backend, config).await else { continue };
+        let client = reqwest::Client::new();
+        // People do not send notifications; agencies' systems and administrators do.
+        let citizen = login(&s, "congdan").await;
+        let (st, _) = post(&citizen, format!("{}/v2/notifications/sms", s.base), json!({"phone_number": "0912345678", "template_id": "dossier-result-sms", "personalisation": {"code": "X", "url": "u"}})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let officer = login(&s, "motcua").await;
+        let (st, p) = post(&officer, format!("{}/v2/notifications/sms", s.base), json!({"phone_number": "12", "template_id": "dossier-result-sms", "personalisation": {"code": "X", "url": "u"}})).await;
+        assert_eq!((st, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_recipient")));
+        let (st, p) = post(
+            &officer,
+            format!("{}/v2/notifications/sms", s.base),
+            json!({"phone_number": "0912345678", "template_id": "dossier-received", "personalisation": {}}),
+        )
+        .await;
+        assert_eq!((st, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("template_kind")));
+        let (st, created) = post(&officer, format!("{}/v2/notifications/sms", s.base), json!({"phone_number": "+84 912 345 678", "template_id": "dossier-result-sms", "reference": "sms-1", "personalisation": {"code": "H01-1", "url": "http://sen.test/1"}})).await;
+        assert_eq!(st, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap().to_string();
+        // Another officer's system does not see it.
+        let other = login(&s, "motcua.badinh").await;
+        assert_eq!(get(&other, format!("{}/v2/notifications/{id}", s.base)).await.0, StatusCode::NOT_FOUND);
+
+        let now = chrono::Utc::now();
+        sen_web::notify_http::run_sender_at(&s.state, &client, now).await.unwrap();
+        let (_, n) = get(&officer, format!("{}/v2/notifications/{id}", s.base)).await;
+        assert_eq!(n["status"], "sending", "a 503 is retried: {n}");
+        // Not due again before the back-off.
+        sen_web::notify_http::run_sender_at(&s.state, &client, now + chrono::Duration::seconds(5)).await.unwrap();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        sen_web::notify_http::run_sender_at(&s.state, &client, now + chrono::Duration::seconds(11)).await.unwrap();
+        let (_, n) = get(&officer, format!("{}/v2/notifications/{id}", s.base)).await;
+        assert_eq!((n["status"].as_str(), n["phone_number"].as_str()), (Some("delivered"), Some("0912345678")), "{n}");
+        let sent = seen.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[1]["reference"], id.as_str(), "the gateway can drop a repeat by its reference");
+        assert_eq!(sent[1]["body"], "Ho so H01-1 da co ket qua. Tai tai http://sen.test/1");
+
+        // Versioned templates: a new version renders new messages; old ones keep theirs.
+        let admin = login(&s, "admin").await;
+        let (st, t) = post(
+            &admin,
+            format!("{}/v2/template/dossier-result-sms", s.base),
+            json!({"name": "SMS kết quả", "type": "sms", "body": "Ho so ((code)) co ket qua: ((url))"}),
+        )
+        .await;
+        assert_eq!((st, t["version"].as_i64()), (StatusCode::CREATED, Some(2)), "{t}");
+        assert_eq!(
+            post(
+                &officer,
+                format!("{}/v2/template/dossier-result-sms", s.base),
+                json!({"name": "x", "type": "sms", "body": "x"})
+            )
+            .await
+            .0,
+            StatusCode::FORBIDDEN
+        );
+        let (_, pv) = post(
+            &officer,
+            format!("{}/v2/template/dossier-result-sms/preview", s.base),
+            json!({"personalisation": {"code": "A", "url": "B"}}),
+        )
+        .await;
+        assert_eq!(pv["body"], "Ho so A co ket qua: B");
+        let (_, old) = get(&officer, format!("{}/v2/notifications/{id}", s.base)).await;
+        assert_eq!(old["template"]["version"], 1);
+
+        // What happens to a dossier reaches its applicant: the inbox, and e-mail when known.
+        s.store.set_user_email(citizen.id, Some("congdan@example.vn")).await.unwrap();
+        let (_, _, dossier) = issue_a_result(&s).await;
+        sen_web::notify_http::run_sender_once(&s.state, &client).await.unwrap();
+        let inbox = s.store.inbox_messages(citizen.id, 20).await.unwrap();
+        assert!(
+            inbox.iter().any(|m| m.subject.contains("đã được tiếp nhận")
+                && m.link.as_deref().is_some_and(|l| l.ends_with(&format!("/dossiers/{dossier}")))),
+            "{inbox:?}"
+        );
+        assert!(inbox.iter().any(|m| m.subject.contains("đã có kết quả")), "{inbox:?}");
+        let mails = s.store.notifications(Some("sen"), None, Some("email"), None, None, 50).await.unwrap();
+        assert!(
+            mails.iter().any(|m| m.recipient == "congdan@example.vn"
+                && m.subject.as_deref().is_some_and(|x| x.contains("đã có kết quả"))),
+            "{mails:?}"
+        );
+        // Told once: another run adds nothing.
+        let before = s.store.inbox_messages(citizen.id, 100).await.unwrap().len();
+        sen_web::notify_http::run_sender_once(&s.state, &client).await.unwrap();
+        assert_eq!(s.store.inbox_messages(citizen.id, 100).await.unwrap().len(), before);
+        // No e-mail channel here: the e-mail waits, retried, never silently dropped.
+        let m = mails.iter().find(|m| m.recipient == "congdan@example.vn").unwrap();
+        assert_eq!(s.store.notification(&m.id).await.unwrap().status, "sending");
+        let page = citizen.client.get(format!("{}/inbox", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("đã có kết quả"), "the inbox page lists the messages");
+        eprintln!("-- {backend}");
+    }
+}
