@@ -150,9 +150,52 @@ pub fn not_grounded(english: bool) -> String {
     }
 }
 
+/// A question as it may be kept: runs of six or more digits (personal numbers, phone
+/// numbers, tax codes, dossier numbers) and e-mail addresses replaced, so the log of
+/// exchanges holds no personal identifier.
+pub fn redact(question: &str) -> String {
+    let mut out = Vec::new();
+    for word in question.split_whitespace() {
+        let w = if word.contains('@') && word.contains('.') {
+            "[email]".to_string()
+        } else {
+            let mut t = String::new();
+            let mut digits = String::new();
+            let flush = |t: &mut String, d: &mut String| {
+                if d.len() >= 6 {
+                    t.push_str("[số]");
+                } else {
+                    t.push_str(d);
+                }
+                d.clear();
+            };
+            for c in word.chars() {
+                if c.is_ascii_digit() || (!digits.is_empty() && (c == '.' || c == '-')) {
+                    digits.push(c);
+                } else {
+                    flush(&mut t, &mut digits);
+                    t.push(c);
+                }
+            }
+            flush(&mut t, &mut digits);
+            t
+        };
+        out.push(w);
+    }
+    out.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_keeps_no_identifier() {
+        assert_eq!(redact("CCCD 001190012345 của tôi mất"), "CCCD [số] của tôi mất");
+        assert_eq!(redact("gọi 0912.345.678 hoặc mai@example.vn"), "gọi [số] hoặc [email]");
+        assert_eq!(redact("con 14 tuổi làm CCCD"), "con 14 tuổi làm CCCD");
+        assert_eq!(redact("hồ sơ H01.1-261202-0001"), "hồ sơ H[số]");
+    }
 
     #[test]
     fn everyday_phrases_add_the_catalogues_words() {

@@ -6,6 +6,7 @@
 //! commit ([`group_commit`]) so that many concurrent submissions share one durable commit.
 
 pub mod accounts;
+pub mod assistant_log;
 pub mod catalogue;
 pub mod consents;
 pub mod data_reads;

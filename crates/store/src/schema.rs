@@ -254,6 +254,28 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 14,
+            name: "assistant exchanges",
+            // The assistant's exchanges, redacted, with the asker's rating (issue #5).
+            tables: vec![
+                Table::create()
+                    .table("assistant_exchanges")
+                    .if_not_exists()
+                    .col(text("id").primary_key())
+                    .col(ts("asked_at"))
+                    .col(text("lang"))
+                    .col(text("question"))
+                    .col(flag("grounded"))
+                    .col(text("sources"))
+                    .col(big("latency_us"))
+                    .col(text_null("feedback"))
+                    .col(ts_null("feedback_at"))
+                    .to_owned(),
+            ],
+            indexes: vec![index("assistant_exchanges_by_time", "assistant_exchanges", &["asked_at"])],
+            drops: vec![],
+        },
     ]
 }
 

@@ -853,8 +853,14 @@ async fn a_notification_is_claimed_once_retried_after_its_lease_and_kept_until_i
             created_by: "user:1".into(),
         };
         let all = [("name", "Mai"), ("code", "H01-1"), ("procedure", "Khai sinh"), ("url", "http://x")];
-        assert_eq!(s.create_notification(&new("nope", "a@b.vn", &all)).await.unwrap().unwrap_err(), Refusal::NoTemplate);
-        assert_eq!(s.create_notification(&new("dossier-result", "a b", &all)).await.unwrap().unwrap_err(), Refusal::BadRecipient);
+        assert_eq!(
+            s.create_notification(&new("nope", "a@b.vn", &all)).await.unwrap().unwrap_err(),
+            Refusal::NoTemplate
+        );
+        assert_eq!(
+            s.create_notification(&new("dossier-result", "a b", &all)).await.unwrap().unwrap_err(),
+            Refusal::BadRecipient
+        );
         assert_eq!(
             s.create_notification(&new("dossier-result", "a@b.vn", &all[..2])).await.unwrap().unwrap_err(),
             Refusal::Missing(vec!["procedure".into(), "url".into()])
@@ -882,10 +888,19 @@ async fn a_notification_is_claimed_once_retried_after_its_lease_and_kept_until_i
         let done = s.notification(&n.id).await.unwrap();
         assert_eq!((done.status.as_str(), done.attempts), ("delivered", 3));
         assert!(s.claim_notifications(t0 + chrono::Duration::days(1), 10, 60).await.unwrap().is_empty());
-        let listed = s.notifications(Some("user:1"), Some("delivered"), Some("email"), Some("ref-1"), None, 10).await.unwrap();
+        let listed =
+            s.notifications(Some("user:1"), Some("delivered"), Some("email"), Some("ref-1"), None, 10).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert!(s.notifications(Some("user:2"), None, None, None, None, 10).await.unwrap().is_empty());
-        assert_eq!(s.save_template("dossier-result", "Kết quả", Kind::Email, Some("KQ ((code))"), "((code))", "user:1").await.unwrap(), 2);
-        assert!(s.save_template("dossier-result", "x", Kind::Sms, None, "x", "user:1").await.is_err(), "a template keeps its channel");
+        assert_eq!(
+            s.save_template("dossier-result", "Kết quả", Kind::Email, Some("KQ ((code))"), "((code))", "user:1")
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(
+            s.save_template("dossier-result", "x", Kind::Sms, None, "x", "user:1").await.is_err(),
+            "a template keeps its channel"
+        );
     }
 }

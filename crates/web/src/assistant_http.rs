@@ -2,8 +2,10 @@
 //! `/assistant`, reached from the "Hỏi trợ lý" box on every page (a plain form, no
 //! JavaScript). Answers are composed only from the catalogue's published facts of the
 //! procedures retrieval found (`sen_domain::assistant`); when none answers, the reply says
-//! so, is `grounded: false`, names no source and points to a human channel. Questions are not
-//! logged.
+//! so, is `grounded: false`, names no source and points to a human channel. Every exchange
+//! is kept with its question redacted (no personal numbers, phone numbers or addresses),
+//! and the asker may rate it (`POST /api/v1/assistant/feedback`, the thumbs on the page);
+//! the ratings feed the quality page `/admin/assistant`.
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -43,6 +45,17 @@ pub struct AnswerOut {
     pub grounded: bool,
     /// Best first; empty when not grounded.
     pub sources: Vec<SourceOut>,
+    /// Names this exchange for a rating (`POST /api/v1/assistant/feedback`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackIn {
+    pub exchange_id: String,
+    /// Thumbs up (true) or down (false).
+    pub helpful: bool,
 }
 
 impl AppState {
@@ -68,6 +81,7 @@ impl AppState {
                 answer: sen_domain::assistant::not_grounded(english),
                 grounded: false,
                 sources: vec![],
+                exchange_id: None,
             });
         };
         let mut answer = sen_domain::assistant::answer_for(&first.spec(), url, english);
@@ -85,8 +99,123 @@ impl AppState {
                 .iter()
                 .map(|(p, url)| SourceOut { procedure: p.name.clone(), code: p.code.clone(), url: url.clone() })
                 .collect(),
+            exchange_id: None,
         })
     }
+
+    /// Answers and keeps the exchange (redacted). Keeping it never fails the answer.
+    pub async fn ask_and_log(&self, question: &str, english: bool) -> AppResult<AnswerOut> {
+        let started = std::time::Instant::now();
+        let mut a = self.ask(question, english)?;
+        let codes: Vec<String> = a.sources.iter().map(|s| s.code.clone()).collect();
+        let redacted = sen_domain::assistant::redact(question.trim());
+        let latency = started.elapsed().as_micros() as i64;
+        match self
+            .store
+            .log_assistant_exchange(if english { "en" } else { "vi" }, &redacted, a.grounded, &codes, latency)
+            .await
+        {
+            Ok(id) => a.exchange_id = Some(id),
+            Err(e) => tracing::warn!(error = %e, "assistant exchange not kept"),
+        }
+        Ok(a)
+    }
+
+    pub async fn rate_answer(&self, exchange_id: &str, helpful: bool) -> AppResult<()> {
+        if exchange_id.len() != 32 || !exchange_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(AppError::NotFound("exchange"));
+        }
+        match self.store.rate_assistant_exchange(exchange_id, helpful).await {
+            Err(sen_store::StoreError::NotFound) => Err(AppError::NotFound("exchange")),
+            r => Ok(r?),
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/assistant/feedback", request_body = FeedbackIn,
+    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), tag = "assistant")]
+pub async fn feedback(
+    State(st): State<AppState>,
+    crate::api::JsonBody(body): crate::api::JsonBody<FeedbackIn>,
+) -> AppResult<axum::http::StatusCode> {
+    st.rate_answer(&body.exchange_id, body.helpful).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct FeedbackForm {
+    exchange: String,
+    helpful: String,
+    q: Option<String>,
+}
+
+/// The thumbs on the page: a plain form (no session needed; the exchange id is the asker's).
+pub async fn feedback_form(
+    State(st): State<AppState>,
+    lang: Lang,
+    axum::Form(f): axum::Form<FeedbackForm>,
+) -> PageResult {
+    use crate::pages::OrPage;
+    st.rate_answer(&f.exchange, f.helpful == "1").await.page(lang)?;
+    // Back to the page without asking again (that would be a new exchange).
+    let _ = f.q;
+    Ok(axum::response::IntoResponse::into_response(axum::response::Redirect::to("/assistant?rated=1")))
+}
+
+#[derive(Deserialize)]
+pub struct SinceQuery {
+    since: Option<String>,
+}
+
+/// The quality page: how often the assistant answered from the catalogue and how people
+/// rated it, per day, with the questions to learn from.
+pub async fn quality_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Query(q): Query<SinceQuery>,
+) -> PageResult {
+    use crate::pages::OrPage;
+    if !(who.is_admin() || who.is_officer()) {
+        return Err(crate::pages::PageError(AppError::Forbidden("for officers and administrators".into()), lang));
+    }
+    let today = chrono::Utc::now().with_timezone(&crate::app::vn_offset()).date_naive();
+    let since = q
+        .since
+        .as_deref()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .unwrap_or(today - chrono::Duration::days(30));
+    let qa = st.store.assistant_quality(since).await.page(lang)?;
+    let pct = |a: i64, b: i64| if b == 0 { "—".to_string() } else { format!("{:.1}%", a as f64 * 100.0 / b as f64) };
+    let title = lang.t("Chất lượng trợ lý", "Assistant quality");
+    let max = qa.days.iter().map(|d| d.1).max().unwrap_or(1).max(1);
+    let (w, h) = (24i64, 120i64);
+    let body = html! {
+        h1 { (title) }
+        p.kpi { (lang.t("Câu hỏi: ", "Questions: ")) strong { (qa.asked) } " · " (lang.t("trả lời từ danh mục: ", "answered from the catalogue: ")) strong { (pct(qa.grounded, qa.asked)) }
+            " · " (lang.t("hữu ích: ", "helpful: ")) strong { (pct(qa.helpful, qa.rated)) } " (" (qa.rated) " " (lang.t("lượt đánh giá", "ratings")) ")" }
+        @if !qa.days.is_empty() {
+            figure {
+                figcaption { (lang.t("Câu hỏi mỗi ngày (đậm: trả lời từ danh mục)", "Questions per day (dark: answered from the catalogue)")) }
+                svg role="img" aria-label=(lang.t("Biểu đồ câu hỏi theo ngày", "Chart of questions per day")) width=(w * qa.days.len() as i64 + 10) height=(h + 20) {
+                    @for (i, d) in qa.days.iter().enumerate() {
+                        @let x = i as i64 * w;
+                        @let all = d.1 * h / max;
+                        @let g = d.2 * h / max;
+                        rect x=(x) y=(h - all) width=(w - 4) height=(all) fill="#e6a0a6" {}
+                        rect x=(x) y=(h - g) width=(w - 4) height=(g) fill="#a3111d" {}
+                        text x=(x) y=(h + 14) font-size="9" fill="#1a1a1a" { (d.0.format("%d/%m")) }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Bị đánh giá không hữu ích", "Rated not helpful")) }
+        @if qa.unhelpful.is_empty() { p { (lang.t("Chưa có.", "None yet.")) } }
+        ul { @for e in &qa.unhelpful { li { (crate::pages::fmt_time(e.asked_at)) " — " q { (e.question) } " → " (e.sources) } } }
+        h2 { (lang.t("Chưa trả lời được", "Not answered")) }
+        ul { @for e in &qa.unanswered { li { (crate::pages::fmt_time(e.asked_at)) " — " q { (e.question) } } } }
+    };
+    Ok(html_page(lang, None, Some(&who), title, body))
 }
 
 #[utoipa::path(post, path = "/api/v1/assistant/ask", request_body = AskIn,
@@ -100,12 +229,13 @@ pub async fn ask(
         Some("en") => true,
         Some(_) => return Err(AppError::field("lang", "enum", "vi or en")),
     };
-    Ok(Json(st.ask(&body.question, english)?))
+    Ok(Json(st.ask_and_log(&body.question, english).await?))
 }
 
 #[derive(Deserialize)]
 pub struct PageQuery {
     q: Option<String>,
+    rated: Option<String>,
 }
 
 pub async fn page(
@@ -117,7 +247,7 @@ pub async fn page(
     let title = lang.t("Trợ lý dịch vụ công", "Public service assistant");
     let question = q.q.unwrap_or_default();
     let english = lang == Lang::En;
-    let reply = if question.trim().is_empty() { None } else { Some(st.ask(&question, english)) };
+    let reply = if question.trim().is_empty() { None } else { Some(st.ask_and_log(&question, english).await) };
     let body = html! {
         h1 { (title) }
         form method="get" action="/assistant" {
@@ -135,9 +265,20 @@ pub async fn page(
                         h2 { (lang.t("Nguồn", "Sources")) }
                         ol { @for s in &a.sources { li { a href=(s.url) { (s.procedure) } " (" (s.code) ")" } } }
                     }
+                    @if let Some(id) = &a.exchange_id {
+                        form.feedback method="post" action="/assistant/feedback" {
+                            input type="hidden" name="exchange" value=(id);
+                            input type="hidden" name="q" value=(question);
+                            span { (lang.t("Câu trả lời có hữu ích không?", "Was this helpful?")) " " }
+                            button type="submit" name="helpful" value="1" aria-label=(lang.t("Có, hữu ích", "Yes, helpful")) { "👍 " (lang.t("Có", "Yes")) }
+                            " "
+                            button type="submit" name="helpful" value="0" aria-label=(lang.t("Không hữu ích", "Not helpful")) { "👎 " (lang.t("Không", "No")) }
+                        }
+                    }
                 }
             }
             Some(Err(e)) => { p.error-text role="alert" { (e.to_string()) } }
+            None if q.rated.is_some() => { p.notice role="status" { (lang.t("Cảm ơn bạn đã đánh giá: ý kiến giúp trợ lý trả lời tốt hơn.", "Thank you: your rating helps the assistant improve.")) } }
             None => { p.hint { (lang.t("Ví dụ: \"làm CCCD cho con 14 tuổi\", \"đăng ký kết hôn cần giấy tờ gì\".", "For example: \"how do I register my baby's birth\".")) } }
         }
     };

@@ -17,7 +17,7 @@ use utoipa::OpenApi;
         trust_http::log_entry, trust_http::certificate, trust_http::revoke, trust_http::rotate_seal,
         exchange_http::directory, exchange_http::global_configuration, exchange_http::add_member, exchange_http::add_subsystem, exchange_http::put_service,
         exchange_http::grant, exchange_http::revoke, exchange_http::usage, exchange_http::activity, consent_http::list, consent_http::give, consent_http::revoke, data_reads_http::list,
-        crate::assistant_http::ask, once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
+        crate::assistant_http::ask, crate::assistant_http::feedback, once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
         crate::proactive_http::api_offers, crate::proactive_http::api_accept, crate::proactive_http::api_postpone, crate::proactive_http::api_decline,
         crate::proactive_http::api_preference, crate::proactive_http::api_rules, crate::proactive_http::api_save_rule, crate::proactive_http::api_test_rule, crate::proactive_http::api_stats,
         crate::notify_http::send_email, crate::notify_http::send_sms, crate::notify_http::get_one, crate::notify_http::list, crate::notify_http::templates,

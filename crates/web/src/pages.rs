@@ -120,6 +120,7 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                             a href="/admin/exchange" { (lang.t("Trao đổi dữ liệu", "Data exchange")) }
                             a href="/admin/reuse" { (lang.t("Tái sử dụng dữ liệu", "Data reuse")) }
                             a href="/admin/proactive" { (lang.t("Dịch vụ chủ động", "Proactive services")) }
+                            a href="/admin/assistant" { (lang.t("Chất lượng trợ lý", "Assistant quality")) }
                         }
                         Some(p) if p.is_applicant() => {
                             a href="/inbox" { (lang.t("Hộp thư", "Inbox")) }
@@ -1346,6 +1347,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/procedures/{id}/apply", get(apply_page))
         .route("/lookup", get(lookup_page))
         .route("/assistant", get(crate::assistant_http::page))
+        .route("/assistant/feedback", post(crate::assistant_http::feedback_form))
+        .route("/admin/assistant", get(crate::assistant_http::quality_page))
         .route("/login", get(login_page).post(login_submit))
         .merge(private)
         .fallback(not_found)

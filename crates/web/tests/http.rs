@@ -1612,6 +1612,41 @@ async fn the_assistant_answers_from_the_catalogue_or_says_it_cannot() {
         let page =
             http.get(format!("{}/assistant?q=dang+ky+ket+hon", s.base)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("Đăng ký kết hôn") && page.contains("Nguồn"));
+        assert!(page.contains("action=\"/assistant/feedback\""), "thumbs on the page");
+
+        // Every exchange is kept without personal identifiers, and rated by its asker.
+        let a: Value =
+            ask("Mất CCCD số 001190012345, gọi 0912345678 làm lại thế nào", "vi").await.unwrap().json().await.unwrap();
+        let id = a["exchange_id"].as_str().unwrap().to_string();
+        let rate = |id: String, helpful: bool| {
+            http.post(format!("{}/api/v1/assistant/feedback", s.base))
+                .json(&json!({"exchange_id": id, "helpful": helpful}))
+                .send()
+        };
+        assert_eq!(rate(id.clone(), false).await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(rate("0".repeat(32), true).await.unwrap().status(), StatusCode::NOT_FOUND);
+        let today = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let q = s.store.assistant_quality(today).await.unwrap();
+        assert!(q.asked >= 5 && q.grounded >= 3 && q.not_helpful == 1, "{q:?}");
+        let kept = &q.unhelpful[0];
+        assert!(!kept.question.contains("001190012345") && !kept.question.contains("0912345678"), "{}", kept.question);
+        assert!(kept.question.contains("CCCD"));
+        let r = http
+            .post(format!("{}/assistant/feedback", s.base))
+            .form(&[("exchange", id.as_str()), ("helpful", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection() || r.status().is_success());
+        let officer = login(&s, "motcua").await;
+        let page = officer.client.get(format!("{}/admin/assistant", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("Chất lượng trợ lý"));
+        let citizen = login(&s, "congdan").await;
+        assert_eq!(
+            citizen.client.get(format!("{}/admin/assistant", s.base)).send().await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
     });
 }
 
