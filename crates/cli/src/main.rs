@@ -468,6 +468,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let job = sen_web::spawn_overdue_job(state.clone());
     let trust_job = sen_web::spawn_trust_jobs(state.clone());
     let sender = sen_web::notify_http::spawn_sender(state.clone());
+    let bundles = sen_web::bundle_http::spawn_bundle_job(state.clone(), std::time::Duration::from_secs(2));
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
     let mut relay = sen_events::Relay::new(store.clone())
@@ -546,6 +547,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     }
     age_scan.abort();
     sender.abort();
+    bundles.abort();
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;

@@ -7,6 +7,7 @@
 
 pub mod assistant;
 pub mod authz;
+pub mod bundle;
 pub mod calendar;
 pub mod dossier;
 pub mod eform;

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod assistant_log;
+pub mod bundles;
 pub mod catalogue;
 pub mod consents;
 pub mod data_reads;

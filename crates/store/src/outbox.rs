@@ -410,6 +410,35 @@ impl Store {
         }
     }
 
+    /// Whether `consumer` has processed the change event of dossier `code`'s result, if
+    /// that result made one (`None`: no event names the dossier).
+    pub async fn result_event_processed(&self, code: &str, consumer: &str) -> Result<Option<bool>> {
+        let rows: Vec<OutboxRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(OUTBOX_COLUMNS)
+                    .from("outbox_events")
+                    .and_where(Expr::col("payload").like(format!("%\"dossier_code\":\"{code}\"%")))
+                    .limit(5)
+                    .to_owned(),
+            )
+            .await?;
+        let Some(row) = rows.into_iter().find(|r| r.event().payload["dossier_code"] == code) else { return Ok(None) };
+        let seen = self
+            .db
+            .fetch_optional::<MaxRow, _>(
+                &Query::select()
+                    .expr_as(Expr::val(1i64), "n")
+                    .from("processed_events")
+                    .and_where(Expr::col("consumer").eq(consumer))
+                    .and_where(Expr::col("event_id").eq(row.event_id))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(Some(seen.is_some()))
+    }
+
     /// How many events `consumer` has processed.
     pub async fn processed_count(&self, consumer: &str) -> Result<i64> {
         let r: MaxRow = self

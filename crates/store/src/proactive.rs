@@ -79,6 +79,7 @@ pub struct OfferRow {
     pub level: i64,
     pub procedure_code: String,
     pub recipient: String,
+    pub origin: Option<String>,
     pub title: String,
     pub because: String,
     pub guidance: String,
@@ -97,7 +98,7 @@ pub struct OfferRow {
     pub version: i64,
 }
 
-const OFFER_COLUMNS: [&str; 20] = [
+const OFFER_COLUMNS: [&str; 21] = [
     "id",
     "event_id",
     "topic",
@@ -105,6 +106,7 @@ const OFFER_COLUMNS: [&str; 20] = [
     "level",
     "procedure_code",
     "recipient",
+    "origin",
     "title",
     "because",
     "guidance",
@@ -399,6 +401,7 @@ pub(crate) async fn offer_effect(tx: &mut Tx, event: &Event, today: NaiveDate, c
                     i64::from(u8::from(offer.level)).into(),
                     offer.procedure.clone().into(),
                     offer.recipient.clone().into(),
+                    event.payload.get("dossier_code").and_then(Value::as_str).map(str::to_string).into(),
                     offer.title.clone().into(),
                     offer.because.clone().into(),
                     offer.guidance.clone().into(),
@@ -538,6 +541,21 @@ impl Store {
         self.db
             .fetch_one(
                 &Query::select().columns(OFFER_COLUMNS).from("offers").and_where(Expr::col("id").eq(id)).to_owned(),
+            )
+            .await
+    }
+
+    /// Offers made from the result of dossier `code`, to `recipient`.
+    pub async fn offers_from_dossier(&self, code: &str, recipient: &str) -> Result<Vec<OfferRow>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(OFFER_COLUMNS)
+                    .from("offers")
+                    .and_where(Expr::col("origin").eq(code))
+                    .and_where(Expr::col("recipient").eq(recipient))
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
             )
             .await
     }

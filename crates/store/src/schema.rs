@@ -276,6 +276,34 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("assistant_exchanges_by_time", "assistant_exchanges", &["asked_at"])],
             drops: vec![],
         },
+        Migration {
+            version: 15,
+            name: "life-event bundles",
+            // One application splitting into dossiers for several agencies (issue #5).
+            tables: vec![
+                Table::create()
+                    .table("bundles")
+                    .if_not_exists()
+                    .col(id("id"))
+                    .col(text("kind"))
+                    .col(big("user_id"))
+                    .col(text("status"))
+                    .col(big_null("first_dossier_id"))
+                    .col(text("parts"))
+                    .col(text("first_data"))
+                    .col(date_null("documents_due"))
+                    .col(text_null("reason"))
+                    .col(ts("created_at"))
+                    .col(ts("updated_at"))
+                    .col(big("version"))
+                    .to_owned(),
+            ],
+            indexes: vec![
+                index("bundles_by_status", "bundles", &["status", "id"]),
+                index("bundles_by_user", "bundles", &["user_id", "id"]),
+            ],
+            drops: vec![],
+        },
     ]
 }
 
@@ -354,6 +382,8 @@ fn proactive_tables() -> Vec<TableCreateStatement> {
             .col(text("procedure_code"))
             // The personal number of whom the offer is for.
             .col(text("recipient"))
+            // The dossier whose result made the event (a life-event bundle follows it).
+            .col(text_null("origin"))
             .col(text("title"))
             .col(text("because"))
             .col(text("guidance"))

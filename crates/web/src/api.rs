@@ -178,7 +178,7 @@ pub async fn update_procedure(
     get_procedure(State(st), Path(id)).await
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct FileIn {
     /// The dossier component this file provides (its name in the procedure).
     pub component: String,
@@ -188,7 +188,7 @@ pub struct FileIn {
     pub content_base64: String,
 }
 
-fn decode_files(files: Vec<FileIn>, limit: usize) -> AppResult<Vec<NewFile>> {
+pub(crate) fn decode_files(files: Vec<FileIn>, limit: usize) -> AppResult<Vec<NewFile>> {
     files
         .into_iter()
         .enumerate()
@@ -891,6 +891,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::data_reads_http::api_routes())
         .merge(crate::once_only::api_routes())
         .merge(crate::proactive_http::api_routes())
+        .merge(crate::bundle_http::api_routes())
         .route("/assistant/ask", axum::routing::post(crate::assistant_http::ask))
         .route("/assistant/feedback", axum::routing::post(crate::assistant_http::feedback))
         .fallback(not_found)

@@ -155,6 +155,16 @@ async fn load_uncached(state: &AppState, parts: &Parts) -> Result<Option<Princip
             None => return Ok(None),
         }
     };
+    principal_for_user(state, user_id, csrf).await.map(Some)
+}
+
+/// The principal of a user (for work Sen does on a person's behalf, such as the parts of a
+/// bundle they applied for; `csrf` none: no ambient authority).
+pub(crate) async fn principal_for_user(
+    state: &AppState,
+    user_id: i64,
+    csrf: Option<String>,
+) -> Result<Principal, AppError> {
     let user = state.store.user(user_id).await?;
     if user.disabled {
         return Err(AppError::Forbidden("this account is disabled".into()));
@@ -172,7 +182,7 @@ async fn load_uncached(state: &AppState, parts: &Parts) -> Result<Option<Princip
             .find(|a| a.commune_code.as_deref() == Some(c))
             .and_then(|a| a.province_code.clone())
     });
-    Ok(Some(Principal { user, roles, csrf, home_commune, home_province }))
+    Ok(Principal { user, roles, csrf, home_commune, home_province })
 }
 
 impl<S> FromRequestParts<S> for Principal

@@ -1348,6 +1348,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lookup", get(lookup_page))
         .route("/assistant", get(crate::assistant_http::page))
         .route("/assistant/feedback", post(crate::assistant_http::feedback_form))
+        .route("/bundles", get(crate::bundle_http::page))
         .route("/admin/assistant", get(crate::assistant_http::quality_page))
         .route("/login", get(login_page).post(login_submit))
         .merge(private)

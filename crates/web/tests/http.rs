@@ -2046,3 +2046,164 @@ async fn notifications_tell_people_what_happens_and_sms_retries_with_back_off() 
         eprintln!("-- {backend}");
     }
 }
+
+#[tokio::test]
+async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_documents_is_refused_after_seven_working_days()
+ {
+    use sen_store::outbox::consumers;
+    on_both!(|s| {
+        let citizen = login(&s, "congdan").await;
+        let today = chrono::Utc::now().with_timezone(&sen_store::vn_offset()).date_naive();
+        // The deceased, insured for 200 months.
+        s.store
+            .insert_persons(&[sen_store::models::Person {
+                person_number: "001048001122".into(),
+                full_name: "Lê Văn Ba".into(),
+                birth_date: chrono::NaiveDate::from_ymd_opt(1948, 3, 2).unwrap(),
+                sex: "Nam".into(),
+                birth_province_code: "001".into(),
+                commune_code: "00001".into(),
+                address: "5 Lê Lợi, Hà Nội".into(),
+                household_id: None,
+                relation_to_head: "Chủ hộ".into(),
+            }])
+            .await
+            .unwrap();
+        s.store
+            .insert_insurance_records(&[sen_store::registries::InsuranceRecord {
+                person_number: "001048001122".into(),
+                social_insurance_number: "0104800112".into(),
+                health_card_number: "HT4010104800112".into(),
+                health_card_valid_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                health_card_valid_to: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                initial_care_facility: "Bệnh viện Thanh Nhàn".into(),
+                contribution_months: 200,
+                employer_tax_code: None,
+            }])
+            .await
+            .unwrap();
+        let death = json!({"deceased_full_name": "Lê Văn Ba", "deceased_id_number": "001048001122", "date_of_death": today.to_string(),
+            "place_of_death": "Bệnh viện Thanh Nhàn", "relationship": "Con"});
+        let notice = json!([{"component": "Giấy báo tử hoặc giấy tờ thay giấy báo tử", "filename": "bao-tu.pdf", "content_type": "application/pdf", "content_base64": PDF}]);
+        let url = format!("{}/api/v1/bundles", s.base);
+        // One part only, or a part without the registration: refused, nothing written.
+        for parts in [json!(["1.000656"]), json!(["1.011901", "1.011902"]), json!(["1.000656", "2.000488"])] {
+            let (st, p) =
+                post(&citizen, url.clone(), json!({"kind": "death", "parts": parts, "data": death, "files": notice}))
+                    .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        }
+        assert!(get(&citizen, url.clone()).await.1.as_array().unwrap().is_empty());
+        let officer = login(&s, "motcua").await;
+        let (st, _) = post(
+            &officer,
+            url.clone(),
+            json!({"kind": "death", "parts": ["1.000656", "1.011901"], "data": death, "files": notice}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        let (st, b) = post(
+            &citizen,
+            url.clone(),
+            json!({"kind": "death", "parts": ["1.000656", "1.011901", "1.011902"], "data": death, "files": notice,
+            "part_data": {"1.011901": {"bank_account": "0011223344"}, "1.011902": {"bank_account": "0011223344"}}}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        assert_eq!(b["status"], "submitted");
+        let id = b["id"].as_i64().unwrap();
+        let first = b["parts"][0]["dossier_id"].as_i64().unwrap();
+        // Another citizen does not see it.
+        let other = login(&s, "congdan2").await;
+        assert_eq!(get(&other, format!("{url}/{id}")).await.0, StatusCode::NOT_FOUND);
+
+        // The commune registers the death; the later parts follow from its result.
+        let agency = s.store.dossier(first).await.unwrap().agency_id;
+        for (u, roles) in [("motcua", ["reception", "specialist"]), ("lanhdao", ["approver", "specialist"])] {
+            let user = s.store.user_by_username(u).await.unwrap();
+            for r in roles {
+                let _ = s.store.grant_role(user.id, agency, r).await;
+            }
+        }
+        let officer = login(&s, "motcua").await;
+        let approver = login(&s, "lanhdao").await;
+        for (u, body) in [
+            (&officer, json!({"action": "receive"})),
+            (&approver, json!({"action": "approve"})),
+            (&officer, json!({"action": "issue_result"})),
+        ] {
+            let (st, d) = post(u, format!("{}/api/v1/dossiers/{first}/actions", s.base), body).await;
+            assert_eq!(st, StatusCode::OK, "{d}");
+        }
+        assert_eq!(s.state.follow_bundles(today).await.unwrap(), 0, "not before the proactive consumer saw the event");
+        let code = s.store.dossier(first).await.unwrap().code;
+        let event = s
+            .store
+            .outbox_pending(20)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event())
+            .find(|e| e.payload["dossier_code"] == code.as_str())
+            .unwrap();
+        for c in consumers::ALL {
+            s.store.apply_event(c, &event).await.unwrap();
+        }
+        assert_eq!(s.state.follow_bundles(today).await.unwrap(), 1);
+        let (_, b) = get(&citizen, format!("{url}/{id}")).await;
+        assert_eq!(b["status"], "completed", "{b}");
+        let parts = b["parts"].as_array().unwrap();
+        assert!(parts.iter().all(|p| p["status"] == "submitted" && p["dossier_id"].is_i64()), "{b}");
+        let survivor =
+            parts.iter().find(|p| p["procedure_code"] == "1.011902").unwrap()["dossier_id"].as_i64().unwrap();
+        let (_, d) = get(&citizen, format!("{}/api/v1/dossiers/{survivor}", s.base)).await;
+        assert_eq!(
+            d["data"]["benefit_kind"], "Tuất hằng tháng",
+            "200 months of contributions: the monthly benefit is recommended: {d}"
+        );
+        assert_eq!(d["data"]["social_insurance_number"], "0104800112");
+        let (_, comps) = get(&citizen, format!("{}/api/v1/dossiers/{survivor}/components", s.base)).await;
+        assert!(comps.to_string().contains("Trích lục khai tử"), "{comps}");
+
+        // A birth bundle without the birth notice waits seven working days, then is refused.
+        let birth = json!({"child_full_name": "Nguyễn An Nhiên", "child_birth_date": today.to_string(), "child_sex": "Nữ", "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+            "ethnicity": "Kinh", "mother_full_name": "Trần Thị Mai", "mother_id_number": "001190012345", "relationship": "Mẹ"});
+        let (st, w) = post(
+            &citizen,
+            url.clone(),
+            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{w}");
+        assert_eq!(w["status"], "awaiting_documents");
+        let due = chrono::NaiveDate::parse_from_str(w["documents_due"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let cal = s.state.calendar();
+        assert_eq!(due, cal.add_working_days(cal.next_working_day_from(today), 7));
+        let (st, w2) = post(
+            &citizen,
+            url.clone(),
+            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+        // The second brings its document in time: submitted.
+        let notice = json!([{"component": "Giấy chứng sinh hoặc văn bản của người làm chứng", "filename": "chung-sinh.pdf", "content_type": "application/pdf", "content_base64": PDF}]);
+        let (st, moved) = post(&citizen, format!("{url}/{}/documents", w2["id"]), json!({"files": notice})).await;
+        assert_eq!((st, moved["status"].as_str()), (StatusCode::OK, Some("submitted")), "{moved}");
+        s.state.follow_bundles(due).await.unwrap();
+        assert_eq!(
+            get(&citizen, format!("{url}/{}", w["id"])).await.1["status"],
+            "awaiting_documents",
+            "still in time on the last day"
+        );
+        s.state.follow_bundles(due + chrono::Duration::days(1)).await.unwrap();
+        let (_, refused) = get(&citizen, format!("{url}/{}", w["id"])).await;
+        assert_eq!(refused["status"], "refused");
+        assert!(refused["reason"].as_str().unwrap().contains("7 ngày làm việc"));
+        let (st, _) = post(&citizen, format!("{url}/{}/documents", w["id"]), json!({"files": notice})).await;
+        assert_eq!(st, StatusCode::CONFLICT, "too late");
+        let page = citizen.client.get(format!("{}/bundles", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Bị từ chối") && page.contains("Đã nộp đủ các hồ sơ"));
+    });
+}

@@ -1,0 +1,387 @@
+//! Life-event bundles at the edge (issue #5, Decree 63/2024): `POST /api/v1/bundles`
+//! applies for the birth or the death bundle in one go. The first procedure (the
+//! civil-status registration) is submitted at once — or, when a mandatory document is
+//! missing, the bundle waits for it at most seven working days and is then refused. When
+//! the first dossier's result is in the registry, the bundle job submits the other parts
+//! from the proactive offers of that event (prepared from the state's data), with what the
+//! applicant added for each part; a part the person is not eligible for is said so.
+
+use crate::AppState;
+use crate::app::{SubmitRequest, is_filled_online, vn_offset};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult, Problem};
+use crate::i18n::Lang;
+use crate::pages::{OrPage, PageResult, html_page};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{NaiveDate, Utc};
+use maud::html;
+use sen_domain::bundle::{self, MISSING_DOCUMENTS_WORKING_DAYS};
+use sen_store::bundles::{BundlePart, BundleRow};
+use sen_store::dossiers::NewFile;
+use sen_store::outbox::consumers;
+use sen_store::proactive::OfferState;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+fn today() -> NaiveDate {
+    Utc::now().with_timezone(&vn_offset()).date_naive()
+}
+
+/// A bundle as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BundleOut {
+    pub id: i64,
+    /// `birth` or `death`.
+    pub kind: String,
+    pub name: String,
+    /// awaiting_documents | submitted | completed | refused
+    pub status: String,
+    pub documents_due: Option<NaiveDate>,
+    pub reason: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub parts: Vec<Value>,
+    pub version: i64,
+}
+
+fn bundle_out(b: &BundleRow) -> BundleOut {
+    let name = bundle::kind(&b.kind).map(|k| k.name_vi.to_string()).unwrap_or_default();
+    BundleOut {
+        id: b.id,
+        kind: b.kind.clone(),
+        name,
+        status: b.status.clone(),
+        documents_due: b.documents_due,
+        reason: b.reason.clone(),
+        parts: b
+            .parts()
+            .into_iter()
+            .map(|p| serde_json::json!({"procedure_code": p.procedure_code, "status": p.status, "dossier_id": p.dossier_id, "note": p.note}))
+            .collect(),
+        version: b.version,
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BundleIn {
+    /// `birth` or `death`.
+    pub kind: String,
+    /// The procedures picked (codes); the birth bundle has all three, the death bundle two
+    /// to four, the death registration always.
+    pub parts: Vec<String>,
+    /// The e-form of the first procedure (the civil-status registration).
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// For each later part (by code), the e-form fields the state does not hold.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub part_data: Map<String, Value>,
+    #[serde(default)]
+    pub files: Vec<crate::api::FileIn>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DocumentsIn {
+    /// Every document of the first procedure (those given before, and the missing ones).
+    pub files: Vec<crate::api::FileIn>,
+}
+
+impl AppState {
+    fn own_bundle_check(principal: &Principal, b: &BundleRow) -> AppResult<()> {
+        if b.user_id == principal.user.id { Ok(()) } else { Err(AppError::NotFound("bundle")) }
+    }
+
+    /// Mandatory documents of the first procedure that `files` lack.
+    fn missing_documents(&self, code: &str, files: &[NewFile]) -> AppResult<Vec<String>> {
+        let p = self.catalogue().by_code(code).cloned().ok_or(AppError::NotFound("procedure"))?;
+        Ok(p.spec()
+            .components
+            .iter()
+            .filter(|c| c.mandatory && !is_filled_online(&c.name) && !files.iter().any(|f| f.component == c.name))
+            .map(|c| c.name.clone())
+            .collect())
+    }
+
+    async fn submit_first(
+        &self,
+        principal: &Principal,
+        b: &BundleRow,
+        data: Value,
+        files: Vec<NewFile>,
+    ) -> AppResult<BundleRow> {
+        let kind = bundle::kind(&b.kind).ok_or(AppError::NotFound("bundle"))?;
+        let p = self.catalogue().by_code(kind.first).cloned().ok_or(AppError::NotFound("procedure"))?;
+        let submitted = self
+            .submit(
+                principal,
+                SubmitRequest {
+                    procedure_id: p.id,
+                    agency_id: None,
+                    data,
+                    files,
+                    idempotency_key: Some(format!("bundle-{}-first", b.id)),
+                    evidence_batch: None,
+                    offer_id: None,
+                },
+            )
+            .await?;
+        let mut parts = b.parts();
+        for part in parts.iter_mut().filter(|x| x.procedure_code == kind.first) {
+            part.status = "submitted".into();
+            part.dossier_id = Some(submitted.id);
+        }
+        self.store.update_bundle(b, "submitted", Some(submitted.id), &parts, None).await?;
+        Ok(self.store.bundle(b.id).await?)
+    }
+
+    /// Applies for a bundle.
+    pub async fn apply_bundle(&self, principal: &Principal, input: BundleIn) -> AppResult<BundleRow> {
+        if !principal.is_applicant() || principal.user.person_number.is_none() {
+            return Err(AppError::Forbidden("bundles are for people".into()));
+        }
+        let kind = bundle::kind(&input.kind).ok_or_else(|| AppError::field("kind", "enum", "birth or death"))?;
+        let chosen = bundle::choose(&kind, &input.parts).map_err(|m| AppError::field("parts", "invalid", &m))?;
+        let first = self.catalogue().by_code(kind.first).cloned().ok_or(AppError::NotFound("procedure"))?;
+        let form = self.catalogue().form(&self.store, first.id, first.form_version).await?;
+        form.validate(&input.data).map_err(AppError::Invalid)?;
+        let files = crate::api::decode_files(input.files, self.config.max_file_bytes)?;
+        for (code, v) in &input.part_data {
+            if !chosen.contains(&code.as_str()) || !v.is_object() {
+                return Err(AppError::field("part_data", "invalid", "an object of e-form fields per picked procedure"));
+            }
+        }
+        let parts: Vec<BundlePart> = chosen
+            .iter()
+            .map(|code| BundlePart {
+                procedure_code: code.to_string(),
+                status: "pending".into(),
+                dossier_id: None,
+                data: input.part_data.get(*code).cloned().unwrap_or(Value::Object(Map::new())),
+                note: None,
+            })
+            .collect();
+        let missing = self.missing_documents(kind.first, &files)?;
+        if !missing.is_empty() {
+            let cal = self.calendar();
+            let due = cal.add_working_days(cal.next_working_day_from(today()), MISSING_DOCUMENTS_WORKING_DAYS);
+            let id = self
+                .store
+                .create_bundle(kind.key, principal.user.id, "awaiting_documents", &parts, &input.data, Some(due))
+                .await?;
+            return Ok(self.store.bundle(id).await?);
+        }
+        let id = self.store.create_bundle(kind.key, principal.user.id, "pending", &parts, &input.data, None).await?;
+        let b = self.store.bundle(id).await?;
+        self.submit_first(principal, &b, input.data, files).await
+    }
+
+    /// Brings the documents a waiting bundle lacked; the first dossier is then submitted.
+    pub async fn supply_bundle_documents(
+        &self,
+        principal: &Principal,
+        id: i64,
+        files: Vec<NewFile>,
+    ) -> AppResult<BundleRow> {
+        let b = match self.store.bundle(id).await {
+            Ok(b) => b,
+            Err(sen_store::StoreError::NotFound) => return Err(AppError::NotFound("bundle")),
+            Err(e) => return Err(e.into()),
+        };
+        Self::own_bundle_check(principal, &b)?;
+        if b.status != "awaiting_documents" || b.documents_due.is_some_and(|d| today() > d) {
+            return Err(AppError::Conflict {
+                code: "bundle_not_waiting",
+                detail: format!("this bundle is {}", b.status),
+                state: Some(b.status.clone()),
+                version: Some(b.version),
+            });
+        }
+        let data: Value = serde_json::from_str(&b.first_data).unwrap_or(Value::Null);
+        self.submit_first(principal, &b, data, files).await
+    }
+
+    pub async fn my_bundles(&self, principal: &Principal) -> AppResult<Vec<BundleRow>> {
+        Ok(self.store.bundles_of_user(principal.user.id).await?)
+    }
+
+    /// The bundle job: refuses bundles whose documents did not come in time, and submits
+    /// the later parts of bundles whose first result is in the registry. Returns the
+    /// bundles it moved.
+    pub async fn follow_bundles(&self, today: NaiveDate) -> AppResult<usize> {
+        let mut moved = 0;
+        for b in self.store.bundles_in("awaiting_documents", 500).await? {
+            if b.documents_due.is_some_and(|d| today > d) {
+                let reason = format!(
+                    "Quá {MISSING_DOCUMENTS_WORKING_DAYS} ngày làm việc mà chưa bổ sung đủ giấy tờ: hồ sơ liên thông bị từ chối."
+                );
+                self.store.update_bundle(&b, "refused", None, &b.parts(), Some(&reason)).await?;
+                moved += 1;
+            }
+        }
+        for b in self.store.bundles_in("submitted", 500).await? {
+            let Some(first) = b.first_dossier_id else { continue };
+            let d = self.store.dossier(first).await?;
+            match d.state.as_str() {
+                "REJECTED" | "WITHDRAWN" => {
+                    let reason = "Hồ sơ đăng ký hộ tịch không được giải quyết: các thủ tục liên thông dừng lại.";
+                    self.store.update_bundle(&b, "refused", Some(first), &b.parts(), Some(reason)).await?;
+                    moved += 1;
+                    continue;
+                }
+                "RESULT_ISSUED" => {}
+                _ => continue,
+            }
+            // The proactive consumer must have seen the result's event first.
+            if self.store.result_event_processed(&d.code, consumers::PROACTIVE).await? != Some(true) {
+                continue;
+            }
+            let principal = crate::auth::principal_for_user(self, b.user_id, None).await?;
+            let me = principal.user.person_number.clone().unwrap_or_default();
+            let offers = self.store.offers_from_dossier(&d.code, &me).await?;
+            let mut parts = b.parts();
+            for part in parts.iter_mut().filter(|p| p.status == "pending") {
+                let offer = offers.iter().find(|o| o.procedure_code == part.procedure_code && o.level >= 2);
+                let Some(o) = offer else {
+                    part.status = "not_eligible".into();
+                    part.note = Some(
+                        "Theo dữ liệu của cơ quan nhà nước, thủ tục này chưa đủ điều kiện để chuẩn bị tự động; bạn có thể nộp riêng."
+                            .into(),
+                    );
+                    continue;
+                };
+                if o.state(today) == OfferState::Accepted {
+                    part.status = "submitted".into();
+                    part.dossier_id = o.dossier_id;
+                    continue;
+                }
+                let input = part.data.as_object().cloned().unwrap_or_default();
+                match self.accept_offers(&principal, &[(o.id, input)]).await {
+                    Ok(done) => {
+                        part.status = "submitted".into();
+                        part.dossier_id = done.first().map(|(_, s)| s.id);
+                    }
+                    Err(AppError::Invalid(errors)) => {
+                        part.status = "failed".into();
+                        part.note = Some(format!(
+                            "Thiếu thông tin: {}",
+                            errors
+                                .iter()
+                                .map(|e| e.field.rsplit('.').next().unwrap_or(&e.field).to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                    Err(e) => {
+                        part.status = "failed".into();
+                        part.note = Some(crate::pages::refusal_message(&e));
+                    }
+                }
+            }
+            self.store.update_bundle(&b, "completed", Some(first), &parts, None).await?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+}
+
+/// Runs the bundle job in the background.
+pub fn spawn_bundle_job(st: AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match st.follow_bundles(today()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bundles = n, "life-event bundles moved on"),
+                Err(e) => tracing::warn!(error = %e, "bundle job failed"),
+            }
+        }
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/bundles", request_body = BundleIn,
+    responses((status = 201, body = BundleOut), (status = 403, body = Problem), (status = 422, body = Problem)), tag = "proactive")]
+pub async fn api_apply(
+    State(st): State<AppState>,
+    who: Principal,
+    Json(b): Json<BundleIn>,
+) -> AppResult<(StatusCode, Json<BundleOut>)> {
+    let row = st.apply_bundle(&who, b).await?;
+    Ok((StatusCode::CREATED, Json(bundle_out(&row))))
+}
+
+#[utoipa::path(get, path = "/api/v1/bundles", responses((status = 200, body = Vec<BundleOut>)), tag = "proactive")]
+pub async fn api_list(State(st): State<AppState>, who: Principal) -> AppResult<Json<Vec<BundleOut>>> {
+    Ok(Json(st.my_bundles(&who).await?.iter().map(bundle_out).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/bundles/{id}", responses((status = 200, body = BundleOut), (status = 404, body = Problem)), tag = "proactive")]
+pub async fn api_get(State(st): State<AppState>, who: Principal, Path(id): Path<i64>) -> AppResult<Json<BundleOut>> {
+    let b = match st.store.bundle(id).await {
+        Ok(b) => b,
+        Err(sen_store::StoreError::NotFound) => return Err(AppError::NotFound("bundle")),
+        Err(e) => return Err(e.into()),
+    };
+    AppState::own_bundle_check(&who, &b)?;
+    Ok(Json(bundle_out(&b)))
+}
+
+#[utoipa::path(post, path = "/api/v1/bundles/{id}/documents", request_body = DocumentsIn,
+    responses((status = 200, body = BundleOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), tag = "proactive")]
+pub async fn api_documents(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+    Json(b): Json<DocumentsIn>,
+) -> AppResult<Json<BundleOut>> {
+    let files = crate::api::decode_files(b.files, st.config.max_file_bytes)?;
+    Ok(Json(bundle_out(&st.supply_bundle_documents(&who, id, files).await?)))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/bundles", post(api_apply).get(api_list))
+        .route("/bundles/{id}", get(api_get))
+        .route("/bundles/{id}/documents", post(api_documents))
+}
+
+/// The person's bundles and where each part stands.
+pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
+    let rows = st.my_bundles(&who).await.page(lang)?;
+    let cat = st.catalogue();
+    let title = lang.t("Hồ sơ liên thông", "Life-event bundles");
+    let status = |s: &str| match s {
+        "awaiting_documents" => lang.t("Chờ bổ sung giấy tờ", "Waiting for documents"),
+        "submitted" | "pending" => lang.t("Đang giải quyết", "In progress"),
+        "completed" => lang.t("Đã nộp đủ các hồ sơ", "All dossiers submitted"),
+        "refused" => lang.t("Bị từ chối", "Refused"),
+        "not_eligible" => lang.t("Chưa đủ điều kiện", "Not eligible"),
+        "failed" => lang.t("Chưa nộp được", "Not submitted"),
+        _ => lang.t("Khác", "Other"),
+    };
+    let body = html! {
+        h1 { (title) }
+        p { (lang.t(
+            "Một lần nộp cho nhiều thủ tục: hồ sơ hộ tịch được giải quyết trước, các thủ tục sau được chuẩn bị từ kết quả và tự động gửi đến từng cơ quan.",
+            "One application for several procedures: the civil-status dossier goes first; the others are prepared from its result and sent to each agency.")) }
+        @if rows.is_empty() { p { (lang.t("Bạn chưa nộp hồ sơ liên thông nào.", "You have not applied for a bundle.")) } }
+        @for b in &rows {
+            section.card {
+                h2 { (bundle::kind(&b.kind).map(|k| lang.t(k.name_vi, k.name_en)).unwrap_or_default()) }
+                p { span.badge { (status(&b.status)) }
+                    @if let Some(d) = b.documents_due { " · " (lang.t("Hạn bổ sung giấy tờ: ", "Documents due: ")) (d.format("%d/%m/%Y")) } }
+                @if let Some(r) = &b.reason { p.notice role="status" { (r) } }
+                ol { @for p in b.parts() {
+                    li { (cat.by_code(&p.procedure_code).map(|x| lang.t(&x.name, &x.name_en).to_string()).unwrap_or(p.procedure_code.clone()))
+                        " — " (status(&p.status))
+                        @if let Some(d) = p.dossier_id { " · " a href={"/dossiers/" (d)} { (lang.t("xem hồ sơ", "see the dossier")) } }
+                        @if let Some(n) = &p.note { br; small { (n) } } }
+                } }
+            }
+        }
+    };
+    Ok(html_page(lang, None, Some(&who), title, body))
+}
