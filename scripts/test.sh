@@ -24,6 +24,8 @@ cargo test --workspace --all-targets
 
 # The assistant judged on its development set (issue #5): hit@1, hit@3, out of scope, latency.
 cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl
+# The petition router (issue #5): accuracy and macro-F1 on held-out petitions.
+cargo run --quiet -p sen -- eval routing
 
 if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   cargo build --quiet -p sen

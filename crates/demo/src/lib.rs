@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod geo;
 pub mod people;
+pub mod petitions;
 pub mod registries;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};

@@ -18,6 +18,7 @@ pub mod password;
 pub mod proactive;
 pub mod procedure;
 pub mod registry_change;
+pub mod routing;
 pub mod search;
 pub mod text;
 

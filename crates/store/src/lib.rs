@@ -21,6 +21,7 @@ pub mod log;
 pub mod models;
 pub mod notify;
 pub mod outbox;
+pub mod petitions;
 pub mod proactive;
 pub mod reference;
 pub mod registries;

@@ -304,6 +304,32 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 16,
+            name: "petitions",
+            // Feedback and petitions with the classifier's route and officers' corrections.
+            tables: vec![
+                Table::create()
+                    .table("petitions")
+                    .if_not_exists()
+                    .col(id("id"))
+                    .col(big("user_id"))
+                    .col(text("text"))
+                    .col(text("predicted"))
+                    .col(ColumnDef::new("confidence").double().not_null())
+                    .col(text("label"))
+                    .col(big_null("agency_id"))
+                    .col(big_null("corrected_by"))
+                    .col(ts("created_at"))
+                    .col(ts_null("corrected_at"))
+                    .to_owned(),
+            ],
+            indexes: vec![
+                index("petitions_by_user", "petitions", &["user_id", "id"]),
+                index("petitions_by_agency", "petitions", &["agency_id", "id"]),
+            ],
+            drops: vec![],
+        },
     ]
 }
 

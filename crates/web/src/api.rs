@@ -892,6 +892,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::once_only::api_routes())
         .merge(crate::proactive_http::api_routes())
         .merge(crate::bundle_http::api_routes())
+        .merge(crate::petitions_http::api_routes())
         .route("/assistant/ask", axum::routing::post(crate::assistant_http::ask))
         .route("/assistant/feedback", axum::routing::post(crate::assistant_http::feedback))
         .fallback(not_found)

@@ -17,6 +17,7 @@ pub mod notify_http;
 pub mod once_only;
 pub mod openapi;
 pub mod pages;
+pub mod petitions_http;
 pub mod proactive_http;
 pub mod registry_http;
 pub mod trust;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub trust: Arc<trust::TrustService>,
     /// For calls to the exchange gateway.
     pub http: reqwest::Client,
+    /// The petition router, retrained when officers correct routes.
+    pub router_model: Arc<RwLock<Arc<sen_domain::routing::Model>>>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
         let catalogue = Catalogue::load(&store).await?;
         let days = store.holidays().await?;
         let calendar = if days.is_empty() { Calendar::vietnam() } else { Calendar::new(&days) };
+        let router = petitions_http::train(&store).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -93,6 +97,7 @@ impl AppState {
             limiter: Arc::new(auth::LoginLimiter::default()),
             principals: Arc::new(auth::PrincipalCache::default()),
             metrics: Arc::new(metrics::Metrics::default()),
+            router_model: Arc::new(RwLock::new(Arc::new(router))),
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))

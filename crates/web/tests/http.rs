@@ -2207,3 +2207,60 @@ async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_doc
         assert!(page.contains("Bị từ chối") && page.contains("Đã nộp đủ các hồ sơ"));
     });
 }
+
+#[tokio::test]
+async fn petitions_are_routed_by_the_classifier_and_corrections_retrain_it() {
+    on_both!(|s| {
+        let citizen = login(&s, "congdan").await;
+        let url = format!("{}/api/v1/petitions", s.base);
+        let (st, p) = post(
+            &citizen,
+            url.clone(),
+            json!({"text": "Nhà máy giấy xả nước thải đen ra kênh, cá chết, mùi hôi thối"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        assert_eq!(p["agency_kind"], "province_agri_env", "{p}");
+        assert!(p["agency_id"].is_i64() && p["confidence"].as_f64().unwrap() > 0.5);
+        let (st, _) = post(&citizen, url.clone(), json!({"text": "ngắn"})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let officer = login(&s, "motcua").await;
+        assert_eq!(
+            post(&officer, url.clone(), json!({"text": "Đường bị ổ gà rất nguy hiểm"})).await.0,
+            StatusCode::FORBIDDEN
+        );
+        // Without diacritics, as typed on many phones.
+        let (_, q) = post(&citizen, url.clone(), json!({"text": "cong ty no luong cong nhan 3 thang chua tra"})).await;
+        assert_eq!(q["agency_kind"], "province_home_affairs", "{q}");
+
+        // The officer of another agency can neither see nor correct it.
+        let id = p["id"].as_i64().unwrap();
+        let (_, theirs) = get(&officer, url.clone()).await;
+        assert!(!theirs.to_string().contains("Nhà máy giấy"), "{theirs}");
+        let route = format!("{url}/{id}/route");
+        assert_eq!(
+            post(&officer, route.clone(), json!({"label": "province_health/Y tế"})).await.0,
+            StatusCode::NOT_FOUND
+        );
+        // An officer of the agency it went to corrects it; the router learns.
+        let user = s.store.user_by_username("baohiem").await.unwrap();
+        s.store.grant_role(user.id, p["agency_id"].as_i64().unwrap(), "specialist").await.unwrap();
+        let handler = login(&s, "baohiem").await;
+        let (st, bad) = post(&handler, route.clone(), json!({"label": "nowhere/Nothing"})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let before = s.state.router_model.read().unwrap().examples();
+        let (st, fixed) = post(&handler, route.clone(), json!({"label": "province_health/Y tế"})).await;
+        assert_eq!(st, StatusCode::OK, "{fixed}");
+        assert_eq!((fixed["label"].as_str(), fixed["corrected"].as_bool()), (Some("province_health/Y tế"), Some(true)));
+        assert_ne!(fixed["agency_id"], p["agency_id"], "now with the health department");
+        assert_eq!(s.state.router_model.read().unwrap().examples(), before + 3, "retrained with the correction");
+        // The citizen sees the route of their own petitions.
+        let (_, mine) = get(&citizen, url.clone()).await;
+        assert_eq!(mine.as_array().unwrap().len(), 2);
+        // K13.
+        let (st, k13) = get(&officer, format!("{}/api/v1/stats/ai", s.base)).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(k13["agencies_using_ai"].as_i64().unwrap() >= 2, "{k13}");
+        assert_eq!(get(&citizen, format!("{}/api/v1/stats/ai", s.base)).await.0, StatusCode::FORBIDDEN);
+    });
+}
