@@ -9,6 +9,7 @@ pub mod assistant;
 pub mod authz;
 pub mod bundle;
 pub mod calendar;
+pub mod completeness;
 pub mod dossier;
 pub mod eform;
 pub mod evidence;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod assistant_http;
 pub mod auth;
 pub mod bundle_http;
+pub mod completeness_http;
 pub mod consent_http;
 pub mod data_reads_http;
 pub mod error;

@@ -588,6 +588,11 @@ async fn dossier_page(
     let signed_result = st.store.result_of(d.id).await.page(lang)?;
     let records = crate::trust_http::work_records_of(&st, d.id).await.page(lang)?;
     let state = d.state();
+    let completeness = if access == Access::Officer && state == DossierState::Submitted {
+        Some(st.completeness_of(&d).await.page(lang)?)
+    } else {
+        None
+    };
     let supplement_reason =
         events.iter().rev().find(|e| e.action == "request_supplement").and_then(|e| e.reason.clone());
     let csrf = who.csrf.clone().unwrap_or_default();
@@ -661,6 +666,7 @@ async fn dossier_page(
         @if files.is_empty() { p { (lang.t("Không có tệp.", "No files.")) } }
         ul { @for f in &files { li { a href={"/dossiers/" (d.id) "/files/" (f.id)} { (f.filename) } " — " (f.component) " (" (f.size) " bytes)" } } }
         (crate::once_only::components_table(lang, &components))
+        @if let Some(c) = &completeness { (crate::completeness_http::section(lang, c)) }
 
         h2 { (lang.t("Thao tác", "Actions")) }
         div.actions {

@@ -2264,3 +2264,35 @@ async fn petitions_are_routed_by_the_classifier_and_corrections_retrain_it() {
         assert_eq!(get(&citizen, format!("{}/api/v1/stats/ai", s.base)).await.0, StatusCode::FORBIDDEN);
     });
 }
+
+#[tokio::test]
+async fn officers_see_a_completeness_check_before_receiving() {
+    on_both!(|s| {
+        let citizen = login(&s, "congdan").await;
+        let (st, sub) = submit_birth(&s, &citizen).await;
+        assert_eq!(st, StatusCode::CREATED, "{sub}");
+        let id = sub["id"].as_i64().unwrap();
+        let desk = login(&s, "motcua").await;
+        let url = format!("{}/api/v1/dossiers/{id}/completeness", s.base);
+        let (st, c) = get(&desk, url.clone()).await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        assert_eq!(c["complete"], true, "{c}");
+        let findings = c["findings"].as_array().unwrap();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["subject"] == "Giấy chứng sinh hoặc văn bản của người làm chứng" && f["severity"] == "ok"),
+            "{c}"
+        );
+        // The mother's number is checked against the population registry.
+        assert!(
+            findings.iter().any(|f| f["subject"] == "mother_id_number" || f["subject"] == "mother_full_name"),
+            "{c}"
+        );
+        assert_eq!(get(&citizen, url.clone()).await.0, StatusCode::FORBIDDEN);
+        let other = login(&s, "motcua.badinh").await;
+        assert_eq!(get(&other, url.clone()).await.0, StatusCode::NOT_FOUND);
+        let page = desk.client.get(format!("{}/dossiers/{id}", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Kiểm tra tính đầy đủ"));
+    });
+}
