@@ -68,7 +68,7 @@ pub fn check(
 ) -> Vec<Finding> {
     let mut out = vec![];
     for c in &spec.components {
-        let has = provided.iter().any(|p| *p == c.name) || c.name.starts_with("Tờ khai");
+        let has = provided.contains(&c.name) || c.name.starts_with("Tờ khai");
         out.push(match (c.mandatory, has) {
             (_, true) => {
                 Finding { severity: Severity::Ok, subject: c.name.clone(), message: "có trong hồ sơ".into() }
