@@ -26,6 +26,8 @@ cargo test --workspace --all-targets
 cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl
 # The petition router (issue #5): accuracy and macro-F1 on held-out petitions.
 cargo run --quiet -p sen -- eval routing
+# The delay-risk model (issue #5): AUC on the newest fifth of a seeded history.
+cargo run --quiet -p sen -- eval delay
 
 if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   cargo build --quiet -p sen

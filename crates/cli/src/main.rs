@@ -736,7 +736,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchTrust(args) => bench_trust::run(args).await,
         Command::BenchExchange(args) => bench_exchange::run(args).await,
         Command::BenchPrefill(args) => bench_prefill::run(args).await,
-        Command::Eval(cmd) => eval::run(cmd),
+        Command::Eval(cmd) => eval::run(cmd).await,
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {
             let code = verify::run(&db, ca, crl, json, files).await?;

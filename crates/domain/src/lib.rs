@@ -10,6 +10,7 @@ pub mod authz;
 pub mod bundle;
 pub mod calendar;
 pub mod completeness;
+pub mod delay;
 pub mod dossier;
 pub mod eform;
 pub mod evidence;

@@ -303,6 +303,28 @@ impl AppState {
         Ok(submitted)
     }
 
+    /// The delay risk of each listed dossier that is still open.
+    pub async fn delay_risks(&self, rows: &[sen_store::DossierSummary]) -> AppResult<HashMap<i64, f64>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let supplements = self.store.supplement_counts(&ids).await?;
+        let model = self.delay_model.read().expect("delay model").clone();
+        let cat = self.catalogue();
+        Ok(rows
+            .iter()
+            .filter(|r| !DossierState::parse(&r.state).is_some_and(|s| s.is_terminal()))
+            .map(|r| {
+                let case = sen_domain::delay::Case {
+                    procedure_id: r.procedure_id,
+                    agency_id: r.agency_id,
+                    deadline_days: cat.get(r.procedure_id).map(|p| p.deadline_days).unwrap_or(0),
+                    supplements: *supplements.get(&r.id).unwrap_or(&0),
+                    late: false,
+                };
+                (r.id, model.risk(&case))
+            })
+            .collect())
+    }
+
     /// Loads a dossier the caller may see, recording reads by officials in the audit trail.
     pub async fn open_dossier(&self, principal: &Principal, id: i64, purpose: &str) -> AppResult<(Dossier, Access)> {
         let d = self.store.dossier(id).await.map_err(|_| AppError::NotFound("dossier"))?;

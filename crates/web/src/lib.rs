@@ -80,6 +80,8 @@ pub struct AppState {
     pub trust: Arc<trust::TrustService>,
     /// For calls to the exchange gateway.
     pub http: reqwest::Client,
+    /// The delay-risk model, retrained from closed dossiers by the overdue job.
+    pub delay_model: Arc<RwLock<Arc<sen_domain::delay::Model>>>,
     /// The petition router, retrained when officers correct routes.
     pub router_model: Arc<RwLock<Arc<sen_domain::routing::Model>>>,
 }
@@ -90,6 +92,7 @@ impl AppState {
         let days = store.holidays().await?;
         let calendar = if days.is_empty() { Calendar::vietnam() } else { Calendar::new(&days) };
         let router = petitions_http::train(&store).await?;
+        let delay = train_delay(&store).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -99,6 +102,7 @@ impl AppState {
             principals: Arc::new(auth::PrincipalCache::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             router_model: Arc::new(RwLock::new(Arc::new(router))),
+            delay_model: Arc::new(RwLock::new(Arc::new(delay))),
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))
@@ -154,11 +158,40 @@ pub fn spawn_trust_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Closed dossiers the delay model learns from, at most (the oldest first).
+const DELAY_HISTORY: u64 = 200_000;
+
+/// Trains the delay-risk model on the closed dossiers.
+pub async fn train_delay(store: &Store) -> Result<sen_domain::delay::Model, sen_store::StoreError> {
+    let cases: Vec<sen_domain::delay::Case> =
+        store.delay_history(DELAY_HISTORY).await?.iter().map(delay_case).collect();
+    Ok(sen_domain::delay::Model::train(&cases))
+}
+
+pub fn delay_case(r: &sen_store::delay::DelayRow) -> sen_domain::delay::Case {
+    sen_domain::delay::Case {
+        procedure_id: r.procedure_id,
+        agency_id: r.agency_id,
+        deadline_days: r.deadline_days,
+        supplements: r.supplements,
+        late: r.late(),
+    }
+}
+
 pub fn spawn_overdue_job(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.overdue_every);
+        let mut runs: u64 = 0;
         loop {
             tick.tick().await;
+            runs += 1;
+            // The delay model learns from what closed since, about hourly.
+            if runs.is_multiple_of(60) {
+                match train_delay(&state.store).await {
+                    Ok(m) => *state.delay_model.write().expect("delay model") = Arc::new(m),
+                    Err(e) => tracing::warn!(error = %e, "delay model not retrained"),
+                }
+            }
             match state.store.mark_overdue(app::today()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(marked = n, "dossiers marked overdue"),

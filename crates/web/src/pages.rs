@@ -952,6 +952,7 @@ async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q)
         .await
         .page(lang)?;
     let rows = st.queue(&who, queue, 50, page * 50).await.page(lang)?;
+    let risks = st.delay_risks(&rows).await.page(lang)?;
     let label = |q: Queue| match q {
         Queue::New => lang.t("Mới nộp", "New"),
         Queue::Mine => lang.t("Của tôi", "Assigned to me"),
@@ -967,10 +968,11 @@ async fn office(State(st): State<AppState>, lang: Lang, who: Principal, Query(q)
         }
         @if rows.is_empty() { p { (lang.t("Không có hồ sơ trong hàng đợi này.", "This queue is empty.")) } }
         @else {
-            table { thead { tr { th { (lang.t("Mã hồ sơ", "Code")) } th { (lang.t("Thủ tục", "Procedure")) } th { (lang.t("Người nộp", "Applicant")) } th { (lang.t("Ngày nộp", "Submitted")) } th { (lang.t("Hạn xử lý", "Due")) } th { (lang.t("Trạng thái", "Status")) } } }
+            table { thead { tr { th { (lang.t("Mã hồ sơ", "Code")) } th { (lang.t("Thủ tục", "Procedure")) } th { (lang.t("Người nộp", "Applicant")) } th { (lang.t("Ngày nộp", "Submitted")) } th { (lang.t("Hạn xử lý", "Due")) } th { (lang.t("Trạng thái", "Status")) } th { abbr title=(lang.t("Xác suất trả kết quả sau ngày hẹn, học từ hồ sơ đã giải quyết", "Probability of finishing after the appointment, learned from closed dossiers")) { (lang.t("Nguy cơ trễ", "Delay risk")) } } } }
                 tbody { @for d in &rows { tr {
                     td { a href={"/dossiers/" (d.id)} { (d.code) } } td { (d.procedure_name) } td { (d.applicant_name) } td { (fmt_time(d.submitted_at)) }
                     td { (d.due_date.map(fmt_date).unwrap_or_default()) } td { (state_badge(&st, lang, &d.state, d.overdue)) }
+                    td { @match risks.get(&d.id) { Some(r) if *r >= 0.5 => { strong.late { (format!("{:.0}%", r * 100.0)) } } Some(r) => { (format!("{:.0}%", r * 100.0)) } None => { "—" } } }
                 } } } }
             nav aria-label=(lang.t("Trang", "Pages")) {
                 @if page > 0 { a href={"/office?queue=" (queue.as_str()) "&page=" (page - 1)} { (lang.t("← Trang trước", "← Previous")) } " " }

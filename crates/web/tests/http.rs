@@ -2296,3 +2296,19 @@ async fn officers_see_a_completeness_check_before_receiving() {
         assert!(page.contains("Kiểm tra tính đầy đủ"));
     });
 }
+
+#[tokio::test]
+async fn the_queues_show_a_delay_risk_learned_from_closed_dossiers() {
+    on_both!(|s| {
+        let history = s.store.delay_history(10_000).await.unwrap();
+        assert!(history.len() > 50, "closed dossiers to learn from: {}", history.len());
+        assert!(history.iter().any(|r| r.late()) && history.iter().any(|r| !r.late()));
+        assert!(s.state.delay_model.read().unwrap().trained_on == history.len());
+        let citizen = login(&s, "congdan").await;
+        assert_eq!(submit_birth(&s, &citizen).await.0, StatusCode::CREATED);
+        let desk = login(&s, "motcua").await;
+        let page = desk.client.get(format!("{}/office?queue=open", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Nguy cơ trễ"), "the column is there: {page}");
+        assert!(page.matches('%').count() >= 1, "open dossiers carry a risk");
+    });
+}
