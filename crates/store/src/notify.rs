@@ -591,6 +591,10 @@ impl Store {
     /// Turns new tracking-log actions and offers into messages for the people concerned.
     /// `url` is the portal's address, for links. Returns the happenings told.
     pub async fn run_notify_feed(&self, url: &str, limit: u64) -> Result<usize> {
+        // Most runs find nothing new: look before taking the writer's place.
+        if !self.feed_has_news().await? {
+            return Ok(0);
+        }
         let now = Utc::now();
         let horizon = now - Duration::hours(FEED_HORIZON_HOURS);
         let mut tx = self.db.begin_write().await?;
@@ -695,6 +699,37 @@ impl Store {
         }
         tx.commit().await?;
         Ok(told)
+    }
+
+    async fn feed_has_news(&self) -> Result<bool> {
+        #[derive(sqlx::FromRow)]
+        struct IdRow {
+            #[allow(dead_code)]
+            id: i64,
+        }
+        for (name, table) in [("dossier_events", "dossier_events"), ("offers", "offers")] {
+            let from: Option<CursorRow> = self
+                .db
+                .fetch_optional(
+                    &Query::select()
+                        .column("last_id")
+                        .from("notify_cursors")
+                        .and_where(Expr::col("name").eq(name))
+                        .to_owned(),
+                )
+                .await?;
+            let from = from.map(|c| c.last_id).unwrap_or(0);
+            let next: Option<IdRow> = self
+                .db
+                .fetch_optional(
+                    &Query::select().column("id").from(table).and_where(Expr::col("id").gt(from)).limit(1).to_owned(),
+                )
+                .await?;
+            if next.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// An inbox message for the user, and an e-mail if their account has an address.

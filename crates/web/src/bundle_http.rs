@@ -307,8 +307,10 @@ pub fn spawn_bundle_job(st: AppState, every: std::time::Duration) -> tokio::task
 pub async fn api_apply(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Json(b): Json<BundleIn>,
 ) -> AppResult<(StatusCode, Json<BundleOut>)> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let row = st.apply_bundle(&who, b).await?;
     Ok((StatusCode::CREATED, Json(bundle_out(&row))))
 }
@@ -334,9 +336,11 @@ pub async fn api_get(State(st): State<AppState>, who: Principal, Path(id): Path<
 pub async fn api_documents(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Json(b): Json<DocumentsIn>,
 ) -> AppResult<Json<BundleOut>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let files = crate::api::decode_files(b.files, st.config.max_file_bytes)?;
     Ok(Json(bundle_out(&st.supply_bundle_documents(&who, id, files).await?)))
 }

@@ -215,8 +215,10 @@ impl AppState {
 pub async fn send_email(
     State(st): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     Json(b): Json<EmailIn>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    principal.check_csrf(crate::api::csrf_header(&headers))?;
     create(&st, &principal, Kind::Email, b.email_address, b.template_id, b.personalisation, b.reference).await
 }
 
@@ -225,8 +227,10 @@ pub async fn send_email(
 pub async fn send_sms(
     State(st): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     Json(b): Json<SmsIn>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    principal.check_csrf(crate::api::csrf_header(&headers))?;
     create(&st, &principal, Kind::Sms, b.phone_number, b.template_id, b.personalisation, b.reference).await
 }
 
@@ -380,9 +384,11 @@ pub struct TemplateIn {
 pub async fn save_template(
     State(st): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     Json(b): Json<TemplateIn>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    principal.check_csrf(crate::api::csrf_header(&headers))?;
     if !principal.is_admin() {
         return Err(AppError::Forbidden("templates are edited by administrators".into()));
     }

@@ -154,8 +154,10 @@ impl AppState {
 pub async fn api_send(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     crate::api::JsonBody(b): crate::api::JsonBody<PetitionIn>,
 ) -> AppResult<(StatusCode, Json<PetitionOut>)> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let p = st.send_petition(&who, &b.text).await?;
     Ok((StatusCode::CREATED, Json(st.petition_out(&p))))
 }
@@ -170,9 +172,11 @@ pub async fn api_list(State(st): State<AppState>, who: Principal) -> AppResult<J
 pub async fn api_route(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     crate::api::JsonBody(b): crate::api::JsonBody<RouteIn>,
 ) -> AppResult<Json<PetitionOut>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let p = st.correct_route(&who, id, &b.label).await?;
     Ok(Json(st.petition_out(&p)))
 }

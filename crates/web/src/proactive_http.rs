@@ -504,8 +504,10 @@ pub async fn api_offers(State(st): State<AppState>, who: Principal) -> AppResult
 pub async fn api_accept(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Json(body): Json<AcceptIn>,
 ) -> AppResult<Json<Vec<AcceptedOut>>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let choices: Vec<(i64, Map<String, Value>)> = body.offers.into_iter().map(|o| (o.id, o.data)).collect();
     let done = st.accept_offers(&who, &choices).await?;
     Ok(Json(
@@ -520,9 +522,11 @@ pub async fn api_accept(
 pub async fn api_postpone(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Json(b): Json<DecideIn>,
 ) -> AppResult<Json<OfferOut>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let o = st.postpone_offer(&who, id, b.version, b.until).await?;
     Ok(Json(st.offer_out(&o, today())))
 }
@@ -532,9 +536,11 @@ pub async fn api_postpone(
 pub async fn api_decline(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Json(b): Json<DecideIn>,
 ) -> AppResult<Json<OfferOut>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let o = st.decline_offer(&who, id, b.version).await?;
     Ok(Json(st.offer_out(&o, today())))
 }
@@ -544,8 +550,10 @@ pub async fn api_decline(
 pub async fn api_preference(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Json(b): Json<ProactivePreference>,
 ) -> AppResult<Json<ProactivePreference>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     st.set_proactive_enabled(&who, b.enabled).await?;
     Ok(Json(b))
 }
@@ -560,9 +568,11 @@ pub async fn api_rules(State(st): State<AppState>, who: Principal) -> AppResult<
 pub async fn api_save_rule(
     State(st): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     Path(key): Path<String>,
     Json(b): Json<RuleIn>,
 ) -> AppResult<Json<Value>> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
     let rule = parse_rule(b.rule)?;
     let version = st.save_proactive_rule(&who, &key, rule, b.enabled, b.version).await?;
     Ok(Json(json!({"key": key, "version": version})))

@@ -2224,6 +2224,15 @@ async fn petitions_are_routed_by_the_classifier_and_corrections_retrain_it() {
         assert!(p["agency_id"].is_i64() && p["confidence"].as_f64().unwrap() > 0.5);
         let (st, _) = post(&citizen, url.clone(), json!({"text": "ngắn"})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        // A session without its CSRF token changes nothing.
+        let r = citizen
+            .client
+            .post(url.clone())
+            .json(&json!({"text": "Đường bị ổ gà rất nguy hiểm cho xe máy"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let officer = login(&s, "motcua").await;
         assert_eq!(
             post(&officer, url.clone(), json!({"text": "Đường bị ổ gà rất nguy hiểm"})).await.0,
