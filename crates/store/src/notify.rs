@@ -362,6 +362,11 @@ async fn set_cursor(tx: &mut Tx, name: &str, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// A template's values from named pairs.
+fn named<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
 /// Which template tells the applicant of a tracking-log action.
 fn template_for(action: &str) -> Option<&'static str> {
     match action {
@@ -635,7 +640,7 @@ impl Store {
                 )
                 .await?;
             let link = format!("{url}/dossiers/{}", e.dossier_id);
-            let values: BTreeMap<String, String> = [
+            let values = named([
                 ("name", d.applicant_name.clone()),
                 ("code", d.code.clone()),
                 ("procedure", d.procedure_name.clone()),
@@ -643,10 +648,7 @@ impl Store {
                 ("due_date", d.due_date.map(|x| x.format("%d/%m/%Y").to_string()).unwrap_or_else(|| "—".into())),
                 ("reason", e.reason.clone().unwrap_or_else(|| "—".into())),
                 ("url", link.clone()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+            ]);
             self.tell(&mut tx, d.applicant_user_id, template, &values, &link, &format!("dossier-event-{}", e.id), now)
                 .await?;
             told += 1;
@@ -680,16 +682,13 @@ impl Store {
                 .await?;
             for u in users {
                 let link = format!("{url}/inbox/events/{}#o{}", o.event_id, o.id);
-                let values: BTreeMap<String, String> = [
+                let values = named([
                     ("name", u.display_name.clone()),
                     ("title", o.title.clone()),
                     ("because", o.because.clone()),
                     ("guidance", o.guidance.clone()),
                     ("url", link.clone()),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+                ]);
                 self.tell(&mut tx, u.id, "proactive-offer", &values, &link, &format!("offer-{}", o.id), now).await?;
                 told += 1;
             }

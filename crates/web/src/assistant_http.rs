@@ -179,7 +179,7 @@ pub async fn quality_page(
     if !(who.is_admin() || who.is_officer()) {
         return Err(crate::pages::PageError(AppError::Forbidden("for officers and administrators".into()), lang));
     }
-    let today = chrono::Utc::now().with_timezone(&crate::app::vn_offset()).date_naive();
+    let today = crate::app::today();
     let since = q
         .since
         .as_deref()

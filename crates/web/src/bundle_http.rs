@@ -7,7 +7,7 @@
 //! applicant added for each part; a part the person is not eligible for is said so.
 
 use crate::AppState;
-use crate::app::{SubmitRequest, is_filled_online, vn_offset};
+use crate::app::{SubmitRequest, is_filled_online, today};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult, Problem};
 use crate::i18n::Lang;
@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use maud::html;
 use sen_domain::bundle::{self, MISSING_DOCUMENTS_WORKING_DAYS};
 use sen_store::bundles::{BundlePart, BundleRow};
@@ -26,10 +26,6 @@ use sen_store::proactive::OfferState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-
-fn today() -> NaiveDate {
-    Utc::now().with_timezone(&vn_offset()).date_naive()
-}
 
 /// A bundle as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

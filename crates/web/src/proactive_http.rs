@@ -8,7 +8,7 @@
 //! `/api/v1/stats/proactive`.
 
 use crate::AppState;
-use crate::app::{SubmitRequest, vn_offset};
+use crate::app::{SubmitRequest, today};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult, Problem};
 use crate::i18n::Lang;
@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post, put};
 use axum::{Form, Json, Router};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use maud::{Markup, html};
 use sen_domain::eform::FieldError;
 use sen_domain::evidence::{Provenance, Registry};
@@ -37,10 +37,6 @@ const MAX_OFFERS: u64 = 200;
 const MAX_POSTPONE_DAYS: i64 = 90;
 /// The largest rule body accepted, in bytes.
 const MAX_RULE_BYTES: usize = 32 * 1024;
-
-fn today() -> NaiveDate {
-    Utc::now().with_timezone(&vn_offset()).date_naive()
-}
 
 /// An offer as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -182,9 +178,7 @@ impl AppState {
         if o.procedure_code != procedure_code {
             return Err(AppError::field("offer_id", "mismatch", "this offer is for another procedure"));
         }
-        if o.state(today()) != OfferState::Accepted || o.dossier_id.is_some() {
-            Self::still_open(&o, today())?;
-        }
+        Self::still_open(&o, today())?;
         Ok(o.held_documents()
             .into_iter()
             .map(|(d, record)| ComponentRecord {
