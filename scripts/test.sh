@@ -28,6 +28,7 @@ cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl
 cargo run --quiet -p sen -- eval routing
 # The delay-risk model (issue #5): AUC on the newest fifth of a seeded history.
 cargo run --quiet -p sen -- eval delay
+cargo run --quiet -p sen -- eval recommend
 
 if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   cargo build --quiet -p sen

@@ -37,6 +37,17 @@ pub enum EvalCommand {
         #[arg(long, default_value_t = 6000)]
         dossiers: usize,
     },
+    /// Train "people who did this also needed" on a seeded demo history and judge it on the
+    /// newest fifth: for each applicant's first dossier after the cut, is its procedure among
+    /// the first three suggested from their earlier dossiers (hit@3)? Against popularity.
+    Recommend {
+        /// Dossiers of seeded history.
+        #[arg(long, default_value_t = 20000)]
+        dossiers: usize,
+        /// People in the seeded population (most apply once or twice in the period).
+        #[arg(long, default_value_t = 20000)]
+        citizens: usize,
+    },
 }
 
 #[derive(Deserialize)]
@@ -50,6 +61,7 @@ pub async fn run(cmd: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Assistant { file, verbose, scores } => (file, verbose, scores),
         EvalCommand::Routing { per_sector } => return routing(per_sector),
         EvalCommand::Delay { dossiers } => return delay(dossiers).await,
+        EvalCommand::Recommend { dossiers, citizens } => return recommend(dossiers, citizens).await,
     };
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let cases: Vec<Case> = text
@@ -148,6 +160,37 @@ fn routing(per_sector: usize) -> anyhow::Result<()> {
         std::hint::black_box(model.predict(&t.text));
     }
     println!("  {:.1} µs per petition routed", started.elapsed().as_secs_f64() * 1e6 / test.len().max(1) as f64);
+    Ok(())
+}
+
+async fn recommend(dossiers: usize, citizens: usize) -> anyhow::Result<()> {
+    use sen_domain::recommend::evaluate;
+    let dir = std::env::temp_dir().join(format!("sen-eval-recommend-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let store = sen_store::Store::connect(&sen_store::StoreConfig::sqlite_in(&dir)).await?;
+    store.migrate().await?;
+    let opts =
+        sen_demo::SeedOptions { seed: 17, citizens, businesses: citizens / 20, dossiers, now: sen_demo::fixed_now() };
+    sen_demo::seed(&store, &opts).await?;
+    let rows = store.procedure_visits(chrono::DateTime::<chrono::Utc>::MIN_UTC, u64::MAX >> 1).await?;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut visits: Vec<_> = rows.iter().map(sen_web::recommend_http::visit).collect();
+    visits.sort_by_key(|v| v.day);
+    anyhow::ensure!(visits.len() >= 100, "too little history ({} dossiers)", visits.len());
+    // Learn from the past, judge on the future: the newest fifth of the days is held out.
+    let cut = visits[visits.len() * 4 / 5].day;
+    let started = std::time::Instant::now();
+    let (cases, hits, base) = evaluate(&visits, cut, 3);
+    anyhow::ensure!(cases > 0, "no applicant has a dossier on both sides of the cut");
+    println!("recommend: {} dossiers, judged on {} applicants' first dossier after the cut", visits.len(), cases);
+    println!(
+        "  hit@3 {:.1}%   (the three most asked-for services: {:.1}%)   {:.0} ms",
+        hits as f64 * 100.0 / cases as f64,
+        base as f64 * 100.0 / cases as f64,
+        started.elapsed().as_secs_f64() * 1e3
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod geo;
+pub mod journeys;
 pub mod people;
 pub mod petitions;
 pub mod registries;
@@ -30,6 +31,9 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 /// The password of every demo account; printed when the demo starts.
+/// The share of seeded dossiers that start a life situation (see [`journeys`]).
+const JOURNEY_SHARE: f64 = 0.25;
+
 pub const DEMO_PASSWORD: &str = "sen-demo-2026";
 
 #[derive(Debug, Clone)]
@@ -442,23 +446,56 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     let mut loading: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
     let mut loaded = 0usize;
     let mut codes = std::collections::HashSet::new();
-    for _ in 0..opts.dossiers {
-        let (pid, spec, form) = procedures.choose(&mut rng).unwrap();
-        let Some(candidates) = by_kind.get(spec.agency_kind.as_str()) else { continue };
-        let agency = *candidates.choose(&mut rng).unwrap();
-        let Some(team) = staff.get(&agency.id) else { continue };
-        let business =
-            spec.applicants == Applicants::Businesses || (spec.applicants == Applicants::Both && rng.gen_bool(0.3));
-        let (applicant_id, applicant_name, id_number, person) = if business && !firm_ids.is_empty() {
-            let (e, uid) = firm_ids.choose(&mut rng).unwrap();
+    let by_code: HashMap<&str, usize> =
+        procedures.iter().enumerate().map(|(i, (_, spec, _))| (spec.code.as_str(), i)).collect();
+    // A chosen applicant: user id, name, identifier, and the person (a firm's owner).
+    let pick_applicant = |rng: &mut ChaCha8Rng, business: bool| {
+        if business && !firm_ids.is_empty() {
+            let (e, uid) = firm_ids.choose(rng).unwrap();
             let owner = persons_by_number.get(e.owner_person_number.as_str()).copied().unwrap_or(&persons[0]);
             (*uid, e.name.clone(), e.tax_code.clone(), owner)
         } else {
-            let (p, uid) = citizen_ids.choose(&mut rng).unwrap();
+            let (p, uid) = citizen_ids.choose(rng).unwrap();
             (*uid, p.full_name.clone(), p.person_number.clone(), *p)
+        }
+    };
+    // The next dossiers of a life situation being played out: procedure, applicant, time.
+    let mut planned = std::collections::VecDeque::new();
+    for _ in 0..opts.dossiers {
+        if planned.is_empty() && rng.gen_bool(JOURNEY_SHARE) {
+            let journey = journeys::JOURNEYS.choose(&mut rng).unwrap();
+            let business = journey.who == journeys::Who::Business;
+            let applicant = pick_applicant(&mut rng, business);
+            let mut t = opts.now - Duration::days(rng.gen_range(0..150)) - Duration::minutes(rng.gen_range(0..600));
+            for (code, p) in journey.steps {
+                let Some(&i) = by_code.get(code) else { continue };
+                if !rng.gen_bool(*p) {
+                    continue;
+                }
+                if t <= opts.now {
+                    planned.push_back((i, applicant.clone(), t));
+                }
+                t += Duration::days(rng.gen_range(1..=journey.gap)) + Duration::minutes(rng.gen_range(0..600));
+            }
+        }
+        let (index, chosen) = match planned.pop_front() {
+            Some((i, applicant, t)) => (i, Some((applicant, t))),
+            None => (rng.gen_range(0..procedures.len()), None),
         };
-        let days_ago = rng.gen_range(0..150);
-        let mut t = opts.now - Duration::days(days_ago) - Duration::minutes(rng.gen_range(0..600));
+        let (pid, spec, form) = &procedures[index];
+        let Some(candidates) = by_kind.get(spec.agency_kind.as_str()) else { continue };
+        let agency = *candidates.choose(&mut rng).unwrap();
+        let Some(team) = staff.get(&agency.id) else { continue };
+        let ((applicant_id, applicant_name, id_number, person), mut t) = match chosen {
+            Some(c) => c,
+            None => {
+                let business = spec.applicants == Applicants::Businesses
+                    || (spec.applicants == Applicants::Both && rng.gen_bool(0.3));
+                let applicant = pick_applicant(&mut rng, business);
+                let days_ago = rng.gen_range(0..150);
+                (applicant, opts.now - Duration::days(days_ago) - Duration::minutes(rng.gen_range(0..600)))
+            }
+        };
         let submitted_at = t;
         let code = loop {
             let c = ident::dossier_code(&agency.code, t.date_naive(), rng.r#gen());

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod password;
 pub mod proactive;
 pub mod procedure;
+pub mod recommend;
 pub mod registry_change;
 pub mod routing;
 pub mod search;

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod outbox;
 pub mod petitions;
 pub mod proactive;
+pub mod recommend;
 pub mod reference;
 pub mod registries;
 pub mod schema;

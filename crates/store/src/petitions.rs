@@ -130,8 +130,27 @@ impl Store {
         Ok(())
     }
 
-    /// Agencies that AI routed petitions to since `since`, or that own a proactive rule
-    /// (K13: agencies with at least one AI application in use).
+    /// Notes that officers of an agency were shown an AI aid (`completeness_check`,
+    /// `delay_risk`) on `day`; once per agency, aid and day.
+    pub async fn record_ai_use(&self, agency_id: i64, application: &str, day: chrono::NaiveDate) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            &Query::insert()
+                .into_table("ai_uses")
+                .columns(["agency_id", "application", "day"])
+                .values_panic([agency_id.into(), application.into(), day.into()])
+                .on_conflict(
+                    sea_query::OnConflict::columns(["agency_id", "application", "day"]).do_nothing().to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Agencies that AI routed petitions to since `since`, whose officers were shown an AI
+    /// aid since then, or that own a proactive rule (K13: agencies with at least one AI
+    /// application in use).
     pub async fn agencies_using_ai(&self, since: DateTime<Utc>) -> Result<Vec<i64>> {
         #[derive(sqlx::FromRow)]
         struct A {
@@ -164,8 +183,23 @@ impl Store {
                     .to_owned(),
             )
             .await?;
-        let mut out: Vec<i64> =
-            routed.into_iter().filter_map(|a| a.agency_id).chain(owners.into_iter().map(|c| c.id)).collect();
+        let shown: Vec<A> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .distinct()
+                    .column("agency_id")
+                    .from("ai_uses")
+                    .and_where(Expr::col("day").gte(since.with_timezone(&crate::vn_offset()).date_naive()))
+                    .to_owned(),
+            )
+            .await?;
+        let mut out: Vec<i64> = routed
+            .into_iter()
+            .chain(shown)
+            .filter_map(|a| a.agency_id)
+            .chain(owners.into_iter().map(|c| c.id))
+            .collect();
         out.sort_unstable();
         out.dedup();
         Ok(out)

@@ -330,6 +330,24 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 17,
+            name: "ai uses",
+            // The days an agency's officers were shown an AI aid (completeness check, delay
+            // risk): programme target K13 counts them.
+            tables: vec![
+                Table::create()
+                    .table("ai_uses")
+                    .if_not_exists()
+                    .col(big("agency_id"))
+                    .col(text("application"))
+                    .col(ColumnDef::new("day").date().not_null())
+                    .primary_key(Index::create().col("agency_id").col("application").col("day"))
+                    .to_owned(),
+            ],
+            indexes: vec![index("ai_uses_by_day", "ai_uses", &["day"])],
+            drops: vec![],
+        },
     ]
 }
 

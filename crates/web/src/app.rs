@@ -303,12 +303,41 @@ impl AppState {
         Ok(submitted)
     }
 
+    /// Notes (for K13) that an agency's officers were shown an AI aid: written once per agency,
+    /// aid and day, in the background, so pages never wait for it.
+    pub fn note_ai_use(&self, agency_id: i64, application: &'static str) {
+        let day = today();
+        let mut noted = self.ai_uses.lock().expect("ai uses");
+        if noted.len() > 100_000 {
+            noted.retain(|(_, _, d)| *d == day);
+        }
+        if !noted.insert((agency_id, application, day)) {
+            return;
+        }
+        drop(noted);
+        let (store, ai_uses) = (self.store.clone(), self.ai_uses.clone());
+        tokio::spawn(async move {
+            if let Err(e) = store.record_ai_use(agency_id, application, day).await {
+                tracing::warn!(error = %e, "AI use not recorded");
+                ai_uses.lock().expect("ai uses").remove(&(agency_id, application, day));
+            }
+        });
+    }
+
     /// The delay risk of each listed dossier that is still open.
     pub async fn delay_risks(&self, rows: &[sen_store::DossierSummary]) -> AppResult<HashMap<i64, f64>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let supplements = self.store.supplement_counts(&ids).await?;
         let model = self.delay_model.read().expect("delay model").clone();
         let cat = self.catalogue();
+        if model.trained_on > 0 {
+            let mut agencies: Vec<i64> = rows.iter().map(|r| r.agency_id).collect();
+            agencies.sort_unstable();
+            agencies.dedup();
+            for a in agencies {
+                self.note_ai_use(a, "delay_risk");
+            }
+        }
         Ok(rows
             .iter()
             .filter(|r| !DossierState::parse(&r.state).is_some_and(|s| s.is_terminal()))

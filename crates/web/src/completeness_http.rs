@@ -63,6 +63,7 @@ impl AppState {
         }
         let today = crate::app::today();
         let findings = completeness::check(&p.spec(), &data, &provided, &people, today);
+        self.note_ai_use(d.agency_id, "completeness_check");
         Ok(CompletenessOut { complete: completeness::complete(&findings), findings })
     }
 }

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod pages;
 pub mod petitions_http;
 pub mod proactive_http;
+pub mod recommend_http;
 pub mod registry_http;
 pub mod trust;
 pub mod trust_http;
@@ -68,6 +69,9 @@ impl Default for Config {
     }
 }
 
+/// An AI aid shown to an agency's officers on a day: (agency, aid, day).
+pub type AiUse = (i64, &'static str, chrono::NaiveDate);
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
@@ -82,6 +86,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The delay-risk model, retrained from closed dossiers by the overdue job.
     pub delay_model: Arc<RwLock<Arc<sen_domain::delay::Model>>>,
+    /// "People who did this also needed", retrained with the delay model.
+    pub recommend_model: Arc<RwLock<Arc<sen_domain::recommend::Model>>>,
+    /// AI aids already noted as shown today (agency, aid, day): one write per day each.
+    pub ai_uses: Arc<std::sync::Mutex<std::collections::HashSet<AiUse>>>,
     /// The petition router, retrained when officers correct routes.
     pub router_model: Arc<RwLock<Arc<sen_domain::routing::Model>>>,
 }
@@ -93,6 +101,7 @@ impl AppState {
         let calendar = if days.is_empty() { Calendar::vietnam() } else { Calendar::new(&days) };
         let router = petitions_http::train(&store).await?;
         let delay = train_delay(&store).await?;
+        let recommender = recommend_http::train(&store).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -103,6 +112,8 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             router_model: Arc::new(RwLock::new(Arc::new(router))),
             delay_model: Arc::new(RwLock::new(Arc::new(delay))),
+            recommend_model: Arc::new(RwLock::new(Arc::new(recommender))),
+            ai_uses: Default::default(),
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))
@@ -190,6 +201,10 @@ pub fn spawn_overdue_job(state: AppState) -> tokio::task::JoinHandle<()> {
                 match train_delay(&state.store).await {
                     Ok(m) => *state.delay_model.write().expect("delay model") = Arc::new(m),
                     Err(e) => tracing::warn!(error = %e, "delay model not retrained"),
+                }
+                match recommend_http::train(&state.store).await {
+                    Ok(m) => *state.recommend_model.write().expect("recommender") = Arc::new(m),
+                    Err(e) => tracing::warn!(error = %e, "recommender not retrained"),
                 }
             }
             match state.store.mark_overdue(app::today()).await {

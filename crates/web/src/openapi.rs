@@ -20,7 +20,7 @@ use utoipa::OpenApi;
         crate::assistant_http::ask, crate::assistant_http::feedback, once_only::api_fetch, once_only::api_show, once_only::api_confirm, once_only::api_components, once_only::api_reuse,
         crate::proactive_http::api_offers, crate::proactive_http::api_accept, crate::proactive_http::api_postpone, crate::proactive_http::api_decline,
         crate::proactive_http::api_preference, crate::proactive_http::api_rules, crate::proactive_http::api_save_rule, crate::proactive_http::api_test_rule, crate::proactive_http::api_stats,
-        crate::completeness_http::api, crate::petitions_http::api_send, crate::petitions_http::api_list, crate::petitions_http::api_route, crate::petitions_http::api_k13,
+        crate::completeness_http::api, crate::petitions_http::api_send, crate::petitions_http::api_list, crate::petitions_http::api_route, crate::petitions_http::api_k13, crate::recommend_http::api_also_needed, crate::recommend_http::api_mine,
         crate::bundle_http::api_apply, crate::bundle_http::api_list, crate::bundle_http::api_get, crate::bundle_http::api_documents,
         crate::notify_http::send_email, crate::notify_http::send_sms, crate::notify_http::get_one, crate::notify_http::list, crate::notify_http::templates,
         crate::notify_http::template_version, crate::notify_http::template_latest, crate::notify_http::preview, crate::notify_http::save_template,

@@ -275,6 +275,7 @@ async fn procedure_page(
         table { thead { tr { th { (lang.t("Giấy tờ", "Document")) } th { (lang.t("Số lượng", "Quantity")) } th { (lang.t("Bắt buộc", "Mandatory")) } } }
             tbody { @for c in &s.components { tr { td { (c.name) } td { (c.quantity) } td { (if c.mandatory { lang.t("Có", "Yes") } else { lang.t("Không", "No") }) } } } } }
         p { a.button href={"/procedures/" (p.id) "/apply"} { (lang.t("Nộp hồ sơ trực tuyến", "Apply online")) } }
+        (crate::recommend_http::procedure_section(&st, lang, p.id))
     };
     Ok(html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), &s.name, body))
 }
@@ -507,6 +508,7 @@ fn state_badge(st: &AppState, lang: Lang, state: &str, overdue: bool) -> Markup 
 
 async fn my_dossiers(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
     let rows = st.store.dossiers_of_applicant(who.user.id, 100, 0).await.page(lang)?;
+    let next = crate::recommend_http::applicant_section(&st, lang, who.user.id).await;
     let body = html! {
         h1 { (lang.t("Hồ sơ của tôi", "My dossiers")) }
         @if rows.is_empty() { p { (lang.t("Bạn chưa nộp hồ sơ nào.", "You have not submitted any dossier.")) " " a href="/procedures" { (lang.t("Tìm thủ tục", "Find a procedure")) } } }
@@ -517,6 +519,7 @@ async fn my_dossiers(State(st): State<AppState>, lang: Lang, who: Principal) -> 
                     td { (d.due_date.map(fmt_date).unwrap_or_default()) } td { (state_badge(&st, lang, &d.state, d.overdue)) }
                 } } } }
         }
+        (next)
     };
     Ok(html_page(lang, None, Some(&who), lang.t("Hồ sơ của tôi", "My dossiers"), body))
 }

@@ -191,7 +191,7 @@ pub async fn api_k13(State(st): State<AppState>, who: Principal) -> AppResult<Js
     Ok(Json(json!({
         "agencies": total, "agencies_using_ai": using.len(),
         "share": if total == 0 { 0.0 } else { using.len() as f64 / total as f64 },
-        "applications": ["petition routing", "proactive rules"],
+        "applications": ["petition routing", "proactive rules", "completeness check", "delay risk"],
         "router": {"labels": st.model().labels(), "examples": st.model().examples()},
     })))
 }

@@ -2298,6 +2298,18 @@ async fn officers_see_a_completeness_check_before_receiving() {
             findings.iter().any(|f| f["subject"] == "mother_id_number" || f["subject"] == "mother_full_name"),
             "{c}"
         );
+        // K13 counts the agency whose officer was shown the check (noted in the background).
+        let desk_agency = hoan_kiem(&s).await;
+        let mut counted = false;
+        for _ in 0..50 {
+            let since = chrono::Utc::now() - chrono::Duration::days(1);
+            if s.store.agencies_using_ai(since).await.unwrap().contains(&desk_agency) {
+                counted = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(counted, "the completeness check counts as an AI aid in use");
         assert_eq!(get(&citizen, url.clone()).await.0, StatusCode::FORBIDDEN);
         let other = login(&s, "motcua.badinh").await;
         assert_eq!(get(&other, url.clone()).await.0, StatusCode::NOT_FOUND);
@@ -2319,5 +2331,72 @@ async fn the_queues_show_a_delay_risk_learned_from_closed_dossiers() {
         let page = desk.client.get(format!("{}/office?queue=open", s.base)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("Nguy cơ trễ"), "the column is there: {page}");
         assert!(page.matches('%').count() >= 1, "open dossiers carry a risk");
+    });
+}
+
+#[tokio::test]
+async fn people_who_registered_a_birth_are_told_what_others_needed_next() {
+    use sen_domain::recommend::{Model, Visit};
+    on_both!(|s| {
+        // Trained at start from the seeded history of the window.
+        let since = chrono::Utc::now() - chrono::Duration::days(sen_domain::recommend::WINDOW_DAYS);
+        let seeded = s.store.procedure_visits(since, 1_000_000).await.unwrap().len();
+        assert_eq!(s.state.recommender().trained_on, seeded);
+        // A known history: of 10 parents, 8 registered the child's residence, 6 the child's card.
+        let (birth, residence, card, passport) = (
+            procedure_id(&s, "1.001193").await,
+            procedure_id(&s, "1.004194").await,
+            procedure_id(&s, "1.011860").await,
+            procedure_id(&s, "1.003578").await,
+        );
+        let mut visits = Vec::new();
+        for a in 0..10 {
+            visits.push(Visit { applicant: 1000 + a, procedure: birth, day: 1000 });
+            if a < 8 {
+                visits.push(Visit { applicant: 1000 + a, procedure: residence, day: 1010 });
+            }
+            if a < 6 {
+                visits.push(Visit { applicant: 1000 + a, procedure: card, day: 1020 });
+            }
+            visits.push(Visit { applicant: 2000 + a, procedure: passport, day: 1000 });
+        }
+        *s.state.recommend_model.write().unwrap() = std::sync::Arc::new(Model::train(&visits));
+
+        let v: Value = reqwest::get(format!("{}/api/v1/procedures/1.001193/also-needed", s.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let codes: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["1.004194", "1.011860"]);
+        assert_eq!(v[0]["share"], 0.8);
+        assert_eq!(v[0]["procedure"], "Đăng ký thường trú");
+        assert!(v[0]["why"].as_str().unwrap().starts_with("80% người đã làm thủ tục “Đăng ký khai sinh”"));
+        let r = reqwest::get(format!("{}/api/v1/procedures/9.999999/also-needed", s.base)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let page = reqwest::get(format!("{}/procedures/{birth}", s.base)).await.unwrap().text().await.unwrap();
+        assert!(page.contains("Người làm thủ tục này cũng cần"));
+
+        // A parent who just registered a birth: residence, the card, then what is asked most.
+        let citizen = login(&s, "congdan").await;
+        assert_eq!(submit_birth(&s, &citizen).await.0, StatusCode::CREATED);
+        let (st, mine) = get(&citizen, format!("{}/api/v1/me/recommendations?lang=en", s.base)).await;
+        assert_eq!(st, StatusCode::OK);
+        let codes: Vec<&str> = mine.as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert_eq!(&codes[..2], ["1.004194", "1.011860"], "{mine}");
+        assert_eq!(mine[0]["because"], "1.001193");
+        assert!(
+            mine[0]["why"].as_str().unwrap().contains("of the people who applied for “Birth registration”"),
+            "{mine}"
+        );
+        assert!(mine.as_array().unwrap().iter().all(|r| r["code"] != "1.001193"), "not what they already did");
+        let page = citizen.client.get(format!("{}/dossiers", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Có thể bạn cũng cần") && page.contains("Đăng ký thường trú"));
+        // Officers have no applicant history to recommend from; anonymous callers must log in.
+        let desk = login(&s, "motcua").await;
+        assert_eq!(get(&desk, format!("{}/api/v1/me/recommendations", s.base)).await.0, StatusCode::FORBIDDEN);
+        let r = reqwest::get(format!("{}/api/v1/me/recommendations", s.base)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     });
 }
