@@ -44,8 +44,8 @@ pub struct Suggestion {
 pub struct Model {
     /// applicants per procedure.
     applicants: HashMap<i64, u32>,
-    /// (a, b) → applicants who applied for b within the window after a.
-    followed: HashMap<(i64, i64), u32>,
+    /// a → b → applicants who applied for b within the window after a.
+    followed: HashMap<i64, HashMap<i64, u32>>,
     /// Procedures by applicants, most first (ties by id).
     popular: Vec<(i64, u32)>,
     pub trained_on: usize,
@@ -75,8 +75,8 @@ impl Model {
                     }
                 }
             }
-            for p in pairs {
-                *m.followed.entry(p).or_default() += 1;
+            for (a, b) in pairs {
+                *m.followed.entry(a).or_default().entry(b).or_default() += 1;
             }
         }
         m.popular = m.applicants.iter().map(|(p, n)| (*p, *n)).collect();
@@ -87,7 +87,7 @@ impl Model {
     /// Of the applicants for `a`, the share who then applied for `b`.
     pub fn share(&self, a: i64, b: i64) -> f64 {
         let n = self.applicants.get(&a).copied().unwrap_or(0);
-        let k = self.followed.get(&(a, b)).copied().unwrap_or(0);
+        let k = self.followed.get(&a).and_then(|f| f.get(&b)).copied().unwrap_or(0);
         if n == 0 || k < MIN_PAIR { 0.0 } else { k as f64 / n as f64 }
     }
 
@@ -95,9 +95,11 @@ impl Model {
     pub fn also_needed(&self, procedure: i64, k: usize) -> Vec<Suggestion> {
         let mut out: Vec<Suggestion> = self
             .followed
-            .iter()
-            .filter(|((a, _), n)| *a == procedure && **n >= MIN_PAIR)
-            .map(|((_, b), _)| {
+            .get(&procedure)
+            .into_iter()
+            .flatten()
+            .filter(|(_, n)| **n >= MIN_PAIR)
+            .map(|(b, _)| {
                 let share = self.share(procedure, *b);
                 Suggestion { procedure: *b, score: share, because: Some(procedure), share }
             })
@@ -115,8 +117,8 @@ impl Model {
         let mut votes: HashMap<i64, (f64, i64, f64)> = HashMap::new();
         for &(a, day) in &recent {
             let weight = 0.5f64.powf((today - day) as f64 / HALF_LIFE_DAYS);
-            for (&(from, b), &n) in &self.followed {
-                if from != a || done.contains(&b) || n < MIN_PAIR {
+            for (&b, &n) in self.followed.get(&a).into_iter().flatten() {
+                if done.contains(&b) || n < MIN_PAIR {
                     continue;
                 }
                 let share = self.share(a, b);

@@ -508,7 +508,7 @@ fn state_badge(st: &AppState, lang: Lang, state: &str, overdue: bool) -> Markup 
 
 async fn my_dossiers(State(st): State<AppState>, lang: Lang, who: Principal) -> PageResult {
     let rows = st.store.dossiers_of_applicant(who.user.id, 100, 0).await.page(lang)?;
-    let next = crate::recommend_http::applicant_section(&st, lang, who.user.id).await;
+    let next = crate::recommend_http::applicant_section(&st, lang, &rows);
     let body = html! {
         h1 { (lang.t("Hồ sơ của tôi", "My dossiers")) }
         @if rows.is_empty() { p { (lang.t("Bạn chưa nộp hồ sơ nào.", "You have not submitted any dossier.")) " " a href="/procedures" { (lang.t("Tìm thủ tục", "Find a procedure")) } } }

@@ -112,10 +112,15 @@ impl AppState {
             .iter()
             .map(|r| (r.procedure_id, day_of(r.submitted_at)))
             .collect();
+        Ok(self.recommend_from(lang, &history))
+    }
+
+    /// The next services after `history` (procedure, day), seen today.
+    pub fn recommend_from(&self, lang: Lang, history: &[(i64, i64)]) -> Vec<Recommendation> {
         if history.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        Ok(self.explain(lang, self.recommender().recommend(&history, day_of(now), SHOWN)))
+        self.explain(lang, self.recommender().recommend(history, day_of(Utc::now()), SHOWN))
     }
 }
 
@@ -132,15 +137,10 @@ pub fn procedure_section(st: &AppState, lang: Lang, procedure_id: i64) -> Markup
     }
 }
 
-/// The box on the applicant's "my dossiers" page.
-pub async fn applicant_section(st: &AppState, lang: Lang, user_id: i64) -> Markup {
-    let items = match st.recommendations_for(lang, user_id).await {
-        Ok(items) => items,
-        Err(e) => {
-            tracing::warn!(error = %e, "recommendations not shown");
-            Vec::new()
-        }
-    };
+/// The box on the applicant's "my dossiers" page, from the dossiers it lists.
+pub fn applicant_section(st: &AppState, lang: Lang, dossiers: &[sen_store::DossierSummary]) -> Markup {
+    let history: Vec<(i64, i64)> = dossiers.iter().map(|d| (d.procedure_id, day_of(d.submitted_at))).collect();
+    let items = st.recommend_from(lang, &history);
     html! {
         @if !items.is_empty() {
             section.also-needed aria-labelledby="next-services" {
