@@ -225,6 +225,36 @@ try {
     await citizen.getByRole('link', { name: 'Cấp thẻ Căn cước' }).first().waitFor();
     await shot(citizen, '22-assistant');
   });
+  await step('a parent applies for the birth bundle, adds the missing birth notice, and sees where each part stands', async () => {
+    await citizen.goto(`${base}/bundles`);
+    await citizen.getByRole('link', { name: 'Liên thông đăng ký khai sinh' }).first().click();
+    await expectText(citizen, 'Nơi đăng ký khám chữa bệnh ban đầu');
+    await citizen.fill('#f-child_full_name', 'Nguyễn Minh Khang');
+    await citizen.fill('#f-child_birth_date', '2026-11-25');
+    await citizen.selectOption('#f-child_sex', 'Nam');
+    await citizen.fill('#f-place_of_birth', 'Bệnh viện Phụ sản Hà Nội');
+    await citizen.fill('#f-ethnicity', 'Kinh');
+    await citizen.fill('#f-mother_full_name', 'Trần Thị Mai');
+    await citizen.fill('#f-mother_id_number', '001190012345');
+    await citizen.selectOption('#f-relationship', 'Mẹ');
+    await citizen.fill('[id="f-part-1.011860-initial_facility"]', 'Trạm Y tế phường Hoàn Kiếm');
+    await shot(citizen, '23-bundle-form');
+    await citizen.click('form[enctype] button[type=submit]');
+    await expectText(citizen, 'Chờ bổ sung giấy tờ');
+    await citizen.setInputFiles('form[action$="/documents"] input[name=component_1]', pdf);
+    await citizen.click('form[action$="/documents"] button[type=submit]');
+    await expectText(citizen, 'Đang giải quyết');
+    await citizen.getByRole('link', { name: 'xem hồ sơ' }).first().waitFor();
+    await shot(citizen, '24-bundles');
+  });
+  await step('a citizen finds offers in the inbox and services people also needed', async () => {
+    await citizen.goto(`${base}/inbox`);
+    await expectText(citizen, 'Đang chờ bạn');
+    await shot(citizen, '25-inbox');
+    await citizen.goto(`${base}/dossiers`);
+    await expectText(citizen, 'Có thể bạn cũng cần');
+    await shot(citizen, '26-also-needed');
+  });
   await step('the portal speaks English on request', async () => {
     await citizen.goto(`${base}/procedures?lang=en`);
     await expectText(citizen, 'Administrative procedures');

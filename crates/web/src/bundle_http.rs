@@ -11,13 +11,16 @@ use crate::app::{SubmitRequest, is_filled_online, today};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult, Problem};
 use crate::i18n::Lang;
-use crate::pages::{OrPage, PageResult, html_page};
-use axum::extract::{Path, State};
+use crate::pages::{
+    OrPage, PageError, PageResult, component_files, component_inputs, eform_inputs, html_page, read_multipart,
+};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use maud::html;
+use maud::{Markup, html};
 use sen_domain::bundle::{self, MISSING_DOCUMENTS_WORKING_DAYS};
 use sen_store::bundles::{BundlePart, BundleRow};
 use sen_store::dossiers::NewFile;
@@ -25,6 +28,7 @@ use sen_store::outbox::consumers;
 use sen_store::proactive::OfferState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// A bundle as the API shows it.
@@ -133,21 +137,69 @@ impl AppState {
         Ok(self.store.bundle(b.id).await?)
     }
 
+    /// The e-form fields of a later part that the person gives: those the procedure
+    /// requires and no proactive rule prepares from the state's data.
+    pub async fn bundle_part_fields(&self, code: &str) -> AppResult<Vec<sen_domain::eform::FieldSpec>> {
+        let p = self.catalogue().by_code(code).cloned().ok_or(AppError::NotFound("procedure"))?;
+        let form = self.catalogue().form(&self.store, p.id, p.form_version).await?;
+        let rules = self.store.proactive_rules().await?;
+        let prepared = |field: &str| {
+            rules.iter().filter(|r| r.enabled).any(|r| {
+                (r.rule.procedure == code && r.rule.prepare.contains_key(field))
+                    || r.rule.choices.iter().any(|c| {
+                        c.procedure == code && (c.prepare.contains_key(field) || r.rule.prepare.contains_key(field))
+                    })
+            })
+        };
+        Ok(form.fields().iter().filter(|f| f.required && !prepared(&f.name)).cloned().collect())
+    }
+
     /// Applies for a bundle.
     pub async fn apply_bundle(&self, principal: &Principal, input: BundleIn) -> AppResult<BundleRow> {
+        let files = crate::api::decode_files(input.files, self.config.max_file_bytes)?;
+        self.apply_bundle_with(principal, &input.kind, &input.parts, input.data, input.part_data, files).await
+    }
+
+    /// Applies for a bundle with its documents already read (from JSON or a form). Every
+    /// check comes before anything is written; a later part that lacks a field the person
+    /// must give is refused now, not after the first dossier is done.
+    pub async fn apply_bundle_with(
+        &self,
+        principal: &Principal,
+        kind: &str,
+        picked: &[String],
+        data: Value,
+        part_data: Map<String, Value>,
+        files: Vec<NewFile>,
+    ) -> AppResult<BundleRow> {
         if !principal.is_applicant() || principal.user.person_number.is_none() {
             return Err(AppError::Forbidden("bundles are for people".into()));
         }
-        let kind = bundle::kind(&input.kind).ok_or_else(|| AppError::field("kind", "enum", "birth or death"))?;
-        let chosen = bundle::choose(&kind, &input.parts).map_err(|m| AppError::field("parts", "invalid", &m))?;
+        let kind = bundle::kind(kind).ok_or_else(|| AppError::field("kind", "enum", "birth or death"))?;
+        let chosen = bundle::choose(&kind, picked).map_err(|m| AppError::field("parts", "invalid", &m))?;
         let first = self.catalogue().by_code(kind.first).cloned().ok_or(AppError::NotFound("procedure"))?;
         let form = self.catalogue().form(&self.store, first.id, first.form_version).await?;
-        form.validate(&input.data).map_err(AppError::Invalid)?;
-        let files = crate::api::decode_files(input.files, self.config.max_file_bytes)?;
-        for (code, v) in &input.part_data {
+        let mut errors = form.validate(&data).err().unwrap_or_default();
+        for (code, v) in &part_data {
             if !chosen.contains(&code.as_str()) || !v.is_object() {
                 return Err(AppError::field("part_data", "invalid", "an object of e-form fields per picked procedure"));
             }
+        }
+        for code in chosen.iter().filter(|c| **c != kind.first) {
+            for f in self.bundle_part_fields(code).await? {
+                let given = part_data.get(*code).and_then(|v| v.get(&f.name));
+                if given.is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())) {
+                    errors.push(sen_domain::eform::FieldError {
+                        field: format!("part:{code}:{}", f.name),
+                        pointer: format!("/part_data/{code}/{}", f.name),
+                        code: "required".into(),
+                        message: format!("{} is required for {code}", f.name),
+                    });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
         }
         let parts: Vec<BundlePart> = chosen
             .iter()
@@ -155,7 +207,7 @@ impl AppState {
                 procedure_code: code.to_string(),
                 status: "pending".into(),
                 dossier_id: None,
-                data: input.part_data.get(*code).cloned().unwrap_or(Value::Object(Map::new())),
+                data: part_data.get(*code).cloned().unwrap_or(Value::Object(Map::new())),
                 note: None,
             })
             .collect();
@@ -165,13 +217,13 @@ impl AppState {
             let due = cal.add_working_days(cal.next_working_day_from(today()), MISSING_DOCUMENTS_WORKING_DAYS);
             let id = self
                 .store
-                .create_bundle(kind.key, principal.user.id, "awaiting_documents", &parts, &input.data, Some(due))
+                .create_bundle(kind.key, principal.user.id, "awaiting_documents", &parts, &data, Some(due))
                 .await?;
             return Ok(self.store.bundle(id).await?);
         }
-        let id = self.store.create_bundle(kind.key, principal.user.id, "pending", &parts, &input.data, None).await?;
+        let id = self.store.create_bundle(kind.key, principal.user.id, "pending", &parts, &data, None).await?;
         let b = self.store.bundle(id).await?;
-        self.submit_first(principal, &b, input.data, files).await
+        self.submit_first(principal, &b, data, files).await
     }
 
     /// Brings the documents a waiting bundle lacked; the first dossier is then submitted.
@@ -367,6 +419,7 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
         p { (lang.t(
             "Một lần nộp cho nhiều thủ tục: hồ sơ hộ tịch được giải quyết trước, các thủ tục sau được chuẩn bị từ kết quả và tự động gửi đến từng cơ quan.",
             "One application for several procedures: the civil-status dossier goes first; the others are prepared from its result and sent to each agency.")) }
+        p { @for k in bundle::KINDS { a.button href={"/bundles/" (k.key) "/apply"} { (lang.t(k.name_vi, k.name_en)) } " " } }
         @if rows.is_empty() { p { (lang.t("Bạn chưa nộp hồ sơ liên thông nào.", "You have not applied for a bundle.")) } }
         @for b in &rows {
             section.card {
@@ -374,6 +427,15 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
                 p { span.badge { (status(&b.status)) }
                     @if let Some(d) = b.documents_due { " · " (lang.t("Hạn bổ sung giấy tờ: ", "Documents due: ")) (d.format("%d/%m/%Y")) } }
                 @if let Some(r) = &b.reason { p.notice role="status" { (r) } }
+                @if b.status == "awaiting_documents" && b.documents_due.is_none_or(|d| today() <= d) {
+                    @if let Some(spec) = bundle::kind(&b.kind).and_then(|k| cat.by_code(k.first)).map(|p| p.spec()) {
+                        form method="post" action={"/bundles/" (b.id) "/documents"} enctype="multipart/form-data" {
+                            input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
+                            (component_inputs(&st, lang, &spec, &[], &[]))
+                            button type="submit" { (lang.t("Bổ sung giấy tờ và nộp", "Add the documents and submit")) }
+                        }
+                    }
+                }
                 ol { @for p in b.parts() {
                     li { (cat.by_code(&p.procedure_code).map(|x| lang.t(&x.name, &x.name_en).to_string()).unwrap_or(p.procedure_code.clone()))
                         " — " (status(&p.status))
@@ -384,4 +446,151 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
         }
     };
     Ok(html_page(lang, None, Some(&who), title, body))
+}
+
+/// The application form of a bundle: the procedures to pick, the civil-status e-form and
+/// its documents, and for each later part the fields the state does not hold.
+async fn bundle_form(
+    st: &AppState,
+    lang: Lang,
+    who: &Principal,
+    kind: &bundle::BundleKind,
+    values: &HashMap<String, String>,
+    errors: &[sen_domain::eform::FieldError],
+) -> Result<Markup, PageError> {
+    let cat = st.catalogue();
+    let first = cat.by_code(kind.first).cloned().ok_or(AppError::NotFound("procedure")).page(lang)?;
+    let form = cat.form(&st.store, first.id, first.form_version).await.page(lang)?;
+    let spec = first.spec();
+    let fixed = kind.min_parts == kind.max_parts;
+    let picked = |code: &str| values.is_empty() || values.contains_key(&format!("part:{code}"));
+    let mut later = Vec::new();
+    for code in kind.parts.iter().filter(|c| **c != kind.first) {
+        let name = cat.by_code(code).map(|p| lang.t(&p.name, &p.name_en).to_string()).unwrap_or(code.to_string());
+        later.push((*code, name, st.bundle_part_fields(code).await.page(lang)?));
+    }
+    let summary = |f: &str| {
+        f.strip_prefix("part:").and_then(|r| r.split_once(':')).map(|(_, n)| n.to_string()).unwrap_or(f.to_string())
+    };
+    Ok(html! {
+        h1 { (lang.t(kind.name_vi, kind.name_en)) }
+        p { (lang.t(
+            "Hồ sơ đăng ký hộ tịch được giải quyết trước; khi có kết quả, các thủ tục còn lại được chuẩn bị từ dữ liệu của cơ quan nhà nước và tự động gửi đi. Thiếu giấy tờ bắt buộc thì bạn có 7 ngày làm việc để bổ sung.",
+            "The civil-status dossier goes first; once it has a result, the other procedures are prepared from the state's data and sent on. If a mandatory document is missing you have 7 working days to add it.")) }
+        @if !errors.is_empty() {
+            div.error-summary role="alert" tabindex="-1" {
+                h2 { (lang.t("Hồ sơ chưa hợp lệ", "Please correct the form")) }
+                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (summary(&e.field)) ": " (crate::i18n::field_error_message(lang, &e.code)) } } } }
+            }
+        }
+        form method="post" action={"/bundles/" (kind.key) "/apply"} enctype="multipart/form-data" novalidate {
+            input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
+            fieldset {
+                legend { (lang.t("Các thủ tục", "Procedures")) }
+                @if !fixed { p.hint { (lang.t(&format!("Chọn từ {} đến {} thủ tục; đăng ký hộ tịch luôn có.", kind.min_parts, kind.max_parts), &format!("Pick {} to {}; the civil-status registration is always in.", kind.min_parts, kind.max_parts))) } }
+                @for code in kind.parts {
+                    @let id = format!("f-part-{code}");
+                    @let name = cat.by_code(code).map(|p| lang.t(&p.name, &p.name_en).to_string()).unwrap_or(code.to_string());
+                    div.field {
+                        @if fixed || *code == kind.first {
+                            input type="hidden" name={"part:" (code)} value="on";
+                            input #(id) type="checkbox" checked disabled;
+                        } @else {
+                            input #(id) type="checkbox" name={"part:" (code)} checked[picked(code)];
+                        }
+                        " " label for=(id) { (name) }
+                    }
+                }
+            }
+            h2 { (lang.t(&first.name, &first.name_en)) }
+            (eform_inputs(lang, form.fields().iter(), "", values, errors))
+            (component_inputs(st, lang, &spec, errors, &[]))
+            @for (code, name, fields) in &later {
+                @if !fields.is_empty() {
+                    fieldset {
+                        legend { (name) }
+                        p.hint { (lang.t("Các thông tin khác được lấy từ dữ liệu của cơ quan nhà nước.", "Everything else comes from the state's data.")) }
+                        (eform_inputs(lang, fields.iter(), &format!("part:{code}:"), values, errors))
+                    }
+                }
+            }
+            button type="submit" { (lang.t("Nộp hồ sơ liên thông", "Apply for the bundle")) }
+        }
+    })
+}
+
+fn bundle_kind_or_404(key: &str, lang: Lang) -> Result<bundle::BundleKind, PageError> {
+    bundle::kind(key).ok_or(PageError(AppError::NotFound("bundle"), lang))
+}
+
+/// `GET /bundles/{key}/apply`
+pub async fn apply_page(State(st): State<AppState>, lang: Lang, who: Principal, Path(key): Path<String>) -> PageResult {
+    let kind = bundle_kind_or_404(&key, lang)?;
+    if !who.is_applicant() || who.user.person_number.is_none() {
+        return Err(PageError(AppError::Forbidden("bundles are for people".into()), lang));
+    }
+    let body = bundle_form(&st, lang, &who, &kind, &HashMap::new(), &[]).await?;
+    Ok(html_page(lang, None, Some(&who), lang.t(kind.name_vi, kind.name_en), body))
+}
+
+/// `POST /bundles/{key}/apply`: the form's fields become the same request as the API's.
+pub async fn apply_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(key): Path<String>,
+    mp: Multipart,
+) -> PageResult {
+    let kind = bundle_kind_or_404(&key, lang)?;
+    let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
+    who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
+    let first = st.catalogue().by_code(kind.first).cloned().ok_or(AppError::NotFound("procedure")).page(lang)?;
+    let eform = st.catalogue().form(&st.store, first.id, first.form_version).await.page(lang)?;
+    let data = eform.coerce_form(&form.fields);
+    let picked: Vec<String> =
+        kind.parts.iter().filter(|c| form.fields.contains_key(&format!("part:{c}"))).map(|c| c.to_string()).collect();
+    let mut part_data = Map::new();
+    for (k, v) in &form.fields {
+        if let Some((code, field)) = k.strip_prefix("part:").and_then(|r| r.split_once(':'))
+            && picked.iter().any(|c| c == code)
+            && !v.trim().is_empty()
+        {
+            let entry = part_data.entry(code.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            entry[field] = Value::String(v.trim().to_string());
+        }
+    }
+    let files = component_files(&first.spec(), form.files);
+    match st.apply_bundle_with(&who, kind.key, &picked, data, part_data, files).await {
+        Ok(_) => Ok(Redirect::to("/bundles").into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let body = bundle_form(&st, lang, &who, &kind, &form.fields, &errors).await?;
+            let mut r = html_page(lang, None, Some(&who), lang.t(kind.name_vi, kind.name_en), body);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}
+
+/// `POST /bundles/{key}/documents`: the documents a waiting bundle lacked, from the page.
+pub async fn documents_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(key): Path<String>,
+    mp: Multipart,
+) -> PageResult {
+    let id: i64 = key.parse().map_err(|_| PageError(AppError::NotFound("bundle"), lang))?;
+    let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
+    who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
+    let b = st.store.bundle(id).await.map_err(|_| PageError(AppError::NotFound("bundle"), lang))?;
+    AppState::own_bundle_check(&who, &b).page(lang)?;
+    let spec = bundle::kind(&b.kind)
+        .and_then(|k| st.catalogue().by_code(k.first).cloned())
+        .ok_or(AppError::NotFound("procedure"))
+        .page(lang)?
+        .spec();
+    let files = component_files(&spec, form.files);
+    st.supply_bundle_documents(&who, id, files).await.page(lang)?;
+    Ok(Redirect::to("/bundles").into_response())
 }

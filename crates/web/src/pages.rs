@@ -296,7 +296,6 @@ async fn apply_form(
     let agencies = catalogue.agencies_for(&p);
     let default_agency = AppState::default_agency(who, &agencies).map(|a| a.id);
     let chosen_agency: Option<i64> = values.get("agency_id").and_then(|v| v.parse().ok()).or(default_agency);
-    let err = |name: &str| errors.iter().find(|e| e.field == name);
     let spec = p.spec();
     Ok(html! {
         h1 { (lang.t("Nộp hồ sơ: ", "Apply: ")) (lang.t(&p.name, &p.name_en)) }
@@ -317,50 +316,80 @@ async fn apply_form(
                     @for a in &agencies { option value=(a.id) selected[Some(a.id) == chosen_agency] { (a.name) } }
                 }
             }
-            @for f in form.fields() {
-                @let e = err(&f.name);
-                @let id = format!("f-{}", f.name);
-                @let value = values.get(&f.name).cloned().unwrap_or_default();
-                div.field.invalid[e.is_some()] {
-                    label for=(id) { (lang.t(&f.title_vi, &f.title_en)) @if f.required { " " span.req aria-hidden="true" { "*" } } }
-                    @match f.kind {
-                        FieldKind::LongText => { textarea #(id) name=(f.name) required[f.required] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))] { (value) } }
-                        FieldKind::Choice => {
-                            select #(id) name=(f.name) required[f.required] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))] {
-                                option value="" { (lang.t("— Chọn —", "— Choose —")) }
-                                @for c in &f.choices { option value=(c) selected[*c == value] { (c) } }
-                            }
-                        }
-                        FieldKind::Boolean => { input #(id) type="checkbox" name=(f.name) checked[value == "on"]; }
-                        kind => {
-                            @let t = match kind { FieldKind::Date => "date", FieldKind::Integer | FieldKind::Number => "number", _ => "text" };
-                            input #(id) type=(t) name=(f.name) value=(value) required[f.required] maxlength=[f.max_length] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))];
-                        }
-                    }
-                    @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
-                }
-            }
-            h2 { (lang.t("Thành phần hồ sơ đính kèm", "Attached documents")) }
-            p.hint { (lang.t(&format!("Mỗi tệp tối đa {} MB (PDF hoặc ảnh).", st.config.max_file_bytes / 1_000_000), &format!("Up to {} MB per file (PDF or image).", st.config.max_file_bytes / 1_000_000))) }
-            @for (i, c) in spec.components.iter().enumerate() {
-                @if !is_filled_online(&c.name) {
-                    @let key = format!("component:{}", c.name);
-                    @let e = err(&key);
-                    @let id = format!("f-component-{}", c.name);
-                    @let fetched = crate::once_only::fetched_for(&spec, &c.name, evidence);
-                    div.field.invalid[e.is_some()] {
-                        label for=(id) { (c.name) @if c.mandatory && fetched.is_none() { " " span.req aria-hidden="true" { "*" } } }
-                        @if let Some(r) = fetched {
-                            p.fetched id={(id) "-fetched"} { (lang.t("Đã lấy từ ", "Fetched from ")) (r.registry().map(|x| lang.t(x.label_vi(), x.label_en())).unwrap_or_default()) ": " code { (r.record_id.clone().unwrap_or_default()) } ". " (lang.t("Không cần đính kèm; bạn vẫn có thể tải lên bản khác.", "No need to attach it; you may still upload another copy.")) }
-                        }
-                        input #(id) type="file" name={"component_" (i)} accept="application/pdf,image/*" required[c.mandatory && fetched.is_none()] aria-describedby=[e.map(|_| format!("{id}-err")).or(fetched.map(|_| format!("{id}-fetched")))];
-                        @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
-                    }
-                }
-            }
+            (eform_inputs(lang, form.fields().iter(), "", values, errors))
+            (component_inputs(st, lang, &spec, errors, evidence))
             button type="submit" { (lang.t("Nộp hồ sơ", "Submit")) }
         }
     })
+}
+
+/// The inputs of e-form fields, with values and errors from a failed attempt. `prefix`
+/// goes before each field's name, so that several forms can share one page.
+pub(crate) fn eform_inputs<'a>(
+    lang: Lang,
+    fields: impl Iterator<Item = &'a sen_domain::eform::FieldSpec>,
+    prefix: &str,
+    values: &HashMap<String, String>,
+    errors: &[FieldError],
+) -> Markup {
+    html! {
+        @for f in fields {
+            @let name = format!("{prefix}{}", f.name);
+            @let e = errors.iter().find(|e| e.field == name);
+            @let id = format!("f-{}", name.replace(':', "-"));
+            @let value = values.get(&name).cloned().unwrap_or_default();
+            div.field.invalid[e.is_some()] {
+                label for=(id) { (lang.t(&f.title_vi, &f.title_en)) @if f.required { " " span.req aria-hidden="true" { "*" } } }
+                @match f.kind {
+                    FieldKind::LongText => { textarea #(id) name=(name) required[f.required] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))] { (value) } }
+                    FieldKind::Choice => {
+                        select #(id) name=(name) required[f.required] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))] {
+                            option value="" { (lang.t("— Chọn —", "— Choose —")) }
+                            @for c in &f.choices { option value=(c) selected[*c == value] { (c) } }
+                        }
+                    }
+                    FieldKind::Boolean => { input #(id) type="checkbox" name=(name) checked[value == "on"]; }
+                    kind => {
+                        @let t = match kind { FieldKind::Date => "date", FieldKind::Integer | FieldKind::Number => "number", _ => "text" };
+                        input #(id) type=(t) name=(name) value=(value) required[f.required] maxlength=[f.max_length] aria-invalid=[e.map(|_| "true")] aria-describedby=[e.map(|_| format!("{id}-err"))];
+                    }
+                }
+                @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
+            }
+        }
+    }
+}
+
+/// File inputs for the documents of a procedure (`component_{i}`), saying which ones were
+/// fetched from a registry and need no upload.
+pub(crate) fn component_inputs(
+    st: &AppState,
+    lang: Lang,
+    spec: &sen_domain::procedure::ProcedureSpec,
+    errors: &[FieldError],
+    evidence: &[sen_store::evidence::FetchedEvidenceRow],
+) -> Markup {
+    let err = |name: &str| errors.iter().find(|e| e.field == name);
+    html! {
+        h2 { (lang.t("Thành phần hồ sơ đính kèm", "Attached documents")) }
+        p.hint { (lang.t(&format!("Mỗi tệp tối đa {} MB (PDF hoặc ảnh).", st.config.max_file_bytes / 1_000_000), &format!("Up to {} MB per file (PDF or image).", st.config.max_file_bytes / 1_000_000))) }
+        @for (i, c) in spec.components.iter().enumerate() {
+            @if !is_filled_online(&c.name) {
+                @let key = format!("component:{}", c.name);
+                @let e = err(&key);
+                @let id = format!("f-component-{}", c.name);
+                @let fetched = crate::once_only::fetched_for(spec, &c.name, evidence);
+                div.field.invalid[e.is_some()] {
+                    label for=(id) { (c.name) @if c.mandatory && fetched.is_none() { " " span.req aria-hidden="true" { "*" } } }
+                    @if let Some(r) = fetched {
+                        p.fetched id={(id) "-fetched"} { (lang.t("Đã lấy từ ", "Fetched from ")) (r.registry().map(|x| lang.t(x.label_vi(), x.label_en())).unwrap_or_default()) ": " code { (r.record_id.clone().unwrap_or_default()) } ". " (lang.t("Không cần đính kèm; bạn vẫn có thể tải lên bản khác.", "No need to attach it; you may still upload another copy.")) }
+                    }
+                    input #(id) type="file" name={"component_" (i)} accept="application/pdf,image/*" required[c.mandatory && fetched.is_none()] aria-describedby=[e.map(|_| format!("{id}-err")).or(fetched.map(|_| format!("{id}-fetched")))];
+                    @if let Some(e) = e { p.error-text id={(id) "-err"} { (field_error_message(lang, &e.code)) } }
+                }
+            }
+        }
+    }
 }
 
 fn field_label(form: &sen_domain::eform::EForm, name: &str, lang: Lang) -> String {
@@ -454,6 +483,21 @@ pub(crate) async fn read_multipart(mut mp: Multipart, max_file: usize) -> Result
     Ok(MultipartForm { fields, files })
 }
 
+/// Files of a multipart form named `component_{i}`, given the component they are for.
+pub(crate) fn component_files(
+    spec: &sen_domain::procedure::ProcedureSpec,
+    files: Vec<(String, NewFile)>,
+) -> Vec<NewFile> {
+    files
+        .into_iter()
+        .filter_map(|(field, mut f)| {
+            let i: usize = field.strip_prefix("component_")?.parse().ok()?;
+            f.component = spec.components.get(i)?.name.clone();
+            Some(f)
+        })
+        .collect()
+}
+
 async fn apply_submit(
     State(st): State<AppState>,
     lang: Lang,
@@ -467,15 +511,7 @@ async fn apply_submit(
     let spec = p.spec();
     let eform = st.catalogue().form(&st.store, p.id, p.form_version).await.page(lang)?;
     let data = eform.coerce_form(&form.fields);
-    let files: Vec<NewFile> = form
-        .files
-        .into_iter()
-        .filter_map(|(field, mut f)| {
-            let i: usize = field.strip_prefix("component_")?.parse().ok()?;
-            f.component = spec.components.get(i)?.name.clone();
-            Some(f)
-        })
-        .collect();
+    let files = component_files(&spec, form.files);
     let req = SubmitRequest {
         procedure_id: id,
         agency_id: form.fields.get("agency_id").and_then(|v| v.parse().ok()),
@@ -1328,6 +1364,8 @@ async fn require_login(who: Option<Principal>, req: axum::extract::Request, next
 pub fn routes(state: AppState) -> Router<AppState> {
     let private = Router::new()
         .route("/procedures/{id}/apply", post(apply_submit))
+        .route("/bundles/{key}/apply", get(crate::bundle_http::apply_page).post(crate::bundle_http::apply_submit))
+        .route("/bundles/{key}/documents", post(crate::bundle_http::documents_submit))
         .route("/dossiers", get(my_dossiers))
         .route("/dossiers/{id}", get(dossier_page))
         .route("/dossiers/{id}/act", post(dossier_act))

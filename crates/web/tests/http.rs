@@ -2172,7 +2172,8 @@ async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_doc
         let (st, w) = post(
             &citizen,
             url.clone(),
-            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth}),
+            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth,
+                "part_data": {"1.011860": {"initial_facility": "Trạm Y tế phường Hoàn Kiếm"}}}),
         )
         .await;
         assert_eq!(st, StatusCode::CREATED, "{w}");
@@ -2183,7 +2184,8 @@ async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_doc
         let (st, w2) = post(
             &citizen,
             url.clone(),
-            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth}),
+            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth,
+                "part_data": {"1.011860": {"initial_facility": "Trạm Y tế phường Hoàn Kiếm"}}}),
         )
         .await;
         assert_eq!(st, StatusCode::CREATED);
@@ -2398,5 +2400,82 @@ async fn people_who_registered_a_birth_are_told_what_others_needed_next() {
         assert_eq!(get(&desk, format!("{}/api/v1/me/recommendations", s.base)).await.0, StatusCode::FORBIDDEN);
         let r = reqwest::get(format!("{}/api/v1/me/recommendations", s.base)).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    });
+}
+
+#[tokio::test]
+async fn a_bundle_is_applied_for_and_completed_from_the_pages() {
+    on_both!(|s| {
+        use reqwest::multipart::{Form, Part};
+        let citizen = login(&s, "congdan").await;
+        let today = sen_web::app::today();
+        let page = citizen.client.get(format!("{}/bundles/death/apply", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("for=\"f-part-1.011901-bank_account\""),
+            "the survivor benefit asks what the state lacks"
+        );
+        assert!(html.contains("for=\"f-deceased_full_name\"") && html.contains("type=\"file\""));
+        // The funeral allowance picked without its bank account: the page says so, nothing is written.
+        let form = Form::new()
+            .text("csrf", citizen.csrf.clone())
+            .text("part:1.000656", "on")
+            .text("part:1.011901", "on")
+            .text("deceased_full_name", "Lê Văn Ba")
+            .text("deceased_id_number", "001048001122")
+            .text("date_of_death", today.to_string())
+            .text("place_of_death", "Bệnh viện Thanh Nhàn")
+            .text("relationship", "Con");
+        let r = citizen.client.post(format!("{}/bundles/death/apply", s.base)).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("href=\"#f-part-1.011901-bank_account\""), "{html}");
+        assert!(get(&citizen, format!("{}/api/v1/bundles", s.base)).await.1.as_array().unwrap().is_empty());
+        // Without the CSRF token: refused.
+        let form = Form::new().text("part:1.001193", "on");
+        let r = citizen.client.post(format!("{}/bundles/birth/apply", s.base)).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+        // A birth bundle from the form, without the birth notice: it waits for it.
+        let birth = [
+            ("child_full_name", "Nguyễn An Nhiên".to_string()),
+            ("child_birth_date", today.to_string()),
+            ("child_sex", "Nữ".into()),
+            ("place_of_birth", "Bệnh viện Phụ sản Hà Nội".into()),
+            ("ethnicity", "Kinh".into()),
+            ("mother_full_name", "Trần Thị Mai".into()),
+            ("mother_id_number", "001190012345".into()),
+            ("relationship", "Mẹ".into()),
+            ("part:1.011860:initial_facility", "Trạm Y tế phường Hoàn Kiếm".into()),
+        ];
+        let mut form = Form::new().text("csrf", citizen.csrf.clone());
+        for code in ["1.001193", "1.004194", "1.011860"] {
+            form = form.text(format!("part:{code}"), "on");
+        }
+        for (k, v) in &birth {
+            form = form.text(k.to_string(), v.clone());
+        }
+        let r = citizen.client.post(format!("{}/bundles/birth/apply", s.base)).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        let (_, list) = get(&citizen, format!("{}/api/v1/bundles", s.base)).await;
+        assert_eq!(list[0]["status"], "awaiting_documents", "{list}");
+        let id = list[0]["id"].as_i64().unwrap();
+        let page = citizen.client.get(format!("{}/bundles", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("action=\"/bundles/{id}/documents\"")), "the page offers to add the documents");
+        // Someone else cannot add them.
+        let other = login(&s, "congdan2").await;
+        use base64::Engine;
+        let pdf = base64::engine::general_purpose::STANDARD.decode(PDF).unwrap();
+        let doc = || Part::bytes(pdf.clone()).file_name("chung-sinh.pdf").mime_str("application/pdf").unwrap();
+        let form = Form::new().text("csrf", other.csrf.clone()).part("component_1", doc());
+        let r = other.client.post(format!("{}/bundles/{id}/documents", s.base)).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let form = Form::new().text("csrf", citizen.csrf.clone()).part("component_1", doc());
+        let r = citizen.client.post(format!("{}/bundles/{id}/documents", s.base)).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, b) = get(&citizen, format!("{}/api/v1/bundles/{id}", s.base)).await;
+        assert_eq!(b["status"], "submitted", "{b}");
+        assert!(b["parts"][0]["dossier_id"].is_i64());
     });
 }
