@@ -407,7 +407,8 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
     let title = lang.t("Hồ sơ liên thông", "Life-event bundles");
     let status = |s: &str| match s {
         "awaiting_documents" => lang.t("Chờ bổ sung giấy tờ", "Waiting for documents"),
-        "submitted" | "pending" => lang.t("Đang giải quyết", "In progress"),
+        "submitted" => lang.t("Đang giải quyết", "In progress"),
+        "pending" => lang.t("Chờ kết quả hộ tịch", "Waiting for the civil-status result"),
         "completed" => lang.t("Đã nộp đủ các hồ sơ", "All dossiers submitted"),
         "refused" => lang.t("Bị từ chối", "Refused"),
         "not_eligible" => lang.t("Chưa đủ điều kiện", "Not eligible"),
@@ -425,7 +426,7 @@ pub async fn page(State(st): State<AppState>, lang: Lang, who: Principal) -> Pag
             section.card {
                 h2 { (bundle::kind(&b.kind).map(|k| lang.t(k.name_vi, k.name_en)).unwrap_or_default()) }
                 p { span.badge { (status(&b.status)) }
-                    @if let Some(d) = b.documents_due { " · " (lang.t("Hạn bổ sung giấy tờ: ", "Documents due: ")) (d.format("%d/%m/%Y")) } }
+                    @if let Some(d) = b.documents_due.filter(|_| b.status == "awaiting_documents") { " · " (lang.t("Hạn bổ sung giấy tờ: ", "Documents due: ")) (d.format("%d/%m/%Y")) } }
                 @if let Some(r) = &b.reason { p.notice role="status" { (r) } }
                 @if b.status == "awaiting_documents" && b.documents_due.is_none_or(|d| today() <= d) {
                     @if let Some(spec) = bundle::kind(&b.kind).and_then(|k| cat.by_code(k.first)).map(|p| p.spec()) {

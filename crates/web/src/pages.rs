@@ -275,6 +275,9 @@ async fn procedure_page(
         table { thead { tr { th { (lang.t("Giấy tờ", "Document")) } th { (lang.t("Số lượng", "Quantity")) } th { (lang.t("Bắt buộc", "Mandatory")) } } }
             tbody { @for c in &s.components { tr { td { (c.name) } td { (c.quantity) } td { (if c.mandatory { lang.t("Có", "Yes") } else { lang.t("Không", "No") }) } } } } }
         p { a.button href={"/procedures/" (p.id) "/apply"} { (lang.t("Nộp hồ sơ trực tuyến", "Apply online")) } }
+        @for k in sen_domain::bundle::KINDS.iter().filter(|k| k.first == p.code) {
+            p { (lang.t("Hoặc nộp một lần cho cả nhóm thủ tục: ", "Or apply once for the whole group: ")) a href={"/bundles/" (k.key) "/apply"} { (lang.t(k.name_vi, k.name_en)) } }
+        }
         (crate::recommend_http::procedure_section(&st, lang, p.id))
     };
     Ok(html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), &s.name, body))

@@ -2409,6 +2409,10 @@ async fn a_bundle_is_applied_for_and_completed_from_the_pages() {
         use reqwest::multipart::{Form, Part};
         let citizen = login(&s, "congdan").await;
         let today = sen_web::app::today();
+        let pid = procedure_id(&s, "1.000656").await;
+        let html =
+            citizen.client.get(format!("{}/procedures/{pid}", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("href=\"/bundles/death/apply\""), "the registration's page leads to its bundle");
         let page = citizen.client.get(format!("{}/bundles/death/apply", s.base)).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.unwrap();
