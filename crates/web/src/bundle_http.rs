@@ -139,10 +139,14 @@ impl AppState {
 
     /// The e-form fields of a later part that the person gives: those the procedure
     /// requires and no proactive rule prepares from the state's data.
-    pub async fn bundle_part_fields(&self, code: &str) -> AppResult<Vec<sen_domain::eform::FieldSpec>> {
+    /// `rules` are the stored proactive rules, read once by the caller for all parts.
+    pub async fn bundle_part_fields(
+        &self,
+        code: &str,
+        rules: &[sen_store::proactive::StoredRule],
+    ) -> AppResult<Vec<sen_domain::eform::FieldSpec>> {
         let p = self.catalogue().by_code(code).cloned().ok_or(AppError::NotFound("procedure"))?;
         let form = self.catalogue().form(&self.store, p.id, p.form_version).await?;
-        let rules = self.store.proactive_rules().await?;
         let prepared = |field: &str| {
             rules.iter().filter(|r| r.enabled).any(|r| {
                 (r.rule.procedure == code && r.rule.prepare.contains_key(field))
@@ -185,8 +189,9 @@ impl AppState {
                 return Err(AppError::field("part_data", "invalid", "an object of e-form fields per picked procedure"));
             }
         }
+        let rules = self.store.proactive_rules().await?;
         for code in chosen.iter().filter(|c| **c != kind.first) {
-            for f in self.bundle_part_fields(code).await? {
+            for f in self.bundle_part_fields(code, &rules).await? {
                 let given = part_data.get(*code).and_then(|v| v.get(&f.name));
                 if given.is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())) {
                     errors.push(sen_domain::eform::FieldError {
@@ -226,6 +231,15 @@ impl AppState {
         self.submit_first(principal, &b, data, files).await
     }
 
+    /// A bundle by id: a missing one is the API's 404, a store failure stays a 500.
+    pub async fn bundle_or_not_found(&self, id: i64) -> AppResult<BundleRow> {
+        match self.store.bundle(id).await {
+            Ok(b) => Ok(b),
+            Err(sen_store::StoreError::NotFound) => Err(AppError::NotFound("bundle")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Brings the documents a waiting bundle lacked; the first dossier is then submitted.
     pub async fn supply_bundle_documents(
         &self,
@@ -233,11 +247,7 @@ impl AppState {
         id: i64,
         files: Vec<NewFile>,
     ) -> AppResult<BundleRow> {
-        let b = match self.store.bundle(id).await {
-            Ok(b) => b,
-            Err(sen_store::StoreError::NotFound) => return Err(AppError::NotFound("bundle")),
-            Err(e) => return Err(e.into()),
-        };
+        let b = self.bundle_or_not_found(id).await?;
         Self::own_bundle_check(principal, &b)?;
         if b.status != "awaiting_documents" || b.documents_due.is_some_and(|d| today() > d) {
             return Err(AppError::Conflict {
@@ -370,11 +380,7 @@ pub async fn api_list(State(st): State<AppState>, who: Principal) -> AppResult<J
 
 #[utoipa::path(get, path = "/api/v1/bundles/{id}", responses((status = 200, body = BundleOut), (status = 404, body = Problem)), tag = "proactive")]
 pub async fn api_get(State(st): State<AppState>, who: Principal, Path(id): Path<i64>) -> AppResult<Json<BundleOut>> {
-    let b = match st.store.bundle(id).await {
-        Ok(b) => b,
-        Err(sen_store::StoreError::NotFound) => return Err(AppError::NotFound("bundle")),
-        Err(e) => return Err(e.into()),
-    };
+    let b = st.bundle_or_not_found(id).await?;
     AppState::own_bundle_check(&who, &b)?;
     Ok(Json(bundle_out(&b)))
 }
@@ -465,10 +471,11 @@ async fn bundle_form(
     let spec = first.spec();
     let fixed = kind.min_parts == kind.max_parts;
     let picked = |code: &str| values.is_empty() || values.contains_key(&format!("part:{code}"));
+    let rules = st.store.proactive_rules().await.map_err(AppError::from).page(lang)?;
     let mut later = Vec::new();
     for code in kind.parts.iter().filter(|c| **c != kind.first) {
         let name = cat.by_code(code).map(|p| lang.t(&p.name, &p.name_en).to_string()).unwrap_or(code.to_string());
-        later.push((*code, name, st.bundle_part_fields(code).await.page(lang)?));
+        later.push((*code, name, st.bundle_part_fields(code, &rules).await.page(lang)?));
     }
     let summary = |f: &str| {
         f.strip_prefix("part:").and_then(|r| r.split_once(':')).map(|(_, n)| n.to_string()).unwrap_or(f.to_string())
@@ -478,12 +485,7 @@ async fn bundle_form(
         p { (lang.t(
             "Hồ sơ đăng ký hộ tịch được giải quyết trước; khi có kết quả, các thủ tục còn lại được chuẩn bị từ dữ liệu của cơ quan nhà nước và tự động gửi đi. Thiếu giấy tờ bắt buộc thì bạn có 7 ngày làm việc để bổ sung.",
             "The civil-status dossier goes first; once it has a result, the other procedures are prepared from the state's data and sent on. If a mandatory document is missing you have 7 working days to add it.")) }
-        @if !errors.is_empty() {
-            div.error-summary role="alert" tabindex="-1" {
-                h2 { (lang.t("Hồ sơ chưa hợp lệ", "Please correct the form")) }
-                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (summary(&e.field)) ": " (crate::i18n::field_error_message(lang, &e.code)) } } } }
-            }
-        }
+        (crate::pages::form_error_summary(lang, errors, summary))
         form method="post" action={"/bundles/" (kind.key) "/apply"} enctype="multipart/form-data" novalidate {
             input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
             fieldset {
@@ -584,7 +586,7 @@ pub async fn documents_submit(
     let id: i64 = key.parse().map_err(|_| PageError(AppError::NotFound("bundle"), lang))?;
     let form = read_multipart(mp, st.config.max_file_bytes).await.page(lang)?;
     who.check_csrf(form.fields.get("csrf").map(String::as_str)).page(lang)?;
-    let b = st.store.bundle(id).await.map_err(|_| PageError(AppError::NotFound("bundle"), lang))?;
+    let b = st.bundle_or_not_found(id).await.page(lang)?;
     AppState::own_bundle_check(&who, &b).page(lang)?;
     let spec = bundle::kind(&b.kind)
         .and_then(|k| st.catalogue().by_code(k.first).cloned())

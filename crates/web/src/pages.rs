@@ -54,6 +54,22 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The box above a form that lists what to correct, each item a link to its field.
+pub(crate) fn form_error_summary(
+    lang: Lang,
+    errors: &[sen_domain::eform::FieldError],
+    label: impl Fn(&str) -> String,
+) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.error-summary role="alert" tabindex="-1" {
+                h2 { (lang.t("Hồ sơ chưa hợp lệ", "Please correct the form")) }
+                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (label(&e.field)) ": " (field_error_message(lang, &e.code)) } } } }
+            }
+        }
+    }
+}
+
 pub(crate) type PageResult = Result<Response, PageError>;
 
 /// What a page shows when it refuses a form: each field's message, or the problem's detail.
@@ -302,12 +318,7 @@ async fn apply_form(
     let spec = p.spec();
     Ok(html! {
         h1 { (lang.t("Nộp hồ sơ: ", "Apply: ")) (lang.t(&p.name, &p.name_en)) }
-        @if !errors.is_empty() {
-            div.error-summary role="alert" tabindex="-1" {
-                h2 { (lang.t("Hồ sơ chưa hợp lệ", "Please correct the form")) }
-                ul { @for e in errors { li { a href={"#f-" (e.field.replace(':', "-"))} { (field_label(&form, &e.field, lang)) ": " (field_error_message(lang, &e.code)) } } } }
-            }
-        }
+        (form_error_summary(lang, errors, |f| field_label(&form, f, lang)))
         (crate::once_only::request_box(st, lang, who, p.id, &spec, evidence))
         form method="post" action={"/procedures/" (p.id) "/apply"} enctype="multipart/form-data" novalidate {
             input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
