@@ -16,6 +16,7 @@ pub mod eform;
 pub mod evidence;
 pub mod ident;
 pub mod notify;
+pub mod opendata;
 pub mod password;
 pub mod proactive;
 pub mod procedure;

@@ -1,0 +1,827 @@
+//! The in-memory search index of the open-data catalogue: what `package_search` answers from.
+//!
+//! Datasets are slots; every keyword value and every folded text token has a bitset of the
+//! slots holding it, so a query is bitwise AND/OR/NOT over at most a few thousand words per
+//! 100,000 datasets. Updates replace a slot (the old one becomes a hole), so a write costs the
+//! size of one dataset, not of the catalogue. Text matches are diacritic-insensitive; ranking
+//! weighs title over tags over description by inverse document frequency.
+
+use super::query::{Query, QueryError};
+use crate::text::{fold, tokens};
+use std::collections::HashMap;
+
+/// What the index knows of one dataset.
+#[derive(Debug, Clone, Default)]
+pub struct IndexDoc {
+    /// The dataset's id (a UUID string, as CKAN's).
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub notes: String,
+    pub tags: Vec<String>,
+    /// The owning organisation's name.
+    pub organization: String,
+    /// Group (theme) names.
+    pub groups: Vec<String>,
+    pub res_format: Vec<String>,
+    pub res_name: Vec<String>,
+    pub license_id: String,
+    pub frequency: String,
+    /// RFC 3339 UTC, so that text order is time order.
+    pub metadata_created: String,
+    pub metadata_modified: String,
+    pub num_resources: i64,
+    pub num_tags: i64,
+}
+
+/// Fields a query may name. `text` is the default field of bare terms.
+pub const FIELDS: &[&str] = &[
+    "text",
+    "id",
+    "name",
+    "title",
+    "notes",
+    "tags",
+    "organization",
+    "groups",
+    "res_format",
+    "res_name",
+    "license_id",
+    "frequency",
+    "metadata_created",
+    "metadata_modified",
+    "num_resources",
+    "num_tags",
+    // Always the same on this portal (public datasets of type dataset), accepted because CKAN
+    // clients send them.
+    "capacity",
+    "dataset_type",
+    "state",
+    "site_id",
+];
+
+/// Fields `facet.field` may count.
+pub const FACET_FIELDS: &[&str] = &["organization", "groups", "tags", "res_format", "license_id", "frequency"];
+
+/// The sort keys of `sort`.
+pub const SORT_FIELDS: &[&str] =
+    &["score", "metadata_modified", "metadata_created", "name", "title_string", "num_resources", "num_tags"];
+
+pub const MAX_ROWS: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Score,
+    Modified,
+    Created,
+    Name,
+    Title,
+    NumResources,
+    NumTags,
+}
+
+/// `sort` parsed: up to three keys, each ascending or not.
+pub fn parse_sort(s: &str) -> Result<Vec<(SortKey, bool)>, QueryError> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut words = part.split_whitespace();
+        let field = words.next().unwrap_or_default();
+        let asc = match words.next().unwrap_or("asc") {
+            "asc" => true,
+            "desc" => false,
+            other => return Err(QueryError::Syntax { at: 0, what: format!("sort direction '{other}'") }),
+        };
+        let key = match field {
+            "score" => SortKey::Score,
+            "metadata_modified" => SortKey::Modified,
+            "metadata_created" => SortKey::Created,
+            "name" => SortKey::Name,
+            "title_string" | "title" => SortKey::Title,
+            "num_resources" => SortKey::NumResources,
+            "num_tags" => SortKey::NumTags,
+            other => return Err(QueryError::UnknownField(other.to_string())),
+        };
+        if words.next().is_some() || out.len() == 3 {
+            return Err(QueryError::Syntax { at: 0, what: format!("sort '{part}'") });
+        }
+        out.push((key, asc));
+    }
+    if out.is_empty() {
+        out.push((SortKey::Score, false));
+        out.push((SortKey::Modified, false));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest<'a> {
+    pub q: &'a str,
+    pub fq: &'a str,
+    pub sort: &'a str,
+    pub rows: usize,
+    pub start: usize,
+    pub facet_fields: &'a [String],
+    /// `None` counts every value.
+    pub facet_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    pub count: usize,
+    /// Dataset ids of the page, in order.
+    pub ids: Vec<String>,
+    /// Per facet field, its values by count (then name).
+    pub facets: Vec<(String, Vec<(String, usize)>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn with_len(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    fn set(&mut self, i: usize) {
+        let w = i / 64;
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << (i % 64);
+    }
+    fn clear(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w &= !(1 << (i % 64));
+        }
+    }
+    fn and(&mut self, o: &Bits) {
+        for (i, w) in self.0.iter_mut().enumerate() {
+            *w &= o.0.get(i).copied().unwrap_or(0);
+        }
+    }
+    fn or(&mut self, o: &Bits) {
+        if self.0.len() < o.0.len() {
+            self.0.resize(o.0.len(), 0);
+        }
+        for (i, w) in o.0.iter().enumerate() {
+            self.0[i] |= w;
+        }
+    }
+    fn ones(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, w)| {
+            let mut w = *w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let b = w.trailing_zeros() as usize;
+                w &= w - 1;
+                Some(i * 64 + b)
+            })
+        })
+    }
+    fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+/// Text fields and the weight of a match in each.
+const TEXT_FIELDS: [(&str, f64); 5] = [("title", 3.0), ("tags", 2.0), ("name", 1.5), ("notes", 1.0), ("res_name", 1.0)];
+
+#[derive(Debug, Default)]
+pub struct DatasetIndex {
+    docs: Vec<Option<IndexDoc>>,
+    by_id: HashMap<String, usize>,
+    /// Live slots.
+    live: Bits,
+    /// (field, exact value lower-cased) → slots.
+    keywords: HashMap<(&'static str, String), Bits>,
+    /// (text field, folded token) → slots.
+    words: HashMap<(&'static str, String), Bits>,
+    /// Folded token → number of live datasets holding it in any text field (for IDF).
+    df: HashMap<String, usize>,
+    /// Folded text of each slot per text field, for phrases.
+    folded: Vec<[String; 5]>,
+}
+
+fn keyword_fields(d: &IndexDoc) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("id", d.id.clone()),
+        ("name", d.name.clone()),
+        ("organization", d.organization.clone()),
+        ("license_id", d.license_id.clone()),
+        ("frequency", d.frequency.clone()),
+    ];
+    v.extend(d.tags.iter().map(|t| ("tags", t.clone())));
+    v.extend(d.groups.iter().map(|t| ("groups", t.clone())));
+    v.extend(d.res_format.iter().map(|t| ("res_format", t.clone())));
+    v.into_iter().filter(|(_, x)| !x.is_empty()).map(|(f, x)| (f, x.to_lowercase())).collect()
+}
+
+fn text_of(d: &IndexDoc) -> [String; 5] {
+    [d.title.clone(), d.tags.join(" "), d.name.replace(['-', '_'], " "), d.notes.clone(), d.res_name.join(" ")]
+}
+
+fn folded_tokens(s: &str) -> Vec<String> {
+    tokens(&fold(s))
+}
+
+impl DatasetIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+    pub fn get(&self, id: &str) -> Option<&IndexDoc> {
+        self.by_id.get(id).and_then(|s| self.docs[*s].as_ref())
+    }
+
+    /// Adds a dataset, replacing the one with the same id.
+    pub fn upsert(&mut self, doc: IndexDoc) {
+        self.remove(&doc.id);
+        let slot = self.docs.len();
+        for key in keyword_fields(&doc) {
+            self.keywords.entry(key).or_default().set(slot);
+        }
+        let texts = text_of(&doc);
+        let mut seen = std::collections::HashSet::new();
+        for (i, (field, _)) in TEXT_FIELDS.iter().enumerate() {
+            for tok in folded_tokens(&texts[i]) {
+                self.words.entry((field, tok.clone())).or_default().set(slot);
+                if seen.insert(tok.clone()) {
+                    *self.df.entry(tok).or_default() += 1;
+                }
+            }
+        }
+        self.folded.push(texts.map(|t| folded_tokens(&t).join(" ")));
+        self.live.set(slot);
+        self.by_id.insert(doc.id.clone(), slot);
+        self.docs.push(Some(doc));
+    }
+
+    /// Removes a dataset (a deleted dataset is not searchable).
+    pub fn remove(&mut self, id: &str) {
+        let Some(slot) = self.by_id.remove(id) else { return };
+        self.live.clear(slot);
+        if let Some(doc) = self.docs[slot].take() {
+            let mut seen = std::collections::HashSet::new();
+            for t in text_of(&doc).iter().flat_map(|t| folded_tokens(t)) {
+                if seen.insert(t.clone())
+                    && let Some(n) = self.df.get_mut(&t)
+                {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+        self.folded[slot] = Default::default();
+    }
+
+    fn all(&self) -> Bits {
+        self.live.clone()
+    }
+
+    fn slots_for_text(&self, field: Option<&str>, value: &str, prefix: bool) -> Bits {
+        let toks = folded_tokens(value);
+        let mut out: Option<Bits> = None;
+        let fields: Vec<&'static str> = match field {
+            None | Some("text") => TEXT_FIELDS.iter().map(|(f, _)| *f).collect(),
+            Some(f) => TEXT_FIELDS.iter().map(|(x, _)| *x).filter(|x| *x == f).collect(),
+        };
+        if toks.is_empty() {
+            return Bits::with_len(0);
+        }
+        let last = toks.len() - 1;
+        for (i, tok) in toks.iter().enumerate() {
+            let mut any = Bits::with_len(0);
+            for f in &fields {
+                if prefix && i == last {
+                    for ((kf, w), bits) in &self.words {
+                        if kf == f && w.starts_with(tok.as_str()) {
+                            any.or(bits);
+                        }
+                    }
+                } else if let Some(bits) = self.words.get(&(*f, tok.clone())) {
+                    any.or(bits);
+                }
+            }
+            match out.as_mut() {
+                None => out = Some(any),
+                Some(o) => o.and(&any),
+            }
+        }
+        out.unwrap_or_default()
+    }
+
+    fn eval(&self, q: &Query) -> Result<Bits, QueryError> {
+        Ok(match q {
+            Query::All => self.all(),
+            Query::And(parts) => {
+                let mut acc = self.all();
+                for p in parts {
+                    acc.and(&self.eval(p)?);
+                }
+                acc
+            }
+            Query::Or(parts) => {
+                let mut acc = Bits::with_len(0);
+                for p in parts {
+                    acc.or(&self.eval(p)?);
+                }
+                acc
+            }
+            Query::Not(inner) => {
+                let hit = self.eval(inner)?;
+                let mut acc = self.all();
+                for (i, w) in acc.0.iter_mut().enumerate() {
+                    *w &= !hit.0.get(i).copied().unwrap_or(0);
+                }
+                acc
+            }
+            Query::Term { field, value, prefix } => self.term(field.as_deref(), value, *prefix)?,
+            Query::Phrase { field, value } => {
+                let mut bits = self.slots_for_text(field.as_deref(), value, false);
+                let want = folded_tokens(value).join(" ");
+                let keep: Vec<usize> = bits
+                    .ones()
+                    .filter(|s| {
+                        TEXT_FIELDS.iter().enumerate().any(|(i, (f, _))| {
+                            field.as_deref().is_none_or(|x| x == "text" || x == *f)
+                                && format!(" {} ", self.folded[*s][i]).contains(&format!(" {want} "))
+                        })
+                    })
+                    .collect();
+                bits = Bits::with_len(self.docs.len());
+                keep.into_iter().for_each(|s| bits.set(s));
+                match field.as_deref() {
+                    Some(f) if !TEXT_FIELDS.iter().any(|(x, _)| *x == f) && f != "text" => {
+                        self.term(Some(f), value, false)?
+                    }
+                    _ => bits,
+                }
+            }
+            Query::Range { field, lo, hi, lo_inclusive, hi_inclusive } => {
+                let key = |d: &IndexDoc| -> Option<RangeValue> {
+                    match field.as_str() {
+                        "metadata_modified" => Some(RangeValue::Text(d.metadata_modified.clone())),
+                        "metadata_created" => Some(RangeValue::Text(d.metadata_created.clone())),
+                        "num_resources" => Some(RangeValue::Num(d.num_resources)),
+                        "num_tags" => Some(RangeValue::Num(d.num_tags)),
+                        "name" => Some(RangeValue::Text(d.name.clone())),
+                        _ => None,
+                    }
+                };
+                let numeric = matches!(field.as_str(), "num_resources" | "num_tags");
+                let is_time = field.starts_with("metadata_");
+                let lo = lo.as_deref().map(|v| RangeValue::parse(v, numeric, is_time, false)).transpose()?;
+                let hi = hi.as_deref().map(|v| RangeValue::parse(v, numeric, is_time, true)).transpose()?;
+                let mut bits = Bits::with_len(self.docs.len());
+                for s in self.live.ones() {
+                    let Some(v) = self.docs[s].as_ref().and_then(key) else {
+                        return Err(QueryError::Syntax { at: 0, what: format!("{field} has no ranges") });
+                    };
+                    let above = lo.as_ref().is_none_or(|l| if *lo_inclusive { v >= *l } else { v > *l });
+                    let below = hi.as_ref().is_none_or(|h| if *hi_inclusive { v <= *h } else { v < *h });
+                    if above && below {
+                        bits.set(s);
+                    }
+                }
+                bits
+            }
+        })
+    }
+
+    fn term(&self, field: Option<&str>, value: &str, prefix: bool) -> Result<Bits, QueryError> {
+        Ok(match field {
+            None | Some("text" | "title" | "notes" | "res_name") => self.slots_for_text(field, value, prefix),
+            Some("capacity") => {
+                if value == "public" {
+                    self.all()
+                } else {
+                    Bits::default()
+                }
+            }
+            Some("dataset_type") => {
+                if value == "dataset" {
+                    self.all()
+                } else {
+                    Bits::default()
+                }
+            }
+            Some("state") => {
+                if value == "active" {
+                    self.all()
+                } else {
+                    Bits::default()
+                }
+            }
+            Some("site_id") => self.all(),
+            Some(f @ ("num_resources" | "num_tags")) => {
+                let n: i64 =
+                    value.parse().map_err(|_| QueryError::Syntax { at: 0, what: format!("{f} is a number") })?;
+                let mut bits = Bits::with_len(self.docs.len());
+                for s in self.live.ones() {
+                    let d = self.docs[s].as_ref().expect("live slot");
+                    if (if f == "num_tags" { d.num_tags } else { d.num_resources }) == n {
+                        bits.set(s);
+                    }
+                }
+                bits
+            }
+            Some(f @ ("metadata_modified" | "metadata_created")) => {
+                let v = RangeValue::parse(value, false, true, false)?;
+                let mut bits = Bits::with_len(self.docs.len());
+                for s in self.live.ones() {
+                    let d = self.docs[s].as_ref().expect("live slot");
+                    let t = if f == "metadata_created" { &d.metadata_created } else { &d.metadata_modified };
+                    if RangeValue::Text(t.clone()) == v {
+                        bits.set(s);
+                    }
+                }
+                bits
+            }
+            Some(f) => {
+                let Some(kf) = FIELDS.iter().find(|x| **x == f) else {
+                    return Err(QueryError::UnknownField(f.to_string()));
+                };
+                let v = value.to_lowercase();
+                let mut bits = Bits::with_len(0);
+                if prefix {
+                    for ((k, w), b) in &self.keywords {
+                        if k == kf && w.starts_with(&v) {
+                            bits.or(b);
+                        }
+                    }
+                } else if let Some(b) = self.keywords.get(&(*kf, v)) {
+                    bits.or(b);
+                }
+                // Tags and names are words too: `tags:dan số` finds "Dân số".
+                if matches!(f, "tags" | "name") {
+                    bits.or(&self.slots_for_text(Some(f), value, prefix));
+                }
+                bits
+            }
+        })
+    }
+
+    fn score(&self, slot: usize, terms: &[String]) -> f64 {
+        let n = self.by_id.len().max(1) as f64;
+        let mut s = 0.0;
+        for t in terms {
+            let idf = (1.0 + n / (1.0 + *self.df.get(t).unwrap_or(&0) as f64)).ln();
+            for (f, w) in TEXT_FIELDS {
+                if self
+                    .words
+                    .get(&(f, t.clone()))
+                    .is_some_and(|b| b.0.get(slot / 64).is_some_and(|x| x & (1 << (slot % 64)) != 0))
+                {
+                    s += w * idf;
+                }
+            }
+        }
+        s
+    }
+
+    /// Answers a `package_search`.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult, QueryError> {
+        let known = |f: &str| FIELDS.contains(&f);
+        let q = super::query::parse(req.q, &known)?;
+        let fq = super::query::parse(req.fq, &known)?;
+        let sort = parse_sort(req.sort)?;
+        for f in req.facet_fields {
+            if !FACET_FIELDS.contains(&f.as_str()) {
+                return Err(QueryError::UnknownField(f.clone()));
+            }
+        }
+        let mut hits = self.eval(&q)?;
+        hits.and(&self.eval(&fq)?);
+        let count = hits.count();
+        let terms: Vec<String> = positive_terms(&q).iter().flat_map(|t| folded_tokens(t)).collect();
+        let slots: Vec<usize> = hits.ones().collect();
+        let scored: Vec<(usize, f64)> = if sort.iter().any(|(k, _)| *k == SortKey::Score) && !terms.is_empty() {
+            slots.iter().map(|s| (*s, self.score(*s, &terms))).collect()
+        } else {
+            slots.iter().map(|s| (*s, 0.0)).collect()
+        };
+        let doc = |s: usize| self.docs[s].as_ref().expect("live slot");
+        let cmp = |a: &(usize, f64), b: &(usize, f64)| {
+            for (key, asc) in &sort {
+                let (da, db) = (doc(a.0), doc(b.0));
+                let o = match key {
+                    SortKey::Score => a.1.total_cmp(&b.1),
+                    SortKey::Modified => da.metadata_modified.cmp(&db.metadata_modified),
+                    SortKey::Created => da.metadata_created.cmp(&db.metadata_created),
+                    SortKey::Name => da.name.cmp(&db.name),
+                    SortKey::Title => fold(&da.title).cmp(&fold(&db.title)),
+                    SortKey::NumResources => da.num_resources.cmp(&db.num_resources),
+                    SortKey::NumTags => da.num_tags.cmp(&db.num_tags),
+                };
+                let o = if *asc { o } else { o.reverse() };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            da_id(doc(a.0)).cmp(da_id(doc(b.0)))
+        };
+        let rows = req.rows.min(MAX_ROWS);
+        let end = req.start.saturating_add(rows).min(scored.len());
+        let mut scored = scored;
+        let ids = if req.start >= scored.len() || rows == 0 {
+            Vec::new()
+        } else {
+            // Only the page and what comes before it are ordered: select, then sort the page.
+            if end < scored.len() {
+                scored.select_nth_unstable_by(end, cmp);
+                scored.truncate(end);
+            }
+            if req.start > 0 {
+                scored.select_nth_unstable_by(req.start, cmp);
+            }
+            let mut page = scored.split_off(req.start);
+            page.sort_by(cmp);
+            page.into_iter().map(|(s, _)| doc(s).id.clone()).collect()
+        };
+        let facets = req.facet_fields.iter().map(|f| (f.clone(), self.facet(f, &slots, req.facet_limit))).collect();
+        Ok(SearchResult { count, ids, facets })
+    }
+
+    fn facet(&self, field: &str, slots: &[usize], limit: Option<usize>) -> Vec<(String, usize)> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for s in slots {
+            let d = self.docs[*s].as_ref().expect("live slot");
+            let values: Vec<&str> = match field {
+                "organization" => vec![d.organization.as_str()],
+                "license_id" => vec![d.license_id.as_str()],
+                "frequency" => vec![d.frequency.as_str()],
+                "tags" => d.tags.iter().map(String::as_str).collect(),
+                "groups" => d.groups.iter().map(String::as_str).collect(),
+                "res_format" => {
+                    let mut v: Vec<&str> = d.res_format.iter().map(String::as_str).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+                _ => vec![],
+            };
+            for v in values.into_iter().filter(|v| !v.is_empty()) {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
+        let mut out: Vec<(String, usize)> = counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if let Some(l) = limit {
+            out.truncate(l);
+        }
+        out
+    }
+}
+
+fn da_id(d: &IndexDoc) -> &str {
+    &d.id
+}
+
+/// The words of a query's text clauses that are not negated: what ranking weighs.
+fn positive_terms(q: &Query) -> Vec<String> {
+    let text_field = |f: &Option<String>| f.as_deref().is_none_or(|f| ["text", "title", "notes", "tags"].contains(&f));
+    match q {
+        Query::Term { field, value, .. } | Query::Phrase { field, value } if text_field(field) => vec![value.clone()],
+        Query::And(v) | Query::Or(v) => v.iter().flat_map(positive_terms).collect(),
+        _ => vec![],
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum RangeValue {
+    Num(i64),
+    Text(String),
+}
+
+impl RangeValue {
+    /// A bound of a range. Times are compared as RFC 3339 UTC text; a date alone is its
+    /// midnight (or the end of the day as an upper bound); `NOW` is the current time.
+    fn parse(v: &str, numeric: bool, time: bool, upper: bool) -> Result<Self, QueryError> {
+        if numeric {
+            return v
+                .parse()
+                .map(RangeValue::Num)
+                .map_err(|_| QueryError::Syntax { at: 0, what: format!("'{v}' is not a number") });
+        }
+        if !time {
+            return Ok(RangeValue::Text(v.to_string()));
+        }
+        if v == "NOW" {
+            return Ok(RangeValue::Text(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()));
+        }
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+            return Ok(RangeValue::Text(t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()));
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            let t = if upper { d.and_hms_micro_opt(23, 59, 59, 999_999) } else { d.and_hms_opt(0, 0, 0) };
+            return Ok(RangeValue::Text(t.expect("valid time").format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()));
+        }
+        Err(QueryError::Syntax {
+            at: 0,
+            what: format!("'{v}' is not a time (use 2025-01-01T00:00:00Z, a date, NOW or *)"),
+        })
+    }
+}
+
+/// The form of time stored in [`IndexDoc`] and compared in ranges.
+pub fn index_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn doc(id: &str, title: &str, org: &str, tags: &[&str], formats: &[&str], modified: &str) -> IndexDoc {
+        IndexDoc {
+            id: id.into(),
+            name: format!("ds-{id}"),
+            title: title.into(),
+            notes: format!("Mô tả {title}"),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            organization: org.into(),
+            groups: vec!["gove".into()],
+            res_format: formats.iter().map(|t| t.to_string()).collect(),
+            res_name: vec![],
+            license_id: "cc-by-4.0".into(),
+            frequency: "MONTHLY".into(),
+            metadata_created: "2024-01-01T00:00:00.000000Z".into(),
+            metadata_modified: modified.into(),
+            num_resources: formats.len() as i64,
+            num_tags: tags.len() as i64,
+        }
+    }
+
+    fn sample() -> DatasetIndex {
+        let mut ix = DatasetIndex::new();
+        ix.upsert(doc(
+            "1",
+            "Dân số theo xã",
+            "so-tttt",
+            &["dân số", "thống kê"],
+            &["CSV"],
+            "2025-03-01T00:00:00.000000Z",
+        ));
+        ix.upsert(doc(
+            "2",
+            "Hồ sơ thủ tục hành chính theo tháng",
+            "so-tttt",
+            &["thủ tục"],
+            &["CSV", "JSON"],
+            "2025-06-01T00:00:00.000000Z",
+        ));
+        ix.upsert(doc(
+            "3",
+            "Chất lượng không khí",
+            "so-tnmt",
+            &["môi trường"],
+            &["JSON"],
+            "2024-11-01T00:00:00.000000Z",
+        ));
+        ix
+    }
+
+    fn search(ix: &DatasetIndex, q: &str, fq: &str, sort: &str) -> Result<SearchResult, QueryError> {
+        ix.search(&SearchRequest { q, fq, sort, rows: 10, start: 0, facet_fields: &[], facet_limit: None })
+    }
+
+    #[test]
+    fn diacritic_insensitive_text() {
+        let ix = sample();
+        assert_eq!(search(&ix, "dan so", "", "").unwrap().ids, vec!["1"]);
+        assert_eq!(search(&ix, "Dân số", "", "").unwrap().ids, vec!["1"]);
+        assert_eq!(search(&ix, "khong*", "", "").unwrap().ids, vec!["3"]);
+        assert_eq!(search(&ix, "\"theo tháng\"", "", "").unwrap().ids, vec!["2"]);
+        assert_eq!(search(&ix, "\"tháng theo\"", "", "").unwrap().count, 0);
+    }
+
+    #[test]
+    fn fields_booleans_ranges() {
+        let ix = sample();
+        let ids = |q: &str, fq: &str| search(&ix, q, fq, "name asc").unwrap().ids;
+        assert_eq!(ids("*:*", "organization:so-tttt"), vec!["1", "2"]);
+        assert_eq!(ids("*:*", "+organization:so-tttt +res_format:JSON"), vec!["2"]);
+        assert_eq!(ids("res_format:csv", ""), vec!["1", "2"]);
+        assert_eq!(ids("tags:\"môi trường\" OR tags:\"thủ tục\"", ""), vec!["2", "3"]);
+        assert_eq!(ids("-organization:so-tttt", ""), vec!["3"]);
+        assert_eq!(ids("metadata_modified:[2025-01-01T00:00:00Z TO *]", ""), vec!["1", "2"]);
+        assert_eq!(ids("metadata_modified:[* TO 2025-03-01]", ""), vec!["1", "3"]);
+        assert_eq!(ids("metadata_modified:{2025-03-01T00:00:00Z TO *]", ""), vec!["2"]);
+        assert_eq!(ids("num_resources:[2 TO *]", ""), vec!["2"]);
+        assert_eq!(ids("capacity:public", "dataset_type:dataset"), vec!["1", "2", "3"]);
+    }
+
+    #[test]
+    fn sort_paging_facets() {
+        let ix = sample();
+        assert_eq!(search(&ix, "", "", "metadata_modified desc").unwrap().ids, vec!["2", "1", "3"]);
+        assert_eq!(search(&ix, "", "", "title_string asc").unwrap().ids, vec!["3", "1", "2"]);
+        let page = |start| {
+            ix.search(&SearchRequest {
+                q: "",
+                fq: "",
+                sort: "name asc",
+                rows: 1,
+                start,
+                facet_fields: &[],
+                facet_limit: None,
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            (page(0).ids, page(1).ids, page(2).ids, page(3).ids),
+            (vec!["1".into()], vec!["2".into()], vec!["3".into()], vec![])
+        );
+        assert_eq!(page(2).count, 3);
+        let f = vec!["organization".to_string(), "res_format".to_string()];
+        let r = ix
+            .search(&SearchRequest {
+                q: "",
+                fq: "",
+                sort: "",
+                rows: 0,
+                start: 0,
+                facet_fields: &f,
+                facet_limit: Some(1),
+            })
+            .unwrap();
+        assert_eq!(
+            r.facets,
+            vec![("organization".into(), vec![("so-tttt".into(), 2)]), ("res_format".into(), vec![("CSV".into(), 2)])]
+        );
+    }
+
+    #[test]
+    fn title_outranks_description() {
+        let mut ix = sample();
+        let mut d = doc("4", "Ngân sách", "so-tc", &[], &[], "2025-01-01T00:00:00.000000Z");
+        d.notes = "Có số liệu không khí".into();
+        ix.upsert(d);
+        assert_eq!(search(&ix, "không khí", "", "").unwrap().ids, vec!["3", "4"]);
+    }
+
+    #[test]
+    fn updates_and_deletes() {
+        let mut ix = sample();
+        ix.upsert(doc("1", "Lao động việc làm", "so-ldtbxh", &[], &[], "2025-07-01T00:00:00.000000Z"));
+        assert_eq!(search(&ix, "dan so", "", "").unwrap().count, 0);
+        assert_eq!(search(&ix, "lao dong", "", "").unwrap().ids, vec!["1"]);
+        ix.remove("3");
+        assert_eq!(search(&ix, "", "", "").unwrap().count, 2);
+        assert_eq!(ix.len(), 2);
+        assert!(ix.get("3").is_none());
+    }
+
+    #[test]
+    fn bad_requests() {
+        let ix = sample();
+        assert_eq!(search(&ix, "colour:red", "", ""), Err(QueryError::UnknownField("colour".into())));
+        assert!(search(&ix, "", "", "popularity desc").is_err());
+        assert!(search(&ix, "", "", "name sideways").is_err());
+        assert!(search(&ix, "metadata_modified:[yesterday TO *]", "", "").is_err());
+        let f = vec!["notes".to_string()];
+        assert!(
+            ix.search(&SearchRequest {
+                q: "",
+                fq: "",
+                sort: "",
+                rows: 1,
+                start: 0,
+                facet_fields: &f,
+                facet_limit: None
+            })
+            .is_err()
+        );
+    }
+
+    proptest! {
+        /// Paging through any sort gives every hit exactly once, in the order of one big page.
+        #[test]
+        fn pages_partition_the_hits(n in 1usize..60, rows in 1usize..9, sort in prop::sample::select(vec!["name asc", "metadata_modified desc", "title_string asc, name desc", "", "num_resources desc"])) {
+            let mut ix = DatasetIndex::new();
+            for i in 0..n {
+                let mut d = doc(&format!("{i:03}"), &format!("Bộ dữ liệu {}", i % 7), "org", &[], &["CSV"][..(i % 2)], &format!("2025-01-{:02}T00:00:00.000000Z", 1 + i % 28));
+                d.num_resources = (i % 3) as i64;
+                ix.upsert(d);
+            }
+            let all = ix.search(&SearchRequest { q: "", fq: "", sort, rows: 1000, start: 0, facet_fields: &[], facet_limit: None }).unwrap().ids;
+            let mut paged = Vec::new();
+            let mut start = 0;
+            loop {
+                let r = ix.search(&SearchRequest { q: "", fq: "", sort, rows, start, facet_fields: &[], facet_limit: None }).unwrap();
+                prop_assert_eq!(r.count, n);
+                if r.ids.is_empty() { break; }
+                start += r.ids.len();
+                paged.extend(r.ids);
+            }
+            prop_assert_eq!(paged, all);
+        }
+    }
+}
