@@ -21,6 +21,7 @@ pub mod group_commit;
 pub mod log;
 pub mod models;
 pub mod notify;
+pub mod opendata;
 pub mod outbox;
 pub mod petitions;
 pub mod proactive;

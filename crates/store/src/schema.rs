@@ -348,6 +348,44 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("ai_uses_by_day", "ai_uses", &["day"])],
             drops: vec![],
         },
+        Migration {
+            version: 18,
+            name: "open data catalogue",
+            // Datasets and their resources (issue #6), each kept as its CKAN dictionary (the
+            // fields Sen does not interpret survive a round trip), with the columns queries
+            // filter on beside it. Ids are UUIDs, as CKAN clients expect.
+            tables: vec![
+                Table::create()
+                    .table("od_datasets")
+                    .if_not_exists()
+                    .col(ColumnDef::new("id").text().not_null().primary_key())
+                    .col(text("name"))
+                    .col(big("agency_id"))
+                    .col(text("state"))
+                    .col(text("body"))
+                    .col(ts("created_at"))
+                    .col(ts("modified_at"))
+                    .foreign_key(&mut fk(("od_datasets", "agency_id"), ("agencies", "id")))
+                    .to_owned(),
+                Table::create()
+                    .table("od_resources")
+                    .if_not_exists()
+                    .col(ColumnDef::new("id").text().not_null().primary_key())
+                    .col(text("dataset_id"))
+                    .col(big("position"))
+                    .col(text("body"))
+                    .col(ts("created_at"))
+                    .col(ts("modified_at"))
+                    .foreign_key(&mut fk(("od_resources", "dataset_id"), ("od_datasets", "id")))
+                    .to_owned(),
+            ],
+            indexes: vec![
+                unique("od_datasets_by_name", "od_datasets", &["name"]),
+                index("od_datasets_by_modified", "od_datasets", &["modified_at", "id"]),
+                index("od_resources_by_dataset", "od_resources", &["dataset_id", "position"]),
+            ],
+            drops: vec![],
+        },
     ]
 }
 

@@ -904,3 +904,52 @@ async fn a_notification_is_claimed_once_retried_after_its_lease_and_kept_until_i
         );
     }
 }
+
+#[tokio::test]
+async fn open_data_datasets_keep_their_dictionary_and_replace_their_resources() {
+    use sen_store::opendata::{StoredDataset, StoredResource};
+    for s in stores().await {
+        let f = fixture(&s).await;
+        let now = Utc::now();
+        let ds = |id: &str, name: &str| StoredDataset {
+            id: id.into(),
+            name: name.into(),
+            agency_id: f.agency_id,
+            state: "active".into(),
+            body: json!({"title": "Dân số theo xã", "extra_field": {"kept": true}}),
+            created_at: now,
+            modified_at: now,
+        };
+        let res = |id: &str, pos: i64| StoredResource {
+            id: id.into(),
+            dataset_id: "d1".into(),
+            position: pos,
+            body: json!({"name": format!("Tệp {pos}"), "format": "CSV"}),
+            created_at: now,
+            modified_at: now,
+        };
+        s.save_dataset(&ds("d1", "dan-so"), &[res("r1", 0), res("r2", 1)]).await.unwrap();
+        let got = s.dataset("dan-so").await.unwrap();
+        assert_eq!(got.id, "d1");
+        assert_eq!(got.body["extra_field"]["kept"], json!(true));
+        assert_eq!(s.dataset("d1").await.unwrap().name, "dan-so");
+        assert_eq!(s.dataset_resources("d1").await.unwrap().len(), 2);
+        // An update replaces the resources.
+        s.save_dataset(&ds("d1", "dan-so-2025"), &[res("r3", 0)]).await.unwrap();
+        let rs = s.dataset_resources("d1").await.unwrap();
+        assert_eq!(rs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["r3"]);
+        assert!(matches!(s.resource("r1").await, Err(StoreError::NotFound)));
+        // A second dataset may not take the name.
+        assert!(matches!(s.save_dataset(&ds("d2", "dan-so-2025"), &[]).await, Err(StoreError::Duplicate(_))));
+        assert!(matches!(s.dataset("d2").await, Err(StoreError::NotFound)));
+        s.save_dataset(&ds("d2", "khong-khi"), &[]).await.unwrap();
+        assert_eq!(s.dataset_names(0, 10).await.unwrap(), vec!["dan-so-2025", "khong-khi"]);
+        assert_eq!(s.all_datasets(1).await.unwrap().len(), 2);
+        let mut deleted = ds("d2", "khong-khi");
+        deleted.state = "deleted".into();
+        s.save_dataset(&deleted, &[]).await.unwrap();
+        assert_eq!(s.dataset_names(0, 10).await.unwrap(), vec!["dan-so-2025"]);
+        assert_eq!(s.datasets_per_agency().await.unwrap(), vec![(f.agency_id, 1)]);
+        assert_eq!(s.datasets_by_modified(0, 10).await.unwrap().len(), 1);
+    }
+}

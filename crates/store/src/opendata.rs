@@ -1,0 +1,329 @@
+//! The open-data catalogue (issue #6): datasets and resources, each stored as its CKAN
+//! dictionary with the columns that queries filter on beside it.
+
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, Order, Query};
+use serde_json::Value;
+
+use crate::{Result, Store, StoreError};
+
+/// A dataset as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDataset {
+    pub id: String,
+    pub name: String,
+    pub agency_id: i64,
+    /// `active` or `deleted`.
+    pub state: String,
+    /// The CKAN dictionary without its resources and derived fields.
+    pub body: Value,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+/// A resource as stored: its CKAN dictionary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub id: String,
+    pub dataset_id: String,
+    pub position: i64,
+    pub body: Value,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DatasetRow {
+    id: String,
+    name: String,
+    agency_id: i64,
+    state: String,
+    body: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ResourceRow {
+    id: String,
+    dataset_id: String,
+    position: i64,
+    body: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+const DATASET_COLUMNS: [&str; 7] = ["id", "name", "agency_id", "state", "body", "created_at", "modified_at"];
+const RESOURCE_COLUMNS: [&str; 6] = ["id", "dataset_id", "position", "body", "created_at", "modified_at"];
+
+fn json(s: &str) -> Result<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Invalid(format!("stored open-data JSON: {e}")))
+}
+
+impl TryFrom<DatasetRow> for StoredDataset {
+    type Error = StoreError;
+    fn try_from(r: DatasetRow) -> Result<Self> {
+        Ok(StoredDataset {
+            body: json(&r.body)?,
+            id: r.id,
+            name: r.name,
+            agency_id: r.agency_id,
+            state: r.state,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+impl TryFrom<ResourceRow> for StoredResource {
+    type Error = StoreError;
+    fn try_from(r: ResourceRow) -> Result<Self> {
+        Ok(StoredResource {
+            body: json(&r.body)?,
+            id: r.id,
+            dataset_id: r.dataset_id,
+            position: r.position,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+impl Store {
+    /// Writes a dataset with its whole list of resources, replacing what was stored under its
+    /// id (CKAN's `package_update` replaces the resources too). A name another dataset holds
+    /// is [`StoreError::Duplicate`].
+    pub async fn save_dataset(&self, d: &StoredDataset, resources: &[StoredResource]) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        let exists: Option<IdOnly> = tx
+            .fetch_optional(
+                &Query::select().column("id").from("od_datasets").and_where(Expr::col("id").eq(&d.id)).to_owned(),
+            )
+            .await?;
+        let dup = |e: StoreError| if e.is_unique_violation() { StoreError::Duplicate(d.name.clone()) } else { e };
+        if exists.is_some() {
+            tx.execute(
+                &Query::delete().from_table("od_resources").and_where(Expr::col("dataset_id").eq(&d.id)).to_owned(),
+            )
+            .await?;
+            tx.execute(
+                &Query::update()
+                    .table("od_datasets")
+                    .value("name", &d.name)
+                    .value("agency_id", d.agency_id)
+                    .value("state", &d.state)
+                    .value("body", d.body.to_string())
+                    .value("modified_at", d.modified_at)
+                    .and_where(Expr::col("id").eq(&d.id))
+                    .to_owned(),
+            )
+            .await
+            .map_err(dup)?;
+        } else {
+            tx.execute(
+                &Query::insert()
+                    .into_table("od_datasets")
+                    .columns(DATASET_COLUMNS)
+                    .values_panic([
+                        d.id.clone().into(),
+                        d.name.clone().into(),
+                        d.agency_id.into(),
+                        d.state.clone().into(),
+                        d.body.to_string().into(),
+                        d.created_at.into(),
+                        d.modified_at.into(),
+                    ])
+                    .to_owned(),
+            )
+            .await
+            .map_err(dup)?;
+        }
+        for r in resources {
+            tx.execute(
+                &Query::insert()
+                    .into_table("od_resources")
+                    .columns(RESOURCE_COLUMNS)
+                    .values_panic([
+                        r.id.clone().into(),
+                        d.id.clone().into(),
+                        r.position.into(),
+                        r.body.to_string().into(),
+                        r.created_at.into(),
+                        r.modified_at.into(),
+                    ])
+                    .to_owned(),
+            )
+            .await
+            .map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(r.id.clone()) } else { e })?;
+        }
+        tx.commit().await
+    }
+
+    /// A dataset by id or by name, deleted ones included.
+    pub async fn dataset(&self, id_or_name: &str) -> Result<StoredDataset> {
+        let row: DatasetRow = self
+            .db
+            .fetch_one(
+                &Query::select()
+                    .columns(DATASET_COLUMNS)
+                    .from("od_datasets")
+                    .cond_where(Expr::col("id").eq(id_or_name).or(Expr::col("name").eq(id_or_name)))
+                    .to_owned(),
+            )
+            .await?;
+        row.try_into()
+    }
+
+    /// Active datasets in name order after `after`, at most `limit`.
+    pub async fn dataset_names(&self, offset: u64, limit: u64) -> Result<Vec<String>> {
+        #[derive(sqlx::FromRow)]
+        struct Name {
+            name: String,
+        }
+        let rows: Vec<Name> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .column("name")
+                    .from("od_datasets")
+                    .and_where(Expr::col("state").eq("active"))
+                    .order_by("name", Order::Asc)
+                    .limit(limit)
+                    .offset(offset)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+
+    /// Active datasets by last change (newest first, then id), one page of `limit` from
+    /// `offset`: `current_package_list_with_resources` and the DCAT catalogue page through it.
+    pub async fn datasets_by_modified(&self, offset: u64, limit: u64) -> Result<Vec<StoredDataset>> {
+        let rows: Vec<DatasetRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(DATASET_COLUMNS)
+                    .from("od_datasets")
+                    .and_where(Expr::col("state").eq("active"))
+                    .order_by("modified_at", Order::Desc)
+                    .order_by("id", Order::Asc)
+                    .limit(limit)
+                    .offset(offset)
+                    .to_owned(),
+            )
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Every active dataset with its resources, in pages of `page`: what the search index is
+    /// built from at start.
+    pub async fn all_datasets(&self, page: u64) -> Result<Vec<(StoredDataset, Vec<StoredResource>)>> {
+        let mut out = Vec::new();
+        let mut after = String::new();
+        loop {
+            let rows: Vec<DatasetRow> = self
+                .db
+                .fetch_all(
+                    &Query::select()
+                        .columns(DATASET_COLUMNS)
+                        .from("od_datasets")
+                        .and_where(Expr::col("state").eq("active"))
+                        .and_where(Expr::col("id").gt(&after))
+                        .order_by("id", Order::Asc)
+                        .limit(page)
+                        .to_owned(),
+                )
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let res: Vec<ResourceRow> = self
+                .db
+                .fetch_all(
+                    &Query::select()
+                        .columns(RESOURCE_COLUMNS)
+                        .from("od_resources")
+                        .and_where(Expr::col("dataset_id").is_in(ids))
+                        .order_by("dataset_id", Order::Asc)
+                        .order_by("position", Order::Asc)
+                        .to_owned(),
+                )
+                .await?;
+            let mut by_dataset: std::collections::HashMap<String, Vec<StoredResource>> = Default::default();
+            for r in res {
+                let r: StoredResource = r.try_into()?;
+                by_dataset.entry(r.dataset_id.clone()).or_default().push(r);
+            }
+            let n = rows.len() as u64;
+            for r in rows {
+                let d: StoredDataset = r.try_into()?;
+                let res = by_dataset.remove(&d.id).unwrap_or_default();
+                out.push((d, res));
+            }
+            if n < page {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A dataset's resources in order.
+    pub async fn dataset_resources(&self, dataset_id: &str) -> Result<Vec<StoredResource>> {
+        let rows: Vec<ResourceRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(RESOURCE_COLUMNS)
+                    .from("od_resources")
+                    .and_where(Expr::col("dataset_id").eq(dataset_id))
+                    .order_by("position", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn resource(&self, id: &str) -> Result<StoredResource> {
+        let row: ResourceRow = self
+            .db
+            .fetch_one(
+                &Query::select()
+                    .columns(RESOURCE_COLUMNS)
+                    .from("od_resources")
+                    .and_where(Expr::col("id").eq(id))
+                    .to_owned(),
+            )
+            .await?;
+        row.try_into()
+    }
+
+    /// Active datasets per agency: how many each publishes (programme target K5).
+    pub async fn datasets_per_agency(&self) -> Result<Vec<(i64, i64)>> {
+        #[derive(sqlx::FromRow)]
+        struct Count {
+            agency_id: i64,
+            n: i64,
+        }
+        let rows: Vec<Count> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .column("agency_id")
+                    .expr_as(sea_query::Func::count(Expr::col("id")), "n")
+                    .from("od_datasets")
+                    .and_where(Expr::col("state").eq("active"))
+                    .group_by_col("agency_id")
+                    .order_by("agency_id", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.agency_id, r.n)).collect())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct IdOnly {
+    #[allow(dead_code)]
+    id: String,
+}
