@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod geo;
 pub mod journeys;
+pub mod open_data;
 pub mod people;
 pub mod petitions;
 pub mod registries;
@@ -337,6 +338,10 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> Result<Vec<DemoAccount>,
     let agencies = store.agencies().await?;
     tracing::info!(provinces = 34, communes = communes.len(), agencies = agencies.len(), "administrative units");
     exchange_members(store, &agencies, &system).await?;
+    // Its own random stream, so the people and dossiers stay those of the seed.
+    let mut od_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x0da7a);
+    let datasets = open_data::seed(store, &agencies, &mut od_rng, opts.now).await?;
+    tracing::info!(datasets, "open data catalogue");
 
     let mut procedures = Vec::new();
     for (spec, form) in catalogue::procedures() {
@@ -801,6 +806,14 @@ async fn named_accounts(
         None,
         "cán bộ Công an Phường Hoàn Kiếm (cư trú) / commune police officer",
     );
+    add(
+        "dulieumo",
+        "Trần Thu Hà",
+        user_kind::OFFICER,
+        None,
+        None,
+        "quản trị dữ liệu mở, Sở Nông nghiệp và Môi trường Hà Nội / open-data publisher",
+    );
     add("admin", "Quản trị hệ thống", user_kind::ADMIN, None, None, "quản trị hệ thống / system administrator");
     let mut accounts = Vec::new();
     for (u, who) in out {
@@ -810,6 +823,7 @@ async fn named_accounts(
             "chuyenvien" => vec![(hoan_kiem, "specialist"), (justice, "specialist")],
             "lanhdao" => vec![(hoan_kiem, "approver")],
             "quantri" => vec![(hoan_kiem, "agency_admin")],
+            "dulieumo" => vec![(find("H01.SNNMT"), "agency_admin")],
             "motcua.badinh" => vec![(ba_dinh, "reception"), (ba_dinh, "approver")],
             "baohiem" => {
                 vec![(social_security, "reception"), (social_security, "specialist"), (social_security, "approver")]

@@ -238,23 +238,7 @@ impl Store {
             let Some(last) = rows.last() else { break };
             after = last.id.clone();
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let res: Vec<ResourceRow> = self
-                .db
-                .fetch_all(
-                    &Query::select()
-                        .columns(RESOURCE_COLUMNS)
-                        .from("od_resources")
-                        .and_where(Expr::col("dataset_id").is_in(ids))
-                        .order_by("dataset_id", Order::Asc)
-                        .order_by("position", Order::Asc)
-                        .to_owned(),
-                )
-                .await?;
-            let mut by_dataset: std::collections::HashMap<String, Vec<StoredResource>> = Default::default();
-            for r in res {
-                let r: StoredResource = r.try_into()?;
-                by_dataset.entry(r.dataset_id.clone()).or_default().push(r);
-            }
+            let mut by_dataset = self.resources_of(ids).await?;
             let n = rows.len() as u64;
             for r in rows {
                 let d: StoredDataset = r.try_into()?;
@@ -266,6 +250,52 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Datasets by id with their resources, in the order of `ids` (missing ones left out):
+    /// a page of search results.
+    pub async fn datasets_with_resources(&self, ids: &[String]) -> Result<Vec<(StoredDataset, Vec<StoredResource>)>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows: Vec<DatasetRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(DATASET_COLUMNS)
+                    .from("od_datasets")
+                    .and_where(Expr::col("id").is_in(ids.to_vec()))
+                    .to_owned(),
+            )
+            .await?;
+        let mut by_id: std::collections::HashMap<String, StoredDataset> = Default::default();
+        for r in rows {
+            let d: StoredDataset = r.try_into()?;
+            by_id.insert(d.id.clone(), d);
+        }
+        let mut res = self.resources_of(ids.to_vec()).await?;
+        Ok(ids.iter().filter_map(|id| by_id.remove(id).map(|d| (d, res.remove(id).unwrap_or_default()))).collect())
+    }
+
+    async fn resources_of(&self, ids: Vec<String>) -> Result<std::collections::HashMap<String, Vec<StoredResource>>> {
+        let res: Vec<ResourceRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(RESOURCE_COLUMNS)
+                    .from("od_resources")
+                    .and_where(Expr::col("dataset_id").is_in(ids))
+                    .order_by("dataset_id", Order::Asc)
+                    .order_by("position", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        let mut by_dataset: std::collections::HashMap<String, Vec<StoredResource>> = Default::default();
+        for r in res {
+            let r: StoredResource = r.try_into()?;
+            by_dataset.entry(r.dataset_id.clone()).or_default().push(r);
+        }
+        Ok(by_dataset)
     }
 
     /// A dataset's resources in order.

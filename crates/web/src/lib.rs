@@ -6,6 +6,7 @@ pub mod app;
 pub mod assistant_http;
 pub mod auth;
 pub mod bundle_http;
+pub mod ckan_http;
 pub mod completeness_http;
 pub mod consent_http;
 pub mod data_reads_http;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub ai_uses: Arc<std::sync::Mutex<std::collections::HashSet<AiUse>>>,
     /// The petition router, retrained when officers correct routes.
     pub router_model: Arc<RwLock<Arc<sen_domain::routing::Model>>>,
+    /// The open-data catalogue's search index (issue #6).
+    pub open_data: ckan_http::OpenDataIndex,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
         let router = petitions_http::train(&store).await?;
         let delay = train_delay(&store).await?;
         let recommender = recommend_http::train(&store).await?;
+        let open_data = ckan_http::load_index(&store).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -114,6 +118,7 @@ impl AppState {
             delay_model: Arc::new(RwLock::new(Arc::new(delay))),
             recommend_model: Arc::new(RwLock::new(Arc::new(recommender))),
             ai_uses: Default::default(),
+            open_data: Arc::new(RwLock::new(open_data)),
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))
@@ -136,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes(state.clone()))
         .nest("/api/v1", api::routes())
         .merge(notify_http::routes())
+        .merge(ckan_http::routes())
         .merge(metrics::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

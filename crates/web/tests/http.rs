@@ -2483,3 +2483,247 @@ async fn a_bundle_is_applied_for_and_completed_from_the_pages() {
         assert!(b["parts"][0]["dossier_id"].is_i64());
     });
 }
+
+/// A CKAN action: (HTTP status, the envelope).
+async fn ckan(s: &Server, action: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let c = Client::new();
+    let url = format!("{}/api/3/action/{action}", s.base);
+    let mut r = match &body {
+        Some(b) => c.post(url).json(b),
+        None => c.get(url),
+    };
+    if let Some(t) = token {
+        r = r.header("Authorization", t);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+async fn ckan_token(s: &Server, username: &str) -> String {
+    let u = login(s, username).await;
+    let (st, v) = post(&u, format!("{}/api/v1/auth/tokens", s.base), json!({"name": "ckanapi"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn ckan_action_api_reads_and_searches_the_catalogue() {
+    on_both!(|s| {
+        let (st, v) = ckan(&s, "site_read", None, None).await;
+        assert_eq!((st, &v["success"], &v["result"]), (StatusCode::OK, &json!(true), &json!(true)));
+        assert!(v["help"].as_str().unwrap().ends_with("help_show?name=site_read"));
+        let (_, list) = ckan(&s, "package_list", None, None).await;
+        let names = list["result"].as_array().unwrap().clone();
+        assert!(names.len() >= 10, "{list}");
+        let (_, all) = ckan(&s, "package_search", None, Some(json!({"q": "*:*", "rows": 0}))).await;
+        assert_eq!(all["result"]["count"].as_u64().unwrap() as usize, names.len());
+        // Diacritics or not, the same dataset; facets count the hits.
+        for q in ["không khí", "khong khi"] {
+            let (st, v) =
+                ckan(&s, "package_search", None, Some(json!({"q": q, "facet.field": ["organization", "tags"]}))).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            let r = &v["result"];
+            assert_eq!(r["results"][0]["name"], "chat-luong-khong-khi-theo-tram-quan-trac", "{q}");
+            assert_eq!(r["results"][0]["organization"]["name"], "h01-snnmt");
+            assert_eq!(r["results"][0]["resources"].as_array().unwrap().len(), 2);
+            assert_eq!(r["search_facets"]["organization"]["items"][0]["name"], "h01-snnmt");
+            assert_eq!(r["facets"]["organization"]["h01-snnmt"], r["count"]);
+        }
+        // GET with fq, as ckanapi and browsers send it.
+        let c = Client::new();
+        let v: Value = c
+            .get(format!(
+                "{}/api/action/package_search?fq=organization:h01-snnmt%20%2Bres_format:CSV&sort=name%20asc",
+                s.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["result"]["count"], 2, "{v}");
+        assert_eq!(v["result"]["results"][0]["name"], "chat-luong-khong-khi-theo-tram-quan-trac");
+        let (_, v) = ckan(
+            &s,
+            "package_search",
+            None,
+            Some(json!({"fq": "metadata_modified:[2000-01-01T00:00:00Z TO *]", "rows": 1000})),
+        )
+        .await;
+        assert_eq!(v["result"]["count"].as_u64().unwrap() as usize, names.len());
+        // Paging: every dataset once.
+        let mut seen = Vec::new();
+        for start in (0..names.len()).step_by(4) {
+            let (_, v) =
+                ckan(&s, "package_search", None, Some(json!({"rows": 4, "start": start, "sort": "name asc"}))).await;
+            seen.extend(
+                v["result"]["results"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_string()),
+            );
+        }
+        let mut sorted: Vec<String> = names.iter().map(|n| n.as_str().unwrap().to_string()).collect();
+        sorted.sort();
+        assert_eq!(seen, sorted);
+        // Show, organisations, groups, tags, licences, resources.
+        let (_, d) =
+            ckan(&s, "package_show", None, Some(json!({"id": "chat-luong-khong-khi-theo-tram-quan-trac"}))).await;
+        let d = &d["result"];
+        assert_eq!(d["license_id"], "cc-by-4.0");
+        assert_eq!(d["groups"][0]["name"], "envi");
+        assert_eq!(d["num_resources"], 2);
+        let (_, again) = ckan(&s, "package_show", None, Some(json!({"id": d["id"]}))).await;
+        assert_eq!(&again["result"], d);
+        let (_, r) = ckan(&s, "resource_show", None, Some(json!({"id": d["resources"][0]["id"]}))).await;
+        assert_eq!(r["result"]["package_id"], d["id"]);
+        let (_, o) = ckan(&s, "organization_show", None, Some(json!({"id": "h01-snnmt"}))).await;
+        assert_eq!(
+            (&o["result"]["package_count"], &o["result"]["title"]),
+            (&json!(2), &json!("Sở Nông nghiệp và Môi trường Hà Nội"))
+        );
+        let (_, g) = ckan(&s, "group_list", None, None).await;
+        assert_eq!(g["result"].as_array().unwrap().len(), 13);
+        let (_, t) = ckan(&s, "tag_list", None, Some(json!({"query": "moi truong"}))).await;
+        assert_eq!(t["result"], json!(["môi trường"]));
+        let (_, l) = ckan(&s, "license_list", None, None).await;
+        assert!(l["result"].as_array().unwrap().iter().all(|l| l["is_okd_compliant"] == true));
+        let (_, cur) = ckan(&s, "current_package_list_with_resources", None, Some(json!({"limit": 3}))).await;
+        assert_eq!(cur["result"].as_array().unwrap().len(), 3);
+        // Bad input: CKAN's error types and codes.
+        let cases = [
+            ("package_search", json!({"q": "title:(dân"}), StatusCode::BAD_REQUEST, "Search Query Error"),
+            ("package_search", json!({"fq": "colour:red"}), StatusCode::BAD_REQUEST, "Search Query Error"),
+            ("package_search", json!({"sort": "popularity desc"}), StatusCode::BAD_REQUEST, "Search Query Error"),
+            ("package_search", json!({"rows": 1001}), StatusCode::CONFLICT, "Validation Error"),
+            ("package_search", json!({"start": "x"}), StatusCode::CONFLICT, "Validation Error"),
+            ("package_show", json!({"id": "khong-co"}), StatusCode::NOT_FOUND, "Not Found Error"),
+            ("package_show", json!({}), StatusCode::CONFLICT, "Validation Error"),
+            ("organization_show", json!({"id": "khong-co"}), StatusCode::NOT_FOUND, "Not Found Error"),
+            ("resource_show", json!({"id": "khong-co"}), StatusCode::NOT_FOUND, "Not Found Error"),
+            ("no_such_action", json!({}), StatusCode::BAD_REQUEST, "Bad Request"),
+        ];
+        for (action, body, status, kind) in cases {
+            let (st, v) = ckan(&s, action, None, Some(body.clone())).await;
+            assert_eq!(
+                (st, &v["success"], v["error"]["__type"].as_str().unwrap_or_default()),
+                (status, &json!(false), kind),
+                "{action} {body}: {v}"
+            );
+        }
+        assert_eq!(
+            ckan(&s, "package_search", None, Some(json!({"rows": 1001}))).await.1["error"]["rows"][0],
+            "Must be at most 1000"
+        );
+    });
+}
+
+#[tokio::test]
+async fn ckan_writes_need_a_token_of_the_owning_agency_and_change_nothing_when_refused() {
+    on_both!(|s| {
+        let publisher = ckan_token(&s, "dulieumo").await;
+        let other = ckan_token(&s, "quantri").await;
+        let count = |v: &Value| v["result"]["count"].as_u64().unwrap();
+        let before = count(&ckan(&s, "package_search", None, Some(json!({}))).await.1);
+        let new = json!({"name": "diem-thu-gom-rac", "title": "Điểm thu gom rác thải sinh hoạt", "owner_org": "h01-snnmt",
+            "tags": ["rác thải"], "groups": ["envi"], "frequency": "MONTHLY",
+            "resources": [{"name": "Điểm thu gom", "url": "https://dulieu.hanoi.gov.vn/diem-thu-gom.csv"}]});
+        // Refused: no token, a token of another agency, an agency the publisher is not in,
+        // a GET, a bad dataset. None changes anything.
+        let (st, v) = ckan(&s, "package_create", None, Some(new.clone())).await;
+        assert_eq!((st, v["error"]["__type"].as_str().unwrap()), (StatusCode::FORBIDDEN, "Authorization Error"));
+        let (st, _) = ckan(&s, "package_create", Some(&other), Some(new.clone())).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, _) = ckan(&s, "package_create", Some("sen_not_a_token"), Some(new.clone())).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let mut elsewhere = new.clone();
+        elsewhere["owner_org"] = json!("h01-syt");
+        assert_eq!(ckan(&s, "package_create", Some(&publisher), Some(elsewhere)).await.0, StatusCode::FORBIDDEN);
+        let mut bad = new.clone();
+        bad["name"] = json!("Điểm Rác");
+        bad["license_id"] = json!("proprietary");
+        let (st, v) = ckan(&s, "package_create", Some(&publisher), Some(bad)).await;
+        assert_eq!((st, v["error"]["__type"].as_str().unwrap()), (StatusCode::CONFLICT, "Validation Error"), "{v}");
+        assert!(v["error"]["name"].is_array() && v["error"]["license_id"].is_array());
+        let (st, _) = ckan(&s, "package_create", Some(&publisher), None).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert_eq!(count(&ckan(&s, "package_search", None, Some(json!({}))).await.1), before);
+
+        // Created by its agency: searchable at once, Bearer or raw token alike.
+        let (st, v) = ckan(&s, "package_create", Some(&format!("Bearer {publisher}")), Some(new.clone())).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let id = v["result"]["id"].as_str().unwrap().to_string();
+        assert_eq!(v["result"]["resources"][0]["format"], "CSV");
+        let (_, v) = ckan(&s, "package_search", None, Some(json!({"q": "rac thai"}))).await;
+        assert_eq!(v["result"]["results"][0]["id"], id.as_str());
+        let (st, v) = ckan(&s, "package_create", Some(&publisher), Some(new.clone())).await;
+        assert_eq!(
+            (st, v["error"]["__type"].as_str().unwrap()),
+            (StatusCode::CONFLICT, "Validation Error"),
+            "a taken name"
+        );
+
+        // Another agency's administrator may not change it.
+        let (st, _) = ckan(&s, "package_patch", Some(&other), Some(json!({"id": id, "title": "Đổi tên"}))).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        // Patch keeps the rest; update without resources keeps them; resource_create adds one.
+        let (st, v) =
+            ckan(&s, "package_patch", Some(&publisher), Some(json!({"id": id, "title": "Điểm tập kết rác thải"})))
+                .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(
+            (&v["result"]["title"], &v["result"]["tags"][0]["name"]),
+            (&json!("Điểm tập kết rác thải"), &json!("rác thải"))
+        );
+        let res_id = v["result"]["resources"][0]["id"].clone();
+        let mut full = v["result"].clone();
+        full.as_object_mut().unwrap().remove("resources");
+        full["notes"] = json!("Cập nhật hằng tháng");
+        let (st, v) = ckan(&s, "package_update", Some(&publisher), Some(full)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["result"]["resources"][0]["id"], res_id);
+        let (st, v) = ckan(
+            &s,
+            "resource_create",
+            Some(&publisher),
+            Some(json!({"package_id": id, "name": "Bản đồ", "url": "https://dulieu.hanoi.gov.vn/ban-do.geojson"})),
+        )
+        .await;
+        assert_eq!((st, &v["result"]["format"]), (StatusCode::OK, &json!("GEOJSON")), "{v}");
+        let (_, shown) = ckan(&s, "package_show", None, Some(json!({"id": "diem-thu-gom-rac"}))).await;
+        assert_eq!(shown["result"]["num_resources"], 2);
+        let (_, v) =
+            ckan(&s, "package_search", None, Some(json!({"fq": "res_format:GEOJSON +organization:h01-snnmt"}))).await;
+        assert_eq!(v["result"]["count"], 1);
+        // The audit trail holds each write.
+        let n: i64 = sqlx_count(&s, "audit_log", "dataset.%").await;
+        assert!(n >= 4, "{n}");
+
+        // Deleted: gone from show and search.
+        assert_eq!(ckan(&s, "package_delete", Some(&other), Some(json!({"id": id}))).await.0, StatusCode::FORBIDDEN);
+        let (st, _) = ckan(&s, "package_delete", Some(&publisher), Some(json!({"id": id}))).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(ckan(&s, "package_show", None, Some(json!({"id": id}))).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(count(&ckan(&s, "package_search", None, Some(json!({}))).await.1), before);
+    });
+}
+
+/// Audit entries of `table` whose action is like `pattern`.
+async fn sqlx_count(s: &Server, table: &str, pattern: &str) -> i64 {
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: i64,
+    }
+    let n: N = s
+        .store
+        .db()
+        .fetch_one(
+            &sea_query::Query::select()
+                .expr_as(sea_query::Func::count(sea_query::Expr::col("id")), "n")
+                .from(table.to_string())
+                .and_where(sea_query::ExprTrait::like(sea_query::Expr::col("action"), pattern))
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+    n.n
+}

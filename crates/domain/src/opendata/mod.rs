@@ -2,6 +2,7 @@
 //! speak, and the search index that answers them. No I/O.
 
 pub mod index;
+pub mod package;
 pub mod query;
 
 /// A licence a dataset may carry: CKAN's id, its title and where its text is.
