@@ -30,6 +30,36 @@ cargo run --quiet -p sen -- eval routing
 cargo run --quiet -p sen -- eval delay
 cargo run --quiet -p sen -- eval recommend
 
+# The open-data portal through ckanapi, the CKAN client reusers use (issue #6): two demo
+# instances, every action and error, `ckanapi search`, and a dump of the first loaded into
+# the second.
+if python3 -c "import ckanapi" 2>/dev/null; then
+  cargo build --quiet -p sen
+  od_servers=()
+  od_dirs=()
+  for od_port in 8097 8098; do
+    od_dir=$(mktemp -d)
+    "${CARGO_TARGET_DIR:-target}/debug/sen" demo --data "$od_dir" --listen "127.0.0.1:$od_port" --citizens 200 --dossiers 100 >"$od_dir/server.log" 2>&1 &
+    od_servers+=($!)
+    od_dirs+=("$od_dir")
+  done
+  for od_port in 8097 8098; do
+    for _ in $(seq 1 240); do
+      curl -sf "http://127.0.0.1:$od_port/readyz" >/dev/null && break
+      sleep 0.5
+    done
+  done
+  od_rc=0
+  python3 tests/opendata/ckanapi_check.py http://127.0.0.1:8097 http://127.0.0.1:8098 || od_rc=$?
+  kill "${od_servers[@]}" 2>/dev/null || true
+  rm -rf "${od_dirs[@]}"
+  [ "$od_rc" -eq 0 ] || { echo "the ckanapi checks failed" >&2; exit 1; }
+elif [ "${CI:-}" = "true" ]; then
+  echo "ckanapi is required in CI (pip install ckanapi)" >&2; exit 1
+else
+  echo "ckanapi checks SKIPPED: pip install ckanapi to run them"
+fi
+
 if command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   cargo build --quiet -p sen
   data=$(mktemp -d)
