@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_exchange;
+mod bench_open_data;
 mod bench_prefill;
 mod bench_trust;
 mod demo_exchange;
@@ -242,6 +243,8 @@ enum Command {
     Eval(eval::EvalCommand),
     /// Benchmark the once-only form: explicit requests through two gateways and the pre-filled form.
     BenchPrefill(bench_prefill::BenchPrefillArgs),
+    /// Benchmark the open-data portal's CKAN API over a large catalogue.
+    BenchOpenData(bench_open_data::BenchOpenDataArgs),
     /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
     Ca {
         #[command(flatten)]
@@ -736,6 +739,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchTrust(args) => bench_trust::run(args).await,
         Command::BenchExchange(args) => bench_exchange::run(args).await,
         Command::BenchPrefill(args) => bench_prefill::run(args).await,
+        Command::BenchOpenData(args) => bench_open_data::run(args).await,
         Command::Eval(cmd) => eval::run(cmd).await,
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {

@@ -120,41 +120,20 @@ impl Store {
             .await
             .map_err(dup)?;
         } else {
-            tx.execute(
-                &Query::insert()
-                    .into_table("od_datasets")
-                    .columns(DATASET_COLUMNS)
-                    .values_panic([
-                        d.id.clone().into(),
-                        d.name.clone().into(),
-                        d.agency_id.into(),
-                        d.state.clone().into(),
-                        d.body.to_string().into(),
-                        d.created_at.into(),
-                        d.modified_at.into(),
-                    ])
-                    .to_owned(),
-            )
-            .await
-            .map_err(dup)?;
+            insert_dataset_row(&mut tx, d).await.map_err(dup)?;
         }
-        for r in resources {
-            tx.execute(
-                &Query::insert()
-                    .into_table("od_resources")
-                    .columns(RESOURCE_COLUMNS)
-                    .values_panic([
-                        r.id.clone().into(),
-                        d.id.clone().into(),
-                        r.position.into(),
-                        r.body.to_string().into(),
-                        r.created_at.into(),
-                        r.modified_at.into(),
-                    ])
-                    .to_owned(),
-            )
-            .await
-            .map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(r.id.clone()) } else { e })?;
+        insert_resource_rows(&mut tx, &d.id, resources).await?;
+        tx.commit().await
+    }
+
+    /// Adds new datasets in one transaction: a bulk load (the benchmark, imports).
+    pub async fn insert_datasets(&self, batch: &[(StoredDataset, Vec<StoredResource>)]) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        for (d, resources) in batch {
+            insert_dataset_row(&mut tx, d)
+                .await
+                .map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(d.name.clone()) } else { e })?;
+            insert_resource_rows(&mut tx, &d.id, resources).await?;
         }
         tx.commit().await
     }
@@ -350,6 +329,48 @@ impl Store {
             .await?;
         Ok(rows.into_iter().map(|r| (r.agency_id, r.n)).collect())
     }
+}
+
+async fn insert_dataset_row(tx: &mut crate::Tx, d: &StoredDataset) -> Result<()> {
+    tx.execute(
+        &Query::insert()
+            .into_table("od_datasets")
+            .columns(DATASET_COLUMNS)
+            .values_panic([
+                d.id.clone().into(),
+                d.name.clone().into(),
+                d.agency_id.into(),
+                d.state.clone().into(),
+                d.body.to_string().into(),
+                d.created_at.into(),
+                d.modified_at.into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_resource_rows(tx: &mut crate::Tx, dataset_id: &str, resources: &[StoredResource]) -> Result<()> {
+    for r in resources {
+        tx.execute(
+            &Query::insert()
+                .into_table("od_resources")
+                .columns(RESOURCE_COLUMNS)
+                .values_panic([
+                    r.id.clone().into(),
+                    dataset_id.into(),
+                    r.position.into(),
+                    r.body.to_string().into(),
+                    r.created_at.into(),
+                    r.modified_at.into(),
+                ])
+                .to_owned(),
+        )
+        .await
+        .map_err(|e| if e.is_unique_violation() { StoreError::Duplicate(r.id.clone()) } else { e })?;
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

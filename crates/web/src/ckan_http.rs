@@ -414,6 +414,7 @@ pub async fn load_index(store: &sen_store::Store) -> Result<DatasetIndex, StoreE
     for (d, r) in store.all_datasets(2000).await? {
         ix.upsert(index_doc(&agencies, &d, &r));
     }
+    ix.warm();
     Ok(ix)
 }
 

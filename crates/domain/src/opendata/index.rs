@@ -9,6 +9,7 @@
 use super::query::{Query, QueryError};
 use crate::text::{fold, tokens};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// What the index knows of one dataset.
 #[derive(Debug, Clone, Default)]
@@ -201,6 +202,21 @@ pub struct DatasetIndex {
     df: HashMap<String, usize>,
     /// Folded text of each slot per text field, for phrases.
     folded: Vec<[String; 5]>,
+    /// Sort orders, dropped by every change and rebuilt by the next search.
+    ranks: Mutex<Option<Arc<Ranks>>>,
+}
+
+/// Per slot, its rank in each sort order (holes last), so that ordering 100,000 hits compares
+/// integers in a few arrays instead of strings scattered over the heap.
+#[derive(Debug)]
+struct Ranks {
+    id: Vec<u32>,
+    name: Vec<u32>,
+    title: Vec<u32>,
+    modified: Vec<u32>,
+    created: Vec<u32>,
+    num_resources: Vec<i64>,
+    num_tags: Vec<i64>,
 }
 
 fn keyword_fields(d: &IndexDoc) -> Vec<(&'static str, String)> {
@@ -243,6 +259,7 @@ impl DatasetIndex {
     /// Adds a dataset, replacing the one with the same id.
     pub fn upsert(&mut self, doc: IndexDoc) {
         self.remove(&doc.id);
+        *self.ranks.get_mut().expect("ranks lock") = None;
         let slot = self.docs.len();
         for key in keyword_fields(&doc) {
             self.keywords.entry(key).or_default().set(slot);
@@ -266,6 +283,7 @@ impl DatasetIndex {
     /// Removes a dataset (a deleted dataset is not searchable).
     pub fn remove(&mut self, id: &str) {
         let Some(slot) = self.by_id.remove(id) else { return };
+        *self.ranks.get_mut().expect("ranks lock") = None;
         self.live.clear(slot);
         if let Some(doc) = self.docs[slot].take() {
             let mut seen = std::collections::HashSet::new();
@@ -467,22 +485,70 @@ impl DatasetIndex {
         })
     }
 
-    fn score(&self, slot: usize, terms: &[String]) -> f64 {
+    /// Each query word with its IDF and its slots per text field, looked up once per search.
+    fn term_bits(&self, terms: &[String]) -> Vec<(f64, [Option<&Bits>; 5])> {
         let n = self.by_id.len().max(1) as f64;
+        terms
+            .iter()
+            .map(|t| {
+                let idf = (1.0 + n / (1.0 + *self.df.get(t).unwrap_or(&0) as f64)).ln();
+                (idf, TEXT_FIELDS.map(|(f, _)| self.words.get(&(f, t.clone()))))
+            })
+            .collect()
+    }
+
+    fn score(slot: usize, terms: &[(f64, [Option<&Bits>; 5])]) -> f64 {
         let mut s = 0.0;
-        for t in terms {
-            let idf = (1.0 + n / (1.0 + *self.df.get(t).unwrap_or(&0) as f64)).ln();
-            for (f, w) in TEXT_FIELDS {
-                if self
-                    .words
-                    .get(&(f, t.clone()))
-                    .is_some_and(|b| b.0.get(slot / 64).is_some_and(|x| x & (1 << (slot % 64)) != 0))
-                {
+        for (idf, fields) in terms {
+            for (i, (_, w)) in TEXT_FIELDS.iter().enumerate() {
+                if fields[i].is_some_and(|b| b.0.get(slot / 64).is_some_and(|x| x & (1 << (slot % 64)) != 0)) {
                     s += w * idf;
                 }
             }
         }
         s
+    }
+
+    /// Builds the sort orders now rather than on the next search (after a bulk load).
+    pub fn warm(&self) {
+        self.ranks();
+    }
+
+    /// The sort orders of every slot, built on the first search after a change.
+    fn ranks(&self) -> Arc<Ranks> {
+        let mut cached = self.ranks.lock().expect("ranks lock");
+        if let Some(r) = cached.as_ref() {
+            return r.clone();
+        }
+        let live: Vec<usize> = self.live.ones().collect();
+        let doc = |s: usize| self.docs[s].as_ref().expect("live slot");
+        let rank_by = |key: &dyn Fn(&IndexDoc) -> String| -> Vec<u32> {
+            let mut keyed: Vec<(String, usize)> = live.iter().map(|s| (key(doc(*s)), *s)).collect();
+            keyed.sort_unstable();
+            let mut ranks = vec![u32::MAX; self.docs.len()];
+            let mut rank = 0u32;
+            for (i, (k, s)) in keyed.iter().enumerate() {
+                if i > 0 && keyed[i - 1].0 != *k {
+                    rank = i as u32;
+                }
+                ranks[*s] = rank;
+            }
+            ranks
+        };
+        let ints = |key: &dyn Fn(&IndexDoc) -> i64| -> Vec<i64> {
+            self.docs.iter().map(|d| d.as_ref().map(key).unwrap_or(0)).collect()
+        };
+        let r = Arc::new(Ranks {
+            id: rank_by(&|d| d.id.clone()),
+            name: rank_by(&|d| d.name.clone()),
+            title: rank_by(&|d| fold(&d.title)),
+            modified: rank_by(&|d| d.metadata_modified.clone()),
+            created: rank_by(&|d| d.metadata_created.clone()),
+            num_resources: ints(&|d| d.num_resources),
+            num_tags: ints(&|d| d.num_tags),
+        });
+        *cached = Some(r.clone());
+        r
     }
 
     /// Answers a `package_search`.
@@ -502,29 +568,31 @@ impl DatasetIndex {
         let terms: Vec<String> = positive_terms(&q).iter().flat_map(|t| folded_tokens(t)).collect();
         let slots: Vec<usize> = hits.ones().collect();
         let scored: Vec<(usize, f64)> = if sort.iter().any(|(k, _)| *k == SortKey::Score) && !terms.is_empty() {
-            slots.iter().map(|s| (*s, self.score(*s, &terms))).collect()
+            let bits = self.term_bits(&terms);
+            slots.iter().map(|s| (*s, Self::score(*s, &bits))).collect()
         } else {
             slots.iter().map(|s| (*s, 0.0)).collect()
         };
         let doc = |s: usize| self.docs[s].as_ref().expect("live slot");
+        let r = self.ranks();
         let cmp = |a: &(usize, f64), b: &(usize, f64)| {
+            let (x, y) = (a.0, b.0);
             for (key, asc) in &sort {
-                let (da, db) = (doc(a.0), doc(b.0));
                 let o = match key {
                     SortKey::Score => a.1.total_cmp(&b.1),
-                    SortKey::Modified => da.metadata_modified.cmp(&db.metadata_modified),
-                    SortKey::Created => da.metadata_created.cmp(&db.metadata_created),
-                    SortKey::Name => da.name.cmp(&db.name),
-                    SortKey::Title => fold(&da.title).cmp(&fold(&db.title)),
-                    SortKey::NumResources => da.num_resources.cmp(&db.num_resources),
-                    SortKey::NumTags => da.num_tags.cmp(&db.num_tags),
+                    SortKey::Modified => r.modified[x].cmp(&r.modified[y]),
+                    SortKey::Created => r.created[x].cmp(&r.created[y]),
+                    SortKey::Name => r.name[x].cmp(&r.name[y]),
+                    SortKey::Title => r.title[x].cmp(&r.title[y]),
+                    SortKey::NumResources => r.num_resources[x].cmp(&r.num_resources[y]),
+                    SortKey::NumTags => r.num_tags[x].cmp(&r.num_tags[y]),
                 };
                 let o = if *asc { o } else { o.reverse() };
                 if o != std::cmp::Ordering::Equal {
                     return o;
                 }
             }
-            da_id(doc(a.0)).cmp(da_id(doc(b.0)))
+            r.id[x].cmp(&r.id[y])
         };
         let rows = req.rows.min(MAX_ROWS);
         let end = req.start.saturating_add(rows).min(scored.len());
@@ -577,10 +645,6 @@ impl DatasetIndex {
         }
         out
     }
-}
-
-fn da_id(d: &IndexDoc) -> &str {
-    &d.id
 }
 
 /// The words of a query's text clauses that are not negated: what ranking weighs.
@@ -822,6 +886,48 @@ mod tests {
                 paged.extend(r.ids);
             }
             prop_assert_eq!(paged, all);
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Not a test of speed (timing assertions do not belong in tests): run with
+    /// `cargo test --release -p sen-domain timing -- --ignored --nocapture` to see where a
+    /// search spends its time.
+    #[test]
+    #[ignore]
+    fn where_time_goes() {
+        let mut ix = DatasetIndex::new();
+        for i in 0..100_000 {
+            ix.upsert(IndexDoc {
+                id: format!("{i:08}"),
+                name: format!("bo-du-lieu-{i}"),
+                title: format!("Số liệu dân số và lao động năm {} (bộ {i})", 2015 + i % 11),
+                notes: "Bộ dữ liệu về dân số".into(),
+                tags: vec!["dân số".into(), "lao động".into()],
+                organization: format!("org-{}", i % 700),
+                groups: vec!["soci".into()],
+                res_format: vec!["CSV".into()],
+                res_name: vec!["Tệp".into()],
+                license_id: "cc-by-4.0".into(),
+                frequency: "MONTHLY".into(),
+                metadata_created: "2024-01-01T00:00:00.000000Z".into(),
+                metadata_modified: format!("2024-01-01T00:00:{:02}.000000Z", i % 60),
+                num_resources: 1,
+                num_tags: 2,
+            });
+        }
+        for (q, sort, start) in
+            [("*:*", "name asc", 0), ("*:*", "name asc", 90_000), ("dân số", "", 0), ("dan so", "", 0)]
+        {
+            let t = std::time::Instant::now();
+            let r = ix
+                .search(&SearchRequest { q, fq: "", sort, rows: 10, start, facet_fields: &[], facet_limit: None })
+                .unwrap();
+            eprintln!("{q} {sort} {start}: {} hits in {:?}", r.count, t.elapsed());
         }
     }
 }
