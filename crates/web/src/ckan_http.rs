@@ -482,13 +482,14 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
             facet_limit,
         })?
     };
-    let agencies = st.catalogue().agencies.clone();
+    let cat = st.catalogue();
+    let agencies = &cat.agencies;
     let results: Vec<Value> = st
         .store
         .datasets_with_resources(&result.ids)
         .await?
         .iter()
-        .map(|(d, r)| package_dict(&agencies, d, r))
+        .map(|(d, r)| package_dict(agencies, d, r))
         .collect();
     let mut facets = Map::new();
     let mut search_facets = Map::new();
@@ -496,7 +497,7 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
         facets.insert(field.clone(), Value::Object(items.iter().map(|(k, n)| (k.clone(), json!(n))).collect()));
         let display = |k: &str| -> String {
             match field.as_str() {
-                "organization" => org_by_key(&agencies, k).map(|a| a.name.clone()).unwrap_or(k.to_string()),
+                "organization" => org_by_key(agencies, k).map(|a| a.name.clone()).unwrap_or(k.to_string()),
                 "groups" => od::theme(k).map(|t| t.title_vi.to_string()).unwrap_or(k.to_string()),
                 "license_id" => od::licence(k).map(|l| l.title.to_string()).unwrap_or(k.to_string()),
                 _ => k.to_string(),
@@ -521,13 +522,14 @@ async fn current_packages(st: &AppState, p: &Map<String, Value>) -> CkanResult<V
     let offset = int_param(p, "offset", 0, u64::MAX >> 1)?;
     let page = st.store.datasets_by_modified(offset, limit).await?;
     let ids: Vec<String> = page.iter().map(|d| d.id.clone()).collect();
-    let agencies = st.catalogue().agencies.clone();
+    let cat = st.catalogue();
+    let agencies = &cat.agencies;
     Ok(json!(
         st.store
             .datasets_with_resources(&ids)
             .await?
             .iter()
-            .map(|(d, r)| package_dict(&agencies, d, r))
+            .map(|(d, r)| package_dict(agencies, d, r))
             .collect::<Vec<_>>()
     ))
 }
@@ -682,7 +684,8 @@ fn resources_for(
 }
 
 async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Value>, how: Write) -> CkanResult<Value> {
-    let agencies = st.catalogue().agencies.clone();
+    let cat = st.catalogue();
+    let agencies = &cat.agencies;
     let old = match how {
         Write::Create => None,
         Write::Update | Write::Patch => {
@@ -699,7 +702,7 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
     };
     if let (Write::Patch, Some((d, r))) = (how, &old) {
         // A patch is the stored dictionary with the sent keys replaced.
-        let mut full = package_dict(&agencies, d, r).as_object().cloned().unwrap_or_default();
+        let mut full = package_dict(agencies, d, r).as_object().cloned().unwrap_or_default();
         full.insert("resources".into(), Value::Array(r.iter().map(resource_dict).collect()));
         for (k, v) in input {
             full.insert(k, v);
@@ -713,8 +716,8 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
         // CKAN keeps the resources when an update does not send the key.
         input.insert("resources".into(), Value::Array(r.iter().map(resource_dict).collect()));
     }
-    let checked = package::check(&input, &|o| org_by_key(&agencies, o).is_some())?;
-    let agency = org_by_key(&agencies, &checked.owner_org).expect("checked organisation");
+    let checked = package::check(&input, &|o| org_by_key(agencies, o).is_some())?;
+    let agency = org_by_key(agencies, &checked.owner_org).expect("checked organisation");
     if !may_publish(who, agency.id) {
         return Err(CkanError::Authorization(format!("Access denied: you may not publish for {}", agency.name)));
     }
@@ -741,14 +744,14 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
         return Err(field_error("id", "Dataset id already exists"));
     }
     st.store.save_dataset(&d, &resources).await?;
-    st.open_data.write().expect("open data index").upsert(index_doc(&agencies, &d, &resources));
+    st.open_data.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
     let action = match how {
         Write::Create => "dataset.create",
         Write::Update => "dataset.update",
         Write::Patch => "dataset.patch",
     };
     audit(st, who, agency.id, action, &d.id, json!({"name": d.name})).await?;
-    Ok(package_dict(&agencies, &d, &resources))
+    Ok(package_dict(agencies, &d, &resources))
 }
 
 async fn resource_create(st: &AppState, who: &Principal, input: Map<String, Value>) -> CkanResult<Value> {
@@ -779,8 +782,9 @@ async fn resource_create(st: &AppState, who: &Principal, input: Map<String, Valu
     resources.push(r.clone());
     let d = StoredDataset { modified_at: t, ..d };
     st.store.save_dataset(&d, &resources).await?;
-    let agencies = st.catalogue().agencies.clone();
-    st.open_data.write().expect("open data index").upsert(index_doc(&agencies, &d, &resources));
+    let cat = st.catalogue();
+    let agencies = &cat.agencies;
+    st.open_data.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
     audit(st, who, d.agency_id, "dataset.resource_create", &d.id, json!({"resource": r.id})).await?;
     Ok(resource_dict(&r))
 }
