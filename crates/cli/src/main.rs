@@ -472,6 +472,8 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let trust_job = sen_web::spawn_trust_jobs(state.clone());
     let sender = sen_web::notify_http::spawn_sender(state.clone());
     let bundles = sen_web::bundle_http::spawn_bundle_job(state.clone(), std::time::Duration::from_secs(2));
+    // Other nodes' open-data writes reach this node's search index.
+    let open_data = sen_web::ckan_http::spawn_index_refresh(state.clone(), std::time::Duration::from_secs(5));
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
     let mut relay = sen_events::Relay::new(store.clone())
@@ -551,6 +553,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     age_scan.abort();
     sender.abort();
     bundles.abort();
+    open_data.abort();
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;

@@ -277,6 +277,37 @@ impl Store {
         Ok(by_dataset)
     }
 
+    /// Datasets changed at or after `since`, deleted ones included, oldest change first, at
+    /// most `limit`, with their resources: what another node's index catches up from.
+    pub async fn datasets_changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<(StoredDataset, Vec<StoredResource>)>> {
+        let rows: Vec<DatasetRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(DATASET_COLUMNS)
+                    .from("od_datasets")
+                    .and_where(Expr::col("modified_at").gte(since))
+                    .order_by("modified_at", Order::Asc)
+                    .order_by("id", Order::Asc)
+                    .limit(limit)
+                    .to_owned(),
+            )
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut res = self.resources_of(ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let d: StoredDataset = r.try_into()?;
+                let r = res.remove(&d.id).unwrap_or_default();
+                Ok((d, r))
+            })
+            .collect()
+    }
+
     /// A dataset's resources in order.
     pub async fn dataset_resources(&self, dataset_id: &str) -> Result<Vec<StoredResource>> {
         let rows: Vec<ResourceRow> = self

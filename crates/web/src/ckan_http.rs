@@ -22,8 +22,19 @@ use sen_store::{Agency, StoreError};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, RwLock};
 
-/// The catalogue's search index, shared by the handlers.
-pub type OpenDataIndex = Arc<RwLock<DatasetIndex>>;
+/// The catalogue's search index, shared by the handlers, with how far it has read the
+/// store's changes (other nodes' writes arrive through [`refresh_index`]).
+pub struct OpenData {
+    pub index: RwLock<DatasetIndex>,
+    seen: std::sync::Mutex<DateTime<Utc>>,
+}
+
+pub type OpenDataIndex = Arc<OpenData>;
+
+/// How far back a refresh reads before the last change it saw: writers' clocks may differ.
+const CLOCK_SLACK_SECONDS: i64 = 60;
+/// Changes read by one refresh, at most (the next refresh reads on).
+const REFRESH_BATCH: u64 = 5_000;
 
 /// `package_list` and `organization_list` page sizes.
 pub const MAX_LIST: u64 = 1000;
@@ -408,14 +419,60 @@ pub fn index_doc(agencies: &[Agency], d: &StoredDataset, resources: &[StoredReso
 }
 
 /// Builds the search index from the store (at start).
-pub async fn load_index(store: &sen_store::Store) -> Result<DatasetIndex, StoreError> {
+pub async fn load_index(store: &sen_store::Store) -> Result<OpenDataIndex, StoreError> {
+    let started = Utc::now();
     let agencies = store.agencies().await?;
     let mut ix = DatasetIndex::new();
     for (d, r) in store.all_datasets(2000).await? {
         ix.upsert(index_doc(&agencies, &d, &r));
     }
     ix.warm();
-    Ok(ix)
+    Ok(Arc::new(OpenData { index: RwLock::new(ix), seen: std::sync::Mutex::new(started) }))
+}
+
+/// Applies the changes other nodes (or this one) stored since the last refresh: a changed
+/// dataset replaces its entry, a deleted one leaves. Entries already current are left alone,
+/// so a quiet catalogue keeps its sort ranks. Returns the entries changed.
+pub async fn refresh_index(st: &AppState) -> Result<usize, StoreError> {
+    let seen = *st.open_data.seen.lock().expect("open data mark");
+    let changes =
+        st.store.datasets_changed_since(seen - chrono::Duration::seconds(CLOCK_SLACK_SECONDS), REFRESH_BATCH).await?;
+    let cat = st.catalogue();
+    let mut changed = 0;
+    let mut newest = seen;
+    {
+        let mut ix = st.open_data.index.write().expect("open data index");
+        for (d, r) in &changes {
+            newest = newest.max(d.modified_at);
+            let current = ix.get(&d.id).map(|x| x.metadata_modified.clone());
+            if d.state == "active" {
+                if current.as_deref() != Some(index::index_time(d.modified_at).as_str()) {
+                    ix.upsert(index_doc(&cat.agencies, d, r));
+                    changed += 1;
+                }
+            } else if current.is_some() {
+                ix.remove(&d.id);
+                changed += 1;
+            }
+        }
+    }
+    *st.open_data.seen.lock().expect("open data mark") = newest;
+    Ok(changed)
+}
+
+/// Refreshes the index every `every`.
+pub fn spawn_index_refresh(st: AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match refresh_index(&st).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(datasets = n, "open-data index caught up"),
+                Err(e) => tracing::warn!(error = %e, "open-data index refresh failed"),
+            }
+        }
+    })
 }
 
 async fn package_list(st: &AppState, p: &Map<String, Value>) -> CkanResult<Value> {
@@ -471,7 +528,7 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
     }
     let sort = str_param(p, "sort").unwrap_or_default();
     let result = {
-        let ix = st.open_data.read().expect("open data index");
+        let ix = st.open_data.index.read().expect("open data index");
         ix.search(&SearchRequest {
             q: str_param(p, "q").unwrap_or_default(),
             fq: &fq,
@@ -536,7 +593,7 @@ async fn current_packages(st: &AppState, p: &Map<String, Value>) -> CkanResult<V
 
 /// Datasets per organisation name, from the index.
 fn counts_by(st: &AppState, field: &str) -> std::collections::HashMap<String, usize> {
-    let ix = st.open_data.read().expect("open data index");
+    let ix = st.open_data.index.read().expect("open data index");
     let f = vec![field.to_string()];
     ix.search(&SearchRequest {
         q: "",
@@ -744,7 +801,7 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
         return Err(field_error("id", "Dataset id already exists"));
     }
     st.store.save_dataset(&d, &resources).await?;
-    st.open_data.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
+    st.open_data.index.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
     let action = match how {
         Write::Create => "dataset.create",
         Write::Update => "dataset.update",
@@ -784,7 +841,7 @@ async fn resource_create(st: &AppState, who: &Principal, input: Map<String, Valu
     st.store.save_dataset(&d, &resources).await?;
     let cat = st.catalogue();
     let agencies = &cat.agencies;
-    st.open_data.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
+    st.open_data.index.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
     audit(st, who, d.agency_id, "dataset.resource_create", &d.id, json!({"resource": r.id})).await?;
     Ok(resource_dict(&r))
 }
@@ -798,7 +855,7 @@ async fn package_delete(st: &AppState, who: &Principal, p: &Map<String, Value>) 
     let resources = st.store.dataset_resources(&d.id).await?;
     let d = StoredDataset { state: "deleted".into(), modified_at: now(), ..d };
     st.store.save_dataset(&d, &resources).await?;
-    st.open_data.write().expect("open data index").remove(&d.id);
+    st.open_data.index.write().expect("open data index").remove(&d.id);
     audit(st, who, d.agency_id, "dataset.delete", &d.id, json!({"name": d.name})).await?;
     Ok(Value::Null)
 }

@@ -118,7 +118,7 @@ impl AppState {
             delay_model: Arc::new(RwLock::new(Arc::new(delay))),
             recommend_model: Arc::new(RwLock::new(Arc::new(recommender))),
             ai_uses: Default::default(),
-            open_data: Arc::new(RwLock::new(open_data)),
+            open_data,
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))

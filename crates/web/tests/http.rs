@@ -2727,3 +2727,45 @@ async fn sqlx_count(s: &Server, table: &str, pattern: &str) -> i64 {
         .unwrap();
     n.n
 }
+
+#[tokio::test]
+async fn a_second_node_sees_open_data_writes_after_a_refresh() {
+    on_both!(|s| {
+        // A second node over the same database (the same trust service: one CA).
+        let other = sen_web::AppState::new(s.store.clone(), test_config(), s.state.trust.clone()).await.unwrap();
+        let search = |st: &sen_web::AppState, q: &str| {
+            let ix = st.open_data.index.read().unwrap();
+            let r = ix
+                .search(&sen_domain::opendata::index::SearchRequest {
+                    q,
+                    fq: "",
+                    sort: "",
+                    rows: 10,
+                    start: 0,
+                    facet_fields: &[],
+                    facet_limit: None,
+                })
+                .unwrap();
+            r.count
+        };
+        let publisher = ckan_token(&s, "dulieumo").await;
+        let (st, v) = ckan(
+            &s,
+            "package_create",
+            Some(&publisher),
+            Some(json!({"name": "cay-xanh-do-thi", "title": "Cây xanh đô thị", "owner_org": "h01-snnmt"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let id = v["result"]["id"].as_str().unwrap().to_string();
+        assert_eq!(search(&s.state, "cay xanh"), 1);
+        assert_eq!(search(&other, "cay xanh"), 0);
+        assert_eq!(sen_web::ckan_http::refresh_index(&other).await.unwrap(), 1);
+        assert_eq!(search(&other, "cay xanh"), 1);
+        // Nothing changed: nothing is redone.
+        assert_eq!(sen_web::ckan_http::refresh_index(&other).await.unwrap(), 0);
+        ckan(&s, "package_delete", Some(&publisher), Some(json!({"id": id}))).await;
+        assert_eq!(sen_web::ckan_http::refresh_index(&other).await.unwrap(), 1);
+        assert_eq!(search(&other, "cay xanh"), 0);
+    });
+}
