@@ -51,6 +51,14 @@ if python3 -c "import ckanapi" 2>/dev/null; then
   done
   od_rc=0
   python3 tests/opendata/ckanapi_check.py http://127.0.0.1:8097 http://127.0.0.1:8098 || od_rc=$?
+  # The DCAT-AP 3 catalogue of the instance ckanapi wrote to, with pyshacl and rdflib.
+  if python3 -c "import pyshacl, rdflib" 2>/dev/null; then
+    python3 tests/opendata/dcat_check.py http://127.0.0.1:8097 tests/opendata/dcat-ap-3.0.1 || od_rc=$?
+  elif [ "${CI:-}" = "true" ]; then
+    echo "pyshacl and rdflib are required in CI (pip install pyshacl rdflib)" >&2; od_rc=1
+  else
+    echo "DCAT checks SKIPPED: pip install pyshacl rdflib to run them"
+  fi
   kill "${od_servers[@]}" 2>/dev/null || true
   rm -rf "${od_dirs[@]}"
   [ "$od_rc" -eq 0 ] || { echo "the ckanapi checks failed" >&2; exit 1; }

@@ -288,7 +288,7 @@ fn org_by_key<'a>(agencies: &'a [Agency], key: &str) -> Option<&'a Agency> {
     agencies.iter().find(|a| org_name(a) == key)
 }
 
-fn org_dict(a: &Agency, package_count: Option<usize>) -> Value {
+pub fn org_dict(a: &Agency, package_count: Option<usize>) -> Value {
     let mut d = json!({
         "id": org_name(a),
         "name": org_name(a),
@@ -300,6 +300,7 @@ fn org_dict(a: &Agency, package_count: Option<usize>) -> Value {
         "state": "active",
         "approval_status": "approved",
         "image_url": "",
+        "level": a.level,
     });
     if let Some(n) = package_count {
         d["package_count"] = json!(n);

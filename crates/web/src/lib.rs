@@ -10,6 +10,7 @@ pub mod ckan_http;
 pub mod completeness_http;
 pub mod consent_http;
 pub mod data_reads_http;
+pub mod dcat_http;
 pub mod error;
 pub mod exchange_http;
 pub mod exchange_pages;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(notify_http::routes())
         .merge(ckan_http::routes())
+        .merge(dcat_http::routes())
         .merge(metrics::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

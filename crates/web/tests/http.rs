@@ -49,13 +49,15 @@ fn rand_suffix() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
 }
 
-async fn start(backend: &'static str, config: sen_web::Config) -> Option<Server> {
+async fn start(backend: &'static str, mut config: sen_web::Config) -> Option<Server> {
     let store = seeded_store(backend).await?;
     let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
     let trust = sen_web::trust::TrustService::init_with_cost(&store, "test passphrase only", urls, 10).await.unwrap();
-    let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
+    // Links Sen writes (catalogue pages, notifications) lead back to this server.
+    config.public_url = format!("http://{addr}");
+    let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust)).await.unwrap();
     let app = sen_web::router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -2726,6 +2728,100 @@ async fn sqlx_count(s: &Server, table: &str, pattern: &str) -> i64 {
         .await
         .unwrap();
     n.n
+}
+
+/// Triples of an RDF document, parsed by oxrdfio (a parser Sen's writer does not use).
+fn rdf_triples(body: &[u8], format: oxrdfio::RdfFormat) -> Vec<oxrdf::Triple> {
+    oxrdfio::RdfParser::from_format(format)
+        .for_slice(body)
+        .map(|q| oxrdf::Triple::from(q.expect("well-formed RDF")))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dcat_catalogue_pages_through_every_dataset_in_three_syntaxes() {
+    on_both!(|s| {
+        use oxrdfio::RdfFormat;
+        let c = Client::new();
+        let (_, list) = ckan(&s, "package_list", None, None).await;
+        let names = list["result"].as_array().unwrap().len();
+        let dataset = "http://www.w3.org/ns/dcat#dataset";
+        let hydra = |t: &[oxrdf::Triple], p: &str| {
+            t.iter().find(|x| x.predicate.as_str() == format!("http://www.w3.org/ns/hydra/core#{p}")).map(|x| match &x
+                .object
+            {
+                oxrdf::Term::Literal(l) => l.value().to_string(),
+                o => o.to_string(),
+            })
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let mut url = Some(format!("{}/catalog.ttl?page_size=5", s.base));
+        let mut pages = 0;
+        while let Some(u) = url {
+            let r = c.get(&u).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/turtle"));
+            let t = rdf_triples(&r.bytes().await.unwrap(), RdfFormat::Turtle);
+            assert_eq!(hydra(&t, "totalItems").unwrap(), names.to_string());
+            seen.extend(t.iter().filter(|x| x.predicate.as_str() == dataset).map(|x| x.object.to_string()));
+            url = hydra(&t, "nextPage");
+            pages += 1;
+        }
+        assert_eq!((seen.len(), pages), (names, names.div_ceil(5)));
+        // The same page in JSON-LD and RDF/XML holds the same triples but for its links.
+        let count = |t: &[oxrdf::Triple]| t.iter().filter(|x| !x.predicate.as_str().contains("hydra")).count();
+        let ttl = rdf_triples(
+            &c.get(format!("{}/catalog.ttl", s.base)).send().await.unwrap().bytes().await.unwrap(),
+            RdfFormat::Turtle,
+        );
+        for (ext, format) in [("jsonld", RdfFormat::JsonLd { profile: Default::default() }), ("rdf", RdfFormat::RdfXml)]
+        {
+            let body = c.get(format!("{}/catalog.{ext}", s.base)).send().await.unwrap().bytes().await.unwrap();
+            assert_eq!(count(&rdf_triples(&body, format)), count(&ttl), "{ext}");
+        }
+        // One dataset's document, by name; a new dataset is in the catalogue of changes since today.
+        let (_, show) =
+            ckan(&s, "package_show", None, Some(json!({"id": "chat-luong-khong-khi-theo-tram-quan-trac"}))).await;
+        let id = show["result"]["id"].as_str().unwrap();
+        let r = c.get(format!("{}/dataset/chat-luong-khong-khi-theo-tram-quan-trac.rdf", s.base)).send().await.unwrap();
+        let t = rdf_triples(&r.bytes().await.unwrap(), RdfFormat::RdfXml);
+        let subject = format!("<{}/dataset/{id}>", s.base);
+        assert!(t.iter().any(|x| x.subject.to_string() == subject && x.predicate.as_str().ends_with("#distribution")));
+        let token = ckan_token(&s, "dulieumo").await;
+        let before = (chrono::Utc::now() - chrono::Duration::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ");
+        let since = format!("{}/catalog.ttl?modified_since={before}", s.base);
+        let r = c.get(&since).send().await.unwrap();
+        let already: usize =
+            hydra(&rdf_triples(&r.bytes().await.unwrap(), RdfFormat::Turtle), "totalItems").unwrap().parse().unwrap();
+        let (st, v) = ckan(
+            &s,
+            "package_create",
+            Some(&token),
+            Some(json!({"name": "diem-quan-trac-moi", "title": "Điểm quan trắc mới", "owner_org": "h01-snnmt", "notes": "Mới."})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let r = c.get(&since).send().await.unwrap();
+        let t = rdf_triples(&r.bytes().await.unwrap(), RdfFormat::Turtle);
+        assert_eq!(hydra(&t, "totalItems").unwrap(), (already + 1).to_string());
+        assert!(already < names, "modified_since leaves out older datasets");
+        let new_iri = format!("<{}/dataset/{}>", s.base, v["result"]["id"].as_str().unwrap());
+        assert!(t.iter().any(|x| x.predicate.as_str() == dataset && x.object.to_string() == new_iri));
+        // Bad paging is a problem with a stable code.
+        for (q, code) in [
+            ("page=0", "invalid_page"),
+            ("page_size=1001", "invalid_page_size"),
+            ("modified_since=soon", "invalid_modified_since"),
+            ("page=999", "page_out_of_range"),
+        ] {
+            let r = c.get(format!("{}/catalog.ttl?{q}", s.base)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["code"], code, "{q}");
+        }
+        let r = c.get(format!("{}/dataset/no-such-thing.ttl", s.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    });
 }
 
 #[tokio::test]
