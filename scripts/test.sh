@@ -59,6 +59,14 @@ if python3 -c "import ckanapi" 2>/dev/null; then
   else
     echo "DCAT checks SKIPPED: pip install pyshacl rdflib to run them"
   fi
+  # Every dataset's Frictionless Data Package, and an upload, with frictionless.
+  if command -v frictionless >/dev/null; then
+    python3 tests/opendata/frictionless_check.py http://127.0.0.1:8097 || od_rc=$?
+  elif [ "${CI:-}" = "true" ]; then
+    echo "frictionless is required in CI (pip install frictionless)" >&2; od_rc=1
+  else
+    echo "frictionless checks SKIPPED: pip install frictionless to run them"
+  fi
   kill "${od_servers[@]}" 2>/dev/null || true
   rm -rf "${od_dirs[@]}"
   [ "$od_rc" -eq 0 ] || { echo "the ckanapi checks failed" >&2; exit 1; }

@@ -14,26 +14,7 @@ import tempfile
 
 import ckanapi
 import requests
-
-PASSWORD = os.environ.get("SEN_DEMO_PASSWORD", "sen-demo-2026")
-FAILED = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        FAILED.append(what)
-
-
-def token(base, username):
-    s = requests.Session()
-    r = s.post(f"{base}/api/v1/auth/login", json={"username": username, "password": PASSWORD}, timeout=30)
-    r.raise_for_status()
-    csrf = r.json()["csrf_token"]
-    r = s.post(f"{base}/api/v1/auth/tokens", json={"name": "ckanapi"}, headers={"x-csrf-token": csrf}, timeout=30)
-    r.raise_for_status()
-    return r.json()["token"]
-
+from common import check, finish, token
 
 def raises(exc, fn, what):
     try:
@@ -160,10 +141,7 @@ def main():
     errors(ckan, anonymous)
     writes(ckan, other)
     cli(base_a, base_b, token(base_b, "admin"), anonymous.action.package_list())
-    if FAILED:
-        print(f"{len(FAILED)} ckanapi checks FAILED", file=sys.stderr)
-        sys.exit(1)
-    print("ckanapi: every check passed")
+    finish("ckanapi")
 
 
 if __name__ == "__main__":

@@ -18,16 +18,10 @@ import requests
 from rdflib.compare import to_isomorphic
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
+from common import check, finish
+
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
 SYNTAXES = {"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}
-FAILED = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        FAILED.append(what)
-
 
 def graph(url):
     r = requests.get(url, timeout=60)
@@ -158,12 +152,7 @@ def main():
     r = requests.get(f"{base}/dataset/no-such-dataset.ttl", timeout=30)
     check(r.status_code == 404, f"an unknown dataset's document is 404 ({r.status_code})")
 
-    if FAILED:
-        print(f"\n{len(FAILED)} DCAT check(s) failed:")
-        for f in FAILED:
-            print("  - " + f)
-        sys.exit(1)
-    print("\nall DCAT checks passed")
+    finish("DCAT")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use sen_domain::opendata::package;
-use sen_store::opendata::{StoredDataset, StoredResource};
+use sen_domain::opendata::{package, table};
+use sen_store::opendata::{ResourceFile, StoredDataset, StoredResource};
 use sen_store::{Agency, Store};
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ const DATASETS: &[Seed] = &[
         &["môi trường", "không khí", "AQI"],
         "envi",
         "DAILY",
-        &[("AQI theo giờ", "aqi-theo-gio.csv"), ("Danh sách trạm", "tram-quan-trac.json")],
+        &[("AQI theo giờ", "aqi-theo-gio.csv"), ("Danh sách trạm", "tram-quan-trac.csv")],
     ),
     (
         "H01.SNNMT",
@@ -100,7 +100,7 @@ const DATASETS: &[Seed] = &[
         &["wifi", "hạ tầng số"],
         "tech",
         "QUARTERLY",
-        &[("Điểm Wi-Fi công cộng", "diem-wifi.geojson")],
+        &[("Điểm Wi-Fi công cộng", "diem-wifi.csv")],
     ),
     (
         "H01.UB",
@@ -109,7 +109,7 @@ const DATASETS: &[Seed] = &[
         &["giao thông", "xe buýt"],
         "tran",
         "IRREG",
-        &[("Tuyến xe buýt", "tuyen-xe-buyt.csv"), ("Điểm dừng", "diem-dung.json")],
+        &[("Tuyến xe buýt", "tuyen-xe-buyt.csv"), ("Điểm dừng", "diem-dung.csv")],
     ),
     (
         "BNNMT",
@@ -149,6 +149,254 @@ const DATASETS: &[Seed] = &[
     ),
 ];
 
+/// How a demo table's column is filled, row by row.
+#[derive(Clone, Copy)]
+enum Cell {
+    /// A code: prefix and row number.
+    Code(&'static str),
+    /// A commune or ward of the province.
+    Place,
+    /// One of these.
+    Pick(&'static [&'static str]),
+    /// A whole number in the range.
+    Int(i64, i64),
+    /// A number with one decimal in the range.
+    Num(f64, f64),
+    /// A day, this many days before the previous row's (newest first).
+    Day(i64),
+    /// An hour, newest first, per group of `n` rows.
+    Hour(usize),
+    Lat,
+    Lon,
+}
+
+/// A demo file's columns and rows.
+fn table_spec(file: &str) -> Option<(&'static [(&'static str, Cell)], usize)> {
+    use Cell::*;
+    const STATIONS: &[&str] = &["KK01", "KK02", "KK03", "KK04", "KK05", "KK06", "KK07", "KK08"];
+    Some(match file {
+        "aqi-theo-gio.csv" => (
+            &[
+                ("ma_tram", Pick(STATIONS)),
+                ("thoi_gian", Hour(8)),
+                ("aqi", Int(18, 240)),
+                ("pm25", Num(4.0, 160.0)),
+                ("pm10", Num(9.0, 210.0)),
+            ],
+            480,
+        ),
+        "tram-quan-trac.csv" => (
+            &[
+                ("ma_tram", Code("KK")),
+                ("dia_ban", Place),
+                ("vi_do", Lat),
+                ("kinh_do", Lon),
+                ("loai_tram", Pick(&["Tự động", "Bán tự động"])),
+            ],
+            8,
+        ),
+        "ke-hoach-su-dung-dat.csv" => (
+            &[
+                ("xa_phuong", Place),
+                ("dat_nong_nghiep_ha", Num(0.0, 2500.0)),
+                ("dat_phi_nong_nghiep_ha", Num(50.0, 1800.0)),
+                ("dat_chua_su_dung_ha", Num(0.0, 90.0)),
+            ],
+            60,
+        ),
+        "giay-phep-xay-dung.csv" => (
+            &[
+                ("so_giay_phep", Code("GPXD-")),
+                ("xa_phuong", Place),
+                (
+                    "loai_cong_trinh",
+                    Pick(&["Nhà ở riêng lẻ", "Công trình công cộng", "Nhà xưởng", "Công trình hạ tầng"]),
+                ),
+                ("so_tang", Int(1, 12)),
+                ("ngay_cap", Day(1)),
+            ],
+            200,
+        ),
+        "co-so-kham-chua-benh.csv" => (
+            &[
+                ("ma_co_so", Code("CS")),
+                ("loai_hinh", Pick(&["Bệnh viện", "Phòng khám đa khoa", "Trạm y tế", "Phòng khám chuyên khoa"])),
+                ("xa_phuong", Place),
+                ("chuyen_khoa", Pick(&["Đa khoa", "Nhi", "Sản", "Mắt", "Răng hàm mặt", "Y học cổ truyền"])),
+                ("so_giuong", Int(0, 800)),
+            ],
+            80,
+        ),
+        "truong-hoc.csv" => (
+            &[
+                ("ma_truong", Code("TR")),
+                ("cap_hoc", Pick(&["Mầm non", "Tiểu học", "Trung học cơ sở", "Trung học phổ thông"])),
+                ("xa_phuong", Place),
+                ("so_lop", Int(5, 60)),
+                ("so_hoc_sinh", Int(150, 2500)),
+            ],
+            150,
+        ),
+        "du-toan-ngan-sach.csv" | "quyet-toan-ngan-sach.csv" => (
+            &[
+                (
+                    "linh_vuc",
+                    Pick(&[
+                        "Giáo dục - đào tạo",
+                        "Y tế",
+                        "Khoa học công nghệ",
+                        "Giao thông",
+                        "Môi trường",
+                        "Quản lý hành chính",
+                        "Văn hóa - thể thao",
+                        "Bảo đảm xã hội",
+                    ]),
+                ),
+                ("nam", Pick(&["2024", "2025", "2026"])),
+                ("so_tien_trieu_dong", Int(20_000, 9_000_000)),
+            ],
+            24,
+        ),
+        "gia-ban-le.csv" => (
+            &[
+                (
+                    "mat_hang",
+                    Pick(&[
+                        "Xăng RON 95-III",
+                        "Xăng E5 RON 92-II",
+                        "Dầu diesel 0,05S",
+                        "Gạo tẻ thường",
+                        "Thịt lợn hơi",
+                        "Trứng gà",
+                    ]),
+                ),
+                ("ngay", Day(7)),
+                ("gia_dong", Int(3_000, 130_000)),
+            ],
+            104,
+        ),
+        "can-bo-cong-chuc-xa.csv" => (
+            &[
+                ("xa_phuong", Place),
+                ("so_can_bo", Int(8, 25)),
+                ("so_cong_chuc", Int(10, 30)),
+                ("so_nguoi_hoat_dong_khong_chuyen_trach", Int(0, 12)),
+            ],
+            80,
+        ),
+        "diem-wifi.csv" => (
+            &[
+                ("ma_diem", Code("WF")),
+                ("xa_phuong", Place),
+                ("vi_do", Lat),
+                ("kinh_do", Lon),
+                ("bang_thong_mbps", Int(50, 300)),
+            ],
+            120,
+        ),
+        "tuyen-xe-buyt.csv" => (
+            &[
+                ("so_hieu_tuyen", Code("")),
+                ("gio_bat_dau", Pick(&["05:00", "05:30", "06:00"])),
+                ("gio_ket_thuc", Pick(&["21:00", "22:00", "22:30"])),
+                ("tan_suat_phut", Int(8, 30)),
+                ("so_diem_dung", Int(15, 60)),
+            ],
+            40,
+        ),
+        "diem-dung.csv" => (
+            &[
+                ("ma_diem_dung", Code("DD")),
+                ("dia_ban", Place),
+                ("vi_do", Lat),
+                ("kinh_do", Lon),
+                ("co_nha_cho", Pick(&["true", "false"])),
+            ],
+            150,
+        ),
+        "muc-nuoc.csv" => (
+            &[
+                ("ma_tram", Pick(&["TV-HN", "TV-ST", "TV-TL"])),
+                ("ngay", Day(1)),
+                ("luong_mua_mm", Num(0.0, 120.0)),
+                ("muc_nuoc_cm", Int(200, 1200)),
+            ],
+            365,
+        ),
+        "doanh-nghiep-moi.csv" => (
+            &[
+                ("ngay_tong_hop", Day(30)),
+                (
+                    "nganh",
+                    Pick(&[
+                        "Bán buôn, bán lẻ",
+                        "Xây dựng",
+                        "Công nghiệp chế biến",
+                        "Thông tin và truyền thông",
+                        "Vận tải kho bãi",
+                        "Lưu trú và ăn uống",
+                    ]),
+                ),
+                ("so_doanh_nghiep", Int(20, 600)),
+                ("von_dang_ky_ty_dong", Num(10.0, 5000.0)),
+            ],
+            72,
+        ),
+        "danh-muc-thuoc.csv" => (
+            &[
+                ("so_dang_ky", Code("VD-")),
+                ("hoat_chat", Pick(&["Paracetamol", "Amoxicillin", "Metformin", "Omeprazol", "Vitamin C", "Losartan"])),
+                ("dang_bao_che", Pick(&["Viên nén", "Viên nang", "Siro", "Thuốc tiêm"])),
+                ("ngay_cap", Day(3)),
+            ],
+            200,
+        ),
+        "pho-diem.csv" => (
+            &[
+                ("mon_thi", Pick(&["Toán", "Ngữ văn", "Tiếng Anh", "Vật lý", "Hóa học", "Lịch sử", "Địa lý"])),
+                ("khoang_diem", Pick(&["0-2", "2-4", "4-6", "6-8", "8-10"])),
+                ("so_thi_sinh", Int(100, 40_000)),
+            ],
+            35,
+        ),
+        _ => return None,
+    })
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// A demo file's content: realistic rows for the province's places, newest first.
+fn demo_table(file: &str, places: &[String], rng: &mut ChaCha8Rng, now: DateTime<Utc>) -> Option<String> {
+    let (columns, rows) = table_spec(file)?;
+    let mut out = columns.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    let today = now.date_naive();
+    let hour =
+        now.date_naive().and_hms_opt(now.format("%H").to_string().parse().unwrap_or(0), 0, 0).unwrap_or_default();
+    for i in 0..rows {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, c)| match *c {
+                Cell::Code(p) => format!("{p}{:03}", i + 1),
+                Cell::Place => places.get(i % places.len().max(1)).cloned().unwrap_or_else(|| "Hoàn Kiếm".into()),
+                Cell::Pick(list) => list[i % list.len()].to_string(),
+                Cell::Int(lo, hi) => rng.gen_range(lo..=hi).to_string(),
+                Cell::Num(lo, hi) => format!("{:.1}", rng.gen_range(lo..hi)),
+                Cell::Day(step) => (today - Duration::days(step * i as i64)).format("%Y-%m-%d").to_string(),
+                Cell::Hour(n) => (hour - Duration::hours((i / n) as i64)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                Cell::Lat => format!("{:.5}", rng.gen_range(20.95..21.10)),
+                Cell::Lon => format!("{:.5}", rng.gen_range(105.75..105.90)),
+            })
+            .map(|c| csv_cell(&c))
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    Some(out)
+}
+
 fn uuid(rng: &mut ChaCha8Rng) -> String {
     let v: u128 = rng.r#gen();
     // A version-4 UUID's fixed bits, so clients that check the form accept it.
@@ -172,15 +420,16 @@ pub async fn seed(
     now: DateTime<Utc>,
 ) -> Result<usize, sen_store::StoreError> {
     let org = |code: &str| agencies.iter().find(|a| a.code == code);
+    // Hà Nội's communes and wards name the places in the province's tables.
+    let places: Vec<String> = store.communes_of("01").await?.into_iter().map(|c| c.name).collect();
     let mut n = 0;
     for (code, title, notes, tags, theme, frequency, files) in DATASETS {
         let Some(agency) = org(code) else { continue };
         let org_name = agency.code.to_lowercase().replace('.', "-");
         let name = sen_domain::opendata::name_from_title(title);
-        let base = format!("https://dulieu.{}.gov.vn/{}/", if code.starts_with('H') { "hanoi" } else { "mic" }, name);
         let resources: Vec<Value> = files
             .iter()
-            .map(|(rname, file)| json!({"name": rname, "url": format!("{base}{file}"), "description": format!("{rname} — {title}")}))
+            .map(|(rname, _)| json!({"name": rname, "description": format!("{rname} — {title}"), "format": "CSV"}))
             .collect();
         let input = json!({
             "name": name, "title": title, "notes": notes, "owner_org": org_name, "license_id": "cc-by-4.0",
@@ -194,19 +443,34 @@ pub async fn seed(
         let created = now - Duration::days(rng.gen_range(60..720));
         let modified = now - Duration::days(rng.gen_range(0..120));
         let id = uuid(rng);
-        let resources: Vec<StoredResource> = checked
-            .resources
-            .into_iter()
-            .enumerate()
-            .map(|(i, body)| StoredResource {
-                id: uuid(rng),
+        let mut kept = Vec::new();
+        let mut resources = Vec::new();
+        for (i, (mut body, (_, file))) in checked.resources.into_iter().zip(files.iter()).enumerate() {
+            let rid = uuid(rng);
+            if let Some(content) = demo_table(file, &places, rng, modified) {
+                let sha256 = sen_store::dossiers::sha256_hex(content.as_bytes());
+                let meta = table::describe_upload(&mut body, &id, &rid, file, content.as_bytes(), &sha256)
+                    .map_err(|e| sen_store::StoreError::Invalid(format!("demo table {file}: {e}")))?;
+                kept.push(ResourceFile {
+                    resource_id: rid.clone(),
+                    dataset_id: id.clone(),
+                    file_name: meta.file_name,
+                    media_type: meta.media_type,
+                    size: content.len() as i64,
+                    sha256,
+                    content: content.into_bytes(),
+                    created_at: modified,
+                });
+            }
+            resources.push(StoredResource {
+                id: rid,
                 dataset_id: id.clone(),
                 position: i as i64,
                 body: Value::Object(body),
                 created_at: created,
                 modified_at: modified,
-            })
-            .collect();
+            });
+        }
         let d = StoredDataset {
             id,
             name: checked.name,
@@ -217,6 +481,9 @@ pub async fn seed(
             modified_at: modified,
         };
         store.save_dataset(&d, &resources).await?;
+        for f in &kept {
+            store.save_resource_file(f).await?;
+        }
         n += 1;
     }
     Ok(n)

@@ -32,6 +32,19 @@ pub struct StoredResource {
     pub modified_at: DateTime<Utc>,
 }
 
+/// A file uploaded as a resource.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ResourceFile {
+    pub resource_id: String,
+    pub dataset_id: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub content: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(sqlx::FromRow)]
 struct DatasetRow {
     id: String,
@@ -54,6 +67,8 @@ struct ResourceRow {
 }
 
 const DATASET_COLUMNS: [&str; 7] = ["id", "name", "agency_id", "state", "body", "created_at", "modified_at"];
+const FILE_COLUMNS: [&str; 8] =
+    ["resource_id", "dataset_id", "file_name", "media_type", "size", "sha256", "content", "created_at"];
 const RESOURCE_COLUMNS: [&str; 6] = ["id", "dataset_id", "position", "body", "created_at", "modified_at"];
 
 fn json(s: &str) -> Result<Value> {
@@ -90,6 +105,46 @@ impl TryFrom<ResourceRow> for StoredResource {
 }
 
 impl Store {
+    /// Keeps an uploaded file (a resource's id names it; a new upload replaces the old).
+    pub async fn save_resource_file(&self, f: &ResourceFile) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            &Query::delete().from_table("od_files").and_where(Expr::col("resource_id").eq(&f.resource_id)).to_owned(),
+        )
+        .await?;
+        tx.execute(
+            &Query::insert()
+                .into_table("od_files")
+                .columns(FILE_COLUMNS)
+                .values_panic([
+                    f.resource_id.clone().into(),
+                    f.dataset_id.clone().into(),
+                    f.file_name.clone().into(),
+                    f.media_type.clone().into(),
+                    f.size.into(),
+                    f.sha256.clone().into(),
+                    f.content.clone().into(),
+                    f.created_at.into(),
+                ])
+                .to_owned(),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// The file uploaded as a resource.
+    pub async fn resource_file(&self, resource_id: &str) -> Result<ResourceFile> {
+        self.db
+            .fetch_one(
+                &Query::select()
+                    .columns(FILE_COLUMNS)
+                    .from("od_files")
+                    .and_where(Expr::col("resource_id").eq(resource_id))
+                    .to_owned(),
+            )
+            .await
+    }
+
     /// Writes a dataset with its whole list of resources, replacing what was stored under its
     /// id (CKAN's `package_update` replaces the resources too). A name another dataset holds
     /// is [`StoreError::Duplicate`].

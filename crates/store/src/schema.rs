@@ -386,6 +386,29 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 19,
+            name: "open data files",
+            // Files uploaded as resources (issue #6), by resource id. A dataset's resources
+            // are rewritten on every update, so a file hangs on its dataset, not its row.
+            tables: vec![
+                Table::create()
+                    .table("od_files")
+                    .if_not_exists()
+                    .col(ColumnDef::new("resource_id").text().not_null().primary_key())
+                    .col(text("dataset_id"))
+                    .col(text("file_name"))
+                    .col(text("media_type"))
+                    .col(big("size"))
+                    .col(text("sha256"))
+                    .col(blob("content"))
+                    .col(ts("created_at"))
+                    .foreign_key(&mut fk(("od_files", "dataset_id"), ("od_datasets", "id")))
+                    .to_owned(),
+            ],
+            indexes: vec![index("od_files_by_dataset", "od_files", &["dataset_id"])],
+            drops: vec![],
+        },
     ]
 }
 

@@ -10,14 +10,14 @@ use crate::AppState;
 use crate::auth::Principal;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SubsecRound, Utc};
 use sen_domain::opendata::index::{self, DatasetIndex, IndexDoc, SearchRequest};
 use sen_domain::opendata::{self as od, package, query::QueryError};
-use sen_store::opendata::{StoredDataset, StoredResource};
+use sen_store::opendata::{ResourceFile, StoredDataset, StoredResource};
 use sen_store::{Agency, StoreError};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, RwLock};
@@ -136,33 +136,65 @@ async fn action_get(
     for (k, v) in url_pairs(q.as_deref().unwrap_or_default()) {
         params.insert(k, Value::String(v));
     }
-    let outcome = dispatch(&st, &name, &headers, params, false).await;
+    let outcome = dispatch(&st, &name, &headers, params, false, None).await;
     envelope(&st, &name, outcome)
 }
 
-async fn action_post(
-    State(st): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let params = if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(Map::new())
-    } else if form {
-        Ok(url_pairs(&String::from_utf8_lossy(&body)).into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+/// A file sent with an action (`resource_create` with `upload`), as ckanapi sends it.
+pub struct Upload {
+    pub file_name: String,
+    pub bytes: Bytes,
+}
+
+/// The fields and the `upload` file of a `multipart/form-data` action.
+async fn multipart_params(st: &AppState, req: Request) -> CkanResult<(Map<String, Value>, Option<Upload>)> {
+    let mut form = Multipart::from_request(req, st)
+        .await
+        .map_err(|e| CkanError::BadRequest(format!("Bad request - multipart: {e}")))?;
+    let mut params = Map::new();
+    let mut upload = None;
+    let limit = st.config.max_file_bytes;
+    while let Some(field) =
+        form.next_field().await.map_err(|e| CkanError::BadRequest(format!("Bad request - multipart: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "upload" {
+            let file_name = field.file_name().unwrap_or("data").to_string();
+            let bytes = field.bytes().await.map_err(|e| CkanError::BadRequest(format!("Bad request - upload: {e}")))?;
+            if bytes.len() > limit {
+                return Err(field_error("upload", &format!("At most {limit} bytes")));
+            }
+            upload = Some(Upload { file_name, bytes });
+        } else {
+            let text = field.text().await.map_err(|e| CkanError::BadRequest(format!("Bad request - {name}: {e}")))?;
+            params.insert(name, Value::String(text));
+        }
+    }
+    Ok((params, upload))
+}
+
+async fn action_post(State(st): State<AppState>, Path(name): Path<String>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let parsed = if ctype.starts_with("multipart/form-data") {
+        multipart_params(&st, req).await
     } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(CkanError::BadRequest("Bad request - JSON Error: the body must be a JSON object".into())),
-            Err(e) => Err(CkanError::BadRequest(format!("Bad request - JSON Error: {e}"))),
+        match Bytes::from_request(req, &st).await {
+            Err(e) => Err(CkanError::BadRequest(format!("Bad request - {e}"))),
+            Ok(body) if body.iter().all(u8::is_ascii_whitespace) => Ok((Map::new(), None)),
+            Ok(body) if ctype.starts_with("application/x-www-form-urlencoded") => Ok((
+                url_pairs(&String::from_utf8_lossy(&body)).into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+                None,
+            )),
+            Ok(body) => match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(m)) => Ok((m, None)),
+                Ok(_) => Err(CkanError::BadRequest("Bad request - JSON Error: the body must be a JSON object".into())),
+                Err(e) => Err(CkanError::BadRequest(format!("Bad request - JSON Error: {e}"))),
+            },
         }
     };
-    let outcome = match params {
-        Ok(p) => dispatch(&st, &name, &headers, p, true).await,
+    let outcome = match parsed {
+        Ok((p, upload)) => dispatch(&st, &name, &headers, p, true, upload).await,
         Err(e) => Err(e),
     };
     envelope(&st, &name, outcome)
@@ -210,6 +242,7 @@ async fn dispatch(
     headers: &HeaderMap,
     p: Map<String, Value>,
     post: bool,
+    upload: Option<Upload>,
 ) -> CkanResult<Value> {
     match name {
         "site_read" => Ok(json!(true)),
@@ -241,7 +274,7 @@ async fn dispatch(
                 "package_create" => write_package(st, &who, p, Write::Create).await,
                 "package_update" => write_package(st, &who, p, Write::Update).await,
                 "package_patch" => write_package(st, &who, p, Write::Patch).await,
-                "resource_create" => resource_create(st, &who, p).await,
+                "resource_create" => resource_create(st, &who, p, upload).await,
                 _ => package_delete(st, &who, &p).await,
             }
         }
@@ -335,8 +368,14 @@ fn names_of(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn resource_dict(r: &StoredResource) -> Value {
+/// A resource's CKAN dictionary. An uploaded file's address is stored as a path and given
+/// under the address Sen is reached at now.
+fn resource_dict(base: &str, r: &StoredResource) -> Value {
     let mut m = r.body.as_object().cloned().unwrap_or_default();
+    if let Some(path) = m.get("url").and_then(Value::as_str).filter(|u| u.starts_with("/dataset/")) {
+        let url = format!("{}{path}", base.trim_end_matches('/'));
+        m.insert("url".into(), json!(url));
+    }
     m.insert("id".into(), json!(r.id));
     m.insert("package_id".into(), json!(r.dataset_id));
     m.insert("position".into(), json!(r.position));
@@ -352,7 +391,7 @@ fn resource_dict(r: &StoredResource) -> Value {
 }
 
 /// A dataset's full CKAN dictionary.
-pub fn package_dict(agencies: &[Agency], d: &StoredDataset, resources: &[StoredResource]) -> Value {
+pub fn package_dict(base: &str, agencies: &[Agency], d: &StoredDataset, resources: &[StoredResource]) -> Value {
     let mut m = d.body.as_object().cloned().unwrap_or_default();
     let org = agencies.iter().find(|a| a.id == d.agency_id);
     let licence = m.get("license_id").and_then(Value::as_str).and_then(od::licence);
@@ -380,7 +419,7 @@ pub fn package_dict(agencies: &[Agency], d: &StoredDataset, resources: &[StoredR
     );
     m.insert("num_tags".into(), json!(tags.len()));
     m.insert("num_resources".into(), json!(resources.len()));
-    m.insert("resources".into(), Value::Array(resources.iter().map(resource_dict).collect()));
+    m.insert("resources".into(), Value::Array(resources.iter().map(|r| resource_dict(base, r)).collect()));
     for k in ["notes", "author", "author_email", "maintainer", "maintainer_email", "url", "version"] {
         m.entry(k).or_insert(json!(""));
     }
@@ -488,7 +527,7 @@ async fn shown(st: &AppState, key: &str) -> CkanResult<Value> {
         return Err(CkanError::NotFound("Dataset not found".into()));
     }
     let r = st.store.dataset_resources(&d.id).await?;
-    Ok(package_dict(&st.catalogue().agencies, &d, &r))
+    Ok(package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r))
 }
 
 async fn package_show(st: &AppState, p: &Map<String, Value>) -> CkanResult<Value> {
@@ -547,7 +586,7 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
         .datasets_with_resources(&result.ids)
         .await?
         .iter()
-        .map(|(d, r)| package_dict(agencies, d, r))
+        .map(|(d, r)| package_dict(&st.config.public_url, agencies, d, r))
         .collect();
     let mut facets = Map::new();
     let mut search_facets = Map::new();
@@ -587,7 +626,7 @@ async fn current_packages(st: &AppState, p: &Map<String, Value>) -> CkanResult<V
             .datasets_with_resources(&ids)
             .await?
             .iter()
-            .map(|(d, r)| package_dict(agencies, d, r))
+            .map(|(d, r)| package_dict(&st.config.public_url, agencies, d, r))
             .collect::<Vec<_>>()
     ))
 }
@@ -669,7 +708,7 @@ async fn resource_show(st: &AppState, p: &Map<String, Value>) -> CkanResult<Valu
     if d.state != "active" {
         return Err(CkanError::NotFound("Resource not found".into()));
     }
-    Ok(resource_dict(&r))
+    Ok(resource_dict(&st.config.public_url, &r))
 }
 
 /// The caller of a write: an API token (as CKAN sends it, `Authorization: <token>`, or
@@ -760,8 +799,11 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
     };
     if let (Write::Patch, Some((d, r))) = (how, &old) {
         // A patch is the stored dictionary with the sent keys replaced.
-        let mut full = package_dict(agencies, d, r).as_object().cloned().unwrap_or_default();
-        full.insert("resources".into(), Value::Array(r.iter().map(resource_dict).collect()));
+        let mut full = package_dict(&st.config.public_url, agencies, d, r).as_object().cloned().unwrap_or_default();
+        full.insert(
+            "resources".into(),
+            Value::Array(r.iter().map(|r| resource_dict(&st.config.public_url, r)).collect()),
+        );
         for (k, v) in input {
             full.insert(k, v);
         }
@@ -772,7 +814,10 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
         && let Some((_, r)) = &old
     {
         // CKAN keeps the resources when an update does not send the key.
-        input.insert("resources".into(), Value::Array(r.iter().map(resource_dict).collect()));
+        input.insert(
+            "resources".into(),
+            Value::Array(r.iter().map(|r| resource_dict(&st.config.public_url, r)).collect()),
+        );
     }
     let checked = package::check(&input, &|o| org_by_key(agencies, o).is_some())?;
     let agency = org_by_key(agencies, &checked.owner_org).expect("checked organisation");
@@ -788,7 +833,16 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
             .unwrap_or_else(new_id),
     };
     let old_resources = old.as_ref().map(|(_, r)| r.clone()).unwrap_or_default();
-    let resources = resources_for(&id, checked.resources, &input, &old_resources);
+    // Uploaded files' addresses under this portal are kept as paths.
+    let base = st.config.public_url.trim_end_matches('/');
+    let mut checked_resources = checked.resources;
+    for r in &mut checked_resources {
+        let path = r.get("url").and_then(Value::as_str).and_then(|u| u.strip_prefix(base)).map(str::to_string);
+        if let Some(path) = path.filter(|p| p.starts_with("/dataset/")) {
+            r.insert("url".into(), json!(path));
+        }
+    }
+    let resources = resources_for(&id, checked_resources, &input, &old_resources);
     let d = StoredDataset {
         id: id.clone(),
         name: checked.name,
@@ -809,10 +863,37 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
         Write::Patch => "dataset.patch",
     };
     audit(st, who, agency.id, action, &d.id, json!({"name": d.name})).await?;
-    Ok(package_dict(agencies, &d, &resources))
+    Ok(package_dict(&st.config.public_url, agencies, &d, &resources))
 }
 
-async fn resource_create(st: &AppState, who: &Principal, input: Map<String, Value>) -> CkanResult<Value> {
+/// Checks an uploaded file and describes it in the resource's body; gives the file to keep.
+pub fn take_upload(
+    dataset_id: &str,
+    resource_id: &str,
+    body: &mut Map<String, Value>,
+    upload: Upload,
+) -> CkanResult<ResourceFile> {
+    let sha256 = sen_store::dossiers::sha256_hex(&upload.bytes);
+    let meta = od::table::describe_upload(body, dataset_id, resource_id, &upload.file_name, &upload.bytes, &sha256)
+        .map_err(|e| field_error("upload", &e.to_string()))?;
+    Ok(ResourceFile {
+        resource_id: resource_id.to_string(),
+        dataset_id: dataset_id.to_string(),
+        file_name: meta.file_name,
+        media_type: meta.media_type,
+        size: upload.bytes.len() as i64,
+        sha256,
+        content: upload.bytes.to_vec(),
+        created_at: now(),
+    })
+}
+
+async fn resource_create(
+    st: &AppState,
+    who: &Principal,
+    input: Map<String, Value>,
+    upload: Option<Upload>,
+) -> CkanResult<Value> {
     let pkg = str_param(&input, "package_id").ok_or_else(|| field_error("package_id", "Missing value"))?;
     let d = st.store.dataset(pkg).await.map_err(|e| match e {
         StoreError::NotFound => field_error("package_id", "Not found: Dataset"),
@@ -821,16 +902,20 @@ async fn resource_create(st: &AppState, who: &Principal, input: Map<String, Valu
     if !may_publish(who, d.agency_id) {
         return Err(CkanError::Authorization("Access denied: the dataset belongs to another agency".into()));
     }
-    let body = package::check_resource(&input)?;
+    let mut body = package::check_resource(&input)?;
     let mut resources = st.store.dataset_resources(&d.id).await?;
     if resources.len() >= package::MAX_RESOURCES {
         return Err(field_error("resources", &format!("At most {} resources", package::MAX_RESOURCES)));
     }
     let t = now();
-    let mut body = body;
     body.remove("package_id");
+    let id = new_id();
+    let file = match upload {
+        Some(u) => Some(take_upload(&d.id, &id, &mut body, u)?),
+        None => None,
+    };
     let r = StoredResource {
-        id: new_id(),
+        id,
         dataset_id: d.id.clone(),
         position: resources.len() as i64,
         body: Value::Object(body),
@@ -839,12 +924,23 @@ async fn resource_create(st: &AppState, who: &Principal, input: Map<String, Valu
     };
     resources.push(r.clone());
     let d = StoredDataset { modified_at: t, ..d };
+    if let Some(f) = &file {
+        st.store.save_resource_file(f).await?;
+    }
     st.store.save_dataset(&d, &resources).await?;
     let cat = st.catalogue();
     let agencies = &cat.agencies;
     st.open_data.index.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
-    audit(st, who, d.agency_id, "dataset.resource_create", &d.id, json!({"resource": r.id})).await?;
-    Ok(resource_dict(&r))
+    audit(
+        st,
+        who,
+        d.agency_id,
+        "dataset.resource_create",
+        &d.id,
+        json!({"resource": r.id, "uploaded": file.is_some()}),
+    )
+    .await?;
+    Ok(resource_dict(&st.config.public_url, &r))
 }
 
 async fn package_delete(st: &AppState, who: &Principal, p: &Map<String, Value>) -> CkanResult<Value> {

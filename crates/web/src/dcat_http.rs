@@ -27,6 +27,42 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog.rdf", get(|st, q| catalog(st, q, Syntax::RdfXml)))
         .route("/catalog.xml", get(|st, q| catalog(st, q, Syntax::RdfXml)))
         .route("/dataset/{file}", get(dataset))
+        .route("/dataset/{id}/datapackage.json", get(data_package))
+        .route("/dataset/{id}/resource/{resource_id}/download/{file}", get(download))
+}
+
+/// `/dataset/{id or name}/datapackage.json`: the dataset as a Frictionless Data Package.
+async fn data_package(State(st): State<AppState>, Path(key): Path<String>) -> AppResult<Response> {
+    let d = st.store.dataset(&key).await?;
+    if d.state != "active" {
+        return Err(AppError::NotFound("dataset"));
+    }
+    let r = st.store.dataset_resources(&d.id).await?;
+    let pkg = package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r);
+    Ok(axum::Json(sen_domain::opendata::table::data_package(&pkg)).into_response())
+}
+
+/// An uploaded resource's file, as it was sent.
+async fn download(
+    State(st): State<AppState>,
+    Path((id, resource_id, _file)): Path<(String, String, String)>,
+) -> AppResult<Response> {
+    let d = st.store.dataset(&id).await?;
+    let f = st.store.resource_file(&resource_id).await?;
+    if d.state != "active" || f.dataset_id != d.id {
+        return Err(AppError::NotFound("file"));
+    }
+    let disposition = format!("inline; filename=\"{}\"", f.file_name);
+    Ok((
+        [
+            (header::CONTENT_TYPE, f.media_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::ETAG, format!("\"{}\"", f.sha256)),
+            (header::CACHE_CONTROL, "public, max-age=300".into()),
+        ],
+        f.content,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,8 +205,10 @@ async fn catalog(State(st): State<AppState>, Query(q): Query<CatalogQuery>, synt
     let cat = st.catalogue();
     let info = catalog_info(&st);
     let mut graph = Graph::new();
-    let iris: Vec<_> =
-        datasets.iter().map(|(d, r)| graph.add_dataset(&info.base, &package_dict(&cat.agencies, d, r))).collect();
+    let iris: Vec<_> = datasets
+        .iter()
+        .map(|(d, r)| graph.add_dataset(&info.base, &package_dict(&info.base, &cat.agencies, d, r)))
+        .collect();
     graph.add_catalog(&info, &iris, Some(&paging));
     Ok(rdf(syntax, graph.write(syntax)))
 }
@@ -189,7 +227,7 @@ async fn dataset(State(st): State<AppState>, Path(file): Path<String>) -> AppRes
     let cat = st.catalogue();
     let base = st.config.public_url.trim_end_matches('/').to_string();
     let mut graph = Graph::new();
-    graph.add_dataset(&base, &package_dict(&cat.agencies, &d, &r));
+    graph.add_dataset(&base, &package_dict(&base, &cat.agencies, &d, &r));
     Ok(rdf(syntax, graph.write(syntax)))
 }
 

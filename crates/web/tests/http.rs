@@ -2825,6 +2825,79 @@ async fn the_dcat_catalogue_pages_through_every_dataset_in_three_syntaxes() {
 }
 
 #[tokio::test]
+async fn uploaded_tables_are_kept_described_and_packaged() {
+    on_both!(|s| {
+        let c = Client::new();
+        let token = ckan_token(&s, "dulieumo").await;
+        let other = ckan_token(&s, "quantri").await;
+        let (_, v) =
+            ckan(&s, "package_show", None, Some(json!({"id": "chat-luong-khong-khi-theo-tram-quan-trac"}))).await;
+        let id = v["result"]["id"].as_str().unwrap().to_string();
+        let upload = |tok: String, file: &'static [u8]| {
+            use reqwest::multipart::{Form, Part};
+            let form = Form::new()
+                .text("package_id", id.clone())
+                .text("name", "Đo bổ sung")
+                .part("upload", Part::bytes(file).file_name("do bo sung.csv"));
+            c.post(format!("{}/api/3/action/resource_create", s.base))
+                .header("Authorization", tok)
+                .multipart(form)
+                .send()
+        };
+        let csv: &'static [u8] = "ma_tram,ngay,aqi,pm25\nKK01,2026-11-30,85,31.5\nKK02,2026-11-30,,12\n".as_bytes();
+        // Another agency's token and a ragged table are refused; nothing is added.
+        let r = upload(other, csv).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = upload(token.clone(), b"a,b\n1\n").await.unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["__type"], "Validation Error");
+        assert!(v["error"]["upload"][0].as_str().unwrap().contains("row 2"), "{v}");
+        let count = || async {
+            ckan(&s, "package_show", None, Some(json!({"id": id}))).await.1["result"]["resources"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(count().await, 2);
+        let r = upload(token, csv).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        let res = &v["result"];
+        assert_eq!(
+            (res["url_type"].as_str(), res["format"].as_str(), res["size"].as_u64()),
+            (Some("upload"), Some("CSV"), Some(csv.len() as u64))
+        );
+        let types: Vec<&str> =
+            res["schema"]["fields"].as_array().unwrap().iter().map(|f| f["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["string", "date", "integer", "number"]);
+        let url = res["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("{}/dataset/{id}/resource/", s.base)) && url.ends_with("/download/do-bo-sung.csv"),
+            "{url}"
+        );
+        assert_eq!(count().await, 3);
+        let got = c.get(url).send().await.unwrap();
+        assert_eq!(got.headers()["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(&got.bytes().await.unwrap()[..], csv);
+        // Under another dataset's path the file is not found.
+        let wrong = url.replace(&id, "no-such-dataset");
+        assert_eq!(c.get(wrong).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        // The data package lists it with its schema and hash.
+        let p: Value =
+            c.get(format!("{}/dataset/{id}/datapackage.json", s.base)).send().await.unwrap().json().await.unwrap();
+        let last = p["resources"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["path"], url);
+        assert_eq!(last["profile"], "tabular-data-resource");
+        assert_eq!(last["schema"], res["schema"]);
+        assert!(last["hash"].as_str().unwrap().starts_with("sha256:"));
+        assert_eq!(p["licenses"][0]["name"], "CC-BY-4.0");
+        // Demo resources are files Sen holds, each with a schema.
+        assert!(p["resources"].as_array().unwrap().iter().all(|r| r["schema"]["fields"].is_array()), "{p}");
+    });
+}
+
+#[tokio::test]
 async fn a_second_node_sees_open_data_writes_after_a_refresh() {
     on_both!(|s| {
         // A second node over the same database (the same trust service: one CA).

@@ -715,3 +715,34 @@ mod tests {
         assert_eq!(Syntax::from_extension("html"), None);
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// `cargo test -p sen-domain --release -- --ignored dcat_page_time --nocapture`
+    #[test]
+    #[ignore = "a timing, not a check"]
+    fn dcat_page_time() {
+        let mut pkg = serde_json::json!({
+            "id": "0d6c2c3e-1b2a-4c5d-8e9f-0a1b2c3d4e5f", "name": "chat-luong-khong-khi", "title": "Chất lượng không khí",
+            "notes": "AQI theo giờ", "license_id": "cc-by-4.0", "tags": [{"name": "môi trường"}, {"name": "AQI"}],
+            "groups": [{"name": "envi"}], "frequency": "DAILY", "temporal_start": "2024-01-01", "spatial": "Thành phố Hà Nội",
+            "maintainer": "Sở", "maintainer_email": "a@b.vn", "metadata_created": "2025-01-31T10:00:00.123456",
+            "metadata_modified": "2025-02-01T08:30:00.000000", "organization": {"name": "h01-snnmt", "title": "Sở", "level": "province"},
+            "resources": [{"id": "r1", "name": "AQI", "url": "https://x.vn/aqi.csv", "format": "CSV"}, {"id": "r2", "name": "B", "url": "https://x.vn/b.json", "format": "JSON"}]
+        });
+        let t = std::time::Instant::now();
+        let mut g = Graph::new();
+        for i in 0..100 {
+            pkg["id"] = serde_json::json!(format!("id-{i}"));
+            g.add_dataset("https://sen.vn", &pkg);
+        }
+        let built = t.elapsed();
+        for s in [Syntax::Turtle, Syntax::JsonLd, Syntax::RdfXml] {
+            let t = std::time::Instant::now();
+            let n = g.write(s).len();
+            println!("{s:?}: {} triples built in {built:?}, {n} bytes written in {:?}", g.len(), t.elapsed());
+        }
+    }
+}

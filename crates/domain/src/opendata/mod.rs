@@ -5,6 +5,7 @@ pub mod dcat;
 pub mod index;
 pub mod package;
 pub mod query;
+pub mod table;
 
 /// A licence a dataset may carry: CKAN's id, its title and where its text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
