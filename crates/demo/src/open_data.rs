@@ -4,8 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use sen_domain::opendata::plan::PlanItem;
 use sen_domain::opendata::{package, table};
-use sen_store::opendata::{ResourceFile, StoredDataset, StoredResource};
+use sen_store::opendata::{ResourceFile, StoredDataset, StoredPlan, StoredResource};
 use sen_store::{Agency, Store};
 use serde_json::{Value, json};
 
@@ -147,6 +148,13 @@ const DATASETS: &[Seed] = &[
         "ANNUAL",
         &[("Phổ điểm", "pho-diem.csv")],
     ),
+];
+
+/// Planned datasets not yet published: (agency, title, name, days from now, frequency).
+const PLANNED: &[(&str, &str, &str, i64, &str)] = &[
+    ("H01.SXD", "Danh sách dự án nhà ở xã hội", "du-an-nha-o-xa-hoi", -45, "QUARTERLY"),
+    ("H01.SYT", "Số ca bệnh truyền nhiễm theo tuần", "ca-benh-truyen-nhiem-theo-tuan", 60, "WEEKLY"),
+    ("H01.SNNMT", "Điểm thu gom chất thải nguy hại", "diem-thu-gom-chat-thai-nguy-hai", 30, "ANNUAL"),
 ];
 
 /// How a demo table's column is filled, row by row.
@@ -423,6 +431,7 @@ pub async fn seed(
     // Hà Nội's communes and wards name the places in the province's tables.
     let places: Vec<String> = store.communes_of("01").await?.into_iter().map(|c| c.name).collect();
     let mut n = 0;
+    let mut plans: std::collections::BTreeMap<i64, Vec<PlanItem>> = Default::default();
     for (code, title, notes, tags, theme, frequency, files) in DATASETS {
         let Some(agency) = org(code) else { continue };
         let org_name = agency.code.to_lowercase().replace('.', "-");
@@ -484,7 +493,41 @@ pub async fn seed(
         for f in &kept {
             store.save_resource_file(f).await?;
         }
+        // The dataset was in its agency's plan, due around when it was published.
+        let due = (created + Duration::days(rng.gen_range(-30..20))).date_naive();
+        plans.entry(agency.id).or_default().push(PlanItem {
+            title: title.to_string(),
+            dataset_name: d.name.clone(),
+            planned_date: due,
+            access_method: if files.len() > 1 { "download_api".into() } else { "download".into() },
+            frequency: frequency.to_string(),
+            responsible_unit: format!("Văn phòng {}", agency.name),
+        });
         n += 1;
+    }
+    // Datasets still to come: one past its date, one ahead.
+    for (code, title, name, days, frequency) in PLANNED {
+        let Some(agency) = org(code) else { continue };
+        plans.entry(agency.id).or_default().push(PlanItem {
+            title: title.to_string(),
+            dataset_name: name.to_string(),
+            planned_date: (now + Duration::days(*days)).date_naive(),
+            access_method: "download_api".into(),
+            frequency: frequency.to_string(),
+            responsible_unit: format!("Phòng Kế hoạch, {}", agency.name),
+        });
+    }
+    for (i, (agency_id, items)) in plans.into_iter().enumerate() {
+        // Most lists were reviewed this half-year; every fourth one is overdue.
+        let ago = if i % 4 == 3 { rng.gen_range(190..300) } else { rng.gen_range(5..150) };
+        store
+            .save_plan(&StoredPlan {
+                agency_id,
+                items: serde_json::to_string(&items).map_err(|e| sen_store::StoreError::Invalid(e.to_string()))?,
+                reviewed_at: now - Duration::days(ago),
+                reviewed_by: "Sen seed".into(),
+            })
+            .await?;
     }
     Ok(n)
 }

@@ -45,6 +45,15 @@ pub struct ResourceFile {
     pub created_at: DateTime<Utc>,
 }
 
+/// An agency's publication plan as stored: its items as JSON.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredPlan {
+    pub agency_id: i64,
+    pub items: String,
+    pub reviewed_at: DateTime<Utc>,
+    pub reviewed_by: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct DatasetRow {
     id: String,
@@ -105,6 +114,42 @@ impl TryFrom<ResourceRow> for StoredResource {
 }
 
 impl Store {
+    /// Replaces an agency's publication plan; saving it is reviewing it.
+    pub async fn save_plan(&self, p: &StoredPlan) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            &Query::delete().from_table("od_plans").and_where(Expr::col("agency_id").eq(p.agency_id)).to_owned(),
+        )
+        .await?;
+        tx.execute(
+            &Query::insert()
+                .into_table("od_plans")
+                .columns(["agency_id", "items", "reviewed_at", "reviewed_by"])
+                .values_panic([
+                    p.agency_id.into(),
+                    p.items.clone().into(),
+                    p.reviewed_at.into(),
+                    p.reviewed_by.clone().into(),
+                ])
+                .to_owned(),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Every agency's publication plan, by agency.
+    pub async fn plans(&self) -> Result<Vec<StoredPlan>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(["agency_id", "items", "reviewed_at", "reviewed_by"])
+                    .from("od_plans")
+                    .order_by("agency_id", Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
     /// Keeps an uploaded file (a resource's id names it; a new upload replaces the old).
     pub async fn save_resource_file(&self, f: &ResourceFile) -> Result<()> {
         let mut tx = self.db.begin_write().await?;

@@ -409,6 +409,25 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("od_files_by_dataset", "od_files", &["dataset_id"])],
             drops: vec![],
         },
+        Migration {
+            version: 20,
+            name: "open data publication plans",
+            // Each agency's publication plan (issue #6): its priority datasets as JSON, and
+            // when and by whom the list was last reviewed (the law asks every 6 months).
+            tables: vec![
+                Table::create()
+                    .table("od_plans")
+                    .if_not_exists()
+                    .col(ColumnDef::new("agency_id").big_integer().not_null().primary_key())
+                    .col(text("items"))
+                    .col(ts("reviewed_at"))
+                    .col(text("reviewed_by"))
+                    .foreign_key(&mut fk(("od_plans", "agency_id"), ("agencies", "id")))
+                    .to_owned(),
+            ],
+            indexes: vec![],
+            drops: vec![],
+        },
     ]
 }
 

@@ -730,7 +730,7 @@ async fn publisher(st: &AppState, headers: &HeaderMap) -> CkanResult<Principal> 
 }
 
 /// Whether `who` may publish for `agency_id`: the agency's administrators, and Sen's.
-fn may_publish(who: &Principal, agency_id: i64) -> bool {
+pub(crate) fn may_publish(who: &Principal, agency_id: i64) -> bool {
     who.is_admin() || who.roles_in(agency_id).contains(&sen_domain::Role::AgencyAdmin)
 }
 

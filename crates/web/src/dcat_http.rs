@@ -26,7 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog.jsonld", get(|st, q| catalog(st, q, Syntax::JsonLd)))
         .route("/catalog.rdf", get(|st, q| catalog(st, q, Syntax::RdfXml)))
         .route("/catalog.xml", get(|st, q| catalog(st, q, Syntax::RdfXml)))
-        .route("/dataset/{file}", get(dataset))
         .route("/dataset/{id}/datapackage.json", get(data_package))
         .route("/dataset/{id}/resource/{resource_id}/download/{file}", get(download))
 }
@@ -213,12 +212,9 @@ async fn catalog(State(st): State<AppState>, Query(q): Query<CatalogQuery>, synt
     Ok(rdf(syntax, graph.write(syntax)))
 }
 
-/// `/dataset/{id or name}.ttl|.jsonld|.rdf|.xml`: one dataset with its distributions.
-async fn dataset(State(st): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
-    let Some((key, syntax)) = file.rsplit_once('.').and_then(|(k, ext)| Syntax::from_extension(ext).map(|s| (k, s)))
-    else {
-        return Err(AppError::NotFound("dataset"));
-    };
+/// One dataset with its distributions (`/dataset/{id or name}.ttl|.jsonld|.rdf|.xml`, routed
+/// with the dataset's page).
+pub async fn dataset_rdf(st: &AppState, key: &str, syntax: Syntax) -> AppResult<Response> {
     let d = st.store.dataset(key).await?;
     if d.state != "active" {
         return Err(AppError::NotFound("dataset"));

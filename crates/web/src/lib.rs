@@ -19,8 +19,10 @@ pub mod metrics;
 pub mod notify_http;
 pub mod once_only;
 pub mod openapi;
+pub mod opendata_pages;
 pub mod pages;
 pub mod petitions_http;
+pub mod plan_http;
 pub mod proactive_http;
 pub mod recommend_http;
 pub mod registry_http;
@@ -144,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .merge(notify_http::routes())
         .merge(ckan_http::routes())
         .merge(dcat_http::routes())
+        .merge(opendata_pages::routes())
+        .merge(plan_http::page_routes())
         .merge(metrics::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

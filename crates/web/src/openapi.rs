@@ -24,10 +24,11 @@ use utoipa::OpenApi;
         crate::bundle_http::api_apply, crate::bundle_http::api_list, crate::bundle_http::api_get, crate::bundle_http::api_documents,
         crate::notify_http::send_email, crate::notify_http::send_sms, crate::notify_http::get_one, crate::notify_http::list, crate::notify_http::templates,
         crate::notify_http::template_version, crate::notify_http::template_latest, crate::notify_http::preview, crate::notify_http::save_template,
+        crate::plan_http::api_list, crate::plan_http::api_save,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"), (name = "proactive"), (name = "notifications"), (name = "ai"))
+    tags((name = "catalogue"), (name = "dossiers"), (name = "back office"), (name = "accounts"), (name = "trust"), (name = "exchange"), (name = "once-only"), (name = "assistant"), (name = "proactive"), (name = "notifications"), (name = "ai"), (name = "open data"))
 )]
 pub struct ApiDoc;
 

@@ -123,6 +123,7 @@ pub fn layout(lang: Lang, who: Option<&Principal>, title: &str, body: Markup) ->
                     a.brand href="/" { "Sen · " (lang.t("Cổng dịch vụ công", "Public services")) }
                     a href="/procedures" { (lang.t("Thủ tục", "Procedures")) }
                     a href="/lookup" { (lang.t("Tra cứu hồ sơ", "Track a dossier")) }
+                    a href="/dataset" { (lang.t("Dữ liệu mở", "Open data")) }
                     @match who {
                         Some(p) if p.is_officer() => {
                             a href="/office" { (lang.t("Xử lý hồ sơ", "Back office")) }
@@ -189,7 +190,7 @@ pub(crate) fn html_page(
 }
 
 /// Remembers an explicit `?lang=` choice in a cookie.
-fn lang_jar(uri: &Uri, jar: CookieJar, lang: Lang) -> CookieJar {
+pub(crate) fn lang_jar(uri: &Uri, jar: CookieJar, lang: Lang) -> CookieJar {
     if uri.query().is_some_and(|q| q.contains("lang=")) {
         jar.add(Cookie::build((LANG_COOKIE, lang.code())).path("/").same_site(SameSite::Lax).build())
     } else {

@@ -2898,6 +2898,125 @@ async fn uploaded_tables_are_kept_described_and_packaged() {
 }
 
 #[tokio::test]
+async fn the_open_data_pages_search_with_facets_and_show_tables_with_charts() {
+    on_both!(|s| {
+        let c = Client::new();
+        let page = |path: String| {
+            let c = c.clone();
+            let base = s.base.clone();
+            async move {
+                let r = c.get(format!("{base}{path}")).send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        // With and without diacritics, the same dataset; facets are links that filter.
+        for q in ["kh%C3%B4ng+kh%C3%AD", "khong+khi"] {
+            let (st, html) = page(format!("/dataset?q={q}")).await;
+            assert_eq!(st, StatusCode::OK);
+            assert!(html.contains("href=\"/dataset/chat-luong-khong-khi-theo-tram-quan-trac\""), "{q}");
+            assert!(html.contains("organization=h01-snnmt"), "a facet link");
+        }
+        let (_, all) = page("/dataset".into()).await;
+        let (_, filtered) = page("/dataset?organization=h01-snnmt".into()).await;
+        let count = |html: &str| {
+            html.split("<strong>").nth(1).and_then(|r| r.split('<').next()).unwrap().parse::<usize>().unwrap()
+        };
+        assert!(count(&filtered) < count(&all) && count(&filtered) >= 2, "{} of {}", count(&filtered), count(&all));
+        assert!(filtered.contains("aria-current=\"true\""), "the chosen facet is marked");
+        let (_, bad) = page("/dataset?q=%28unclosed".into()).await;
+        assert!(bad.contains("error-summary"), "a query that cannot be read is said so");
+        // The dataset's page: facts, resources, a chart and a preview of its table, tool links.
+        let (st, html) = page("/dataset/chat-luong-khong-khi-theo-tram-quan-trac".into()).await;
+        assert_eq!(st, StatusCode::OK);
+        for want in [
+            "<svg",
+            "role=\"img\"",
+            "<th scope=\"col\">ma_tram",
+            "datapackage.json",
+            ".ttl\"",
+            "Hằng ngày",
+            "Sở Nông nghiệp và Môi trường",
+        ] {
+            assert!(html.contains(want), "missing {want}");
+        }
+        let (_, en) = page("/dataset/chat-luong-khong-khi-theo-tram-quan-trac?lang=en".into()).await;
+        assert!(en.contains("Preview") && en.contains("Use it from tools"));
+        let (st, _) = page("/dataset/no-such-dataset".into()).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    });
+}
+
+#[tokio::test]
+async fn publication_plans_flag_late_and_stale_data_and_count_k5() {
+    on_both!(|s| {
+        let anonymous = Client::new();
+        let v: Value =
+            anonymous.get(format!("{}/api/v1/open-data/plans", s.base)).send().await.unwrap().json().await.unwrap();
+        let k5_before = v["k5_publishing"].as_u64().unwrap();
+        assert!(v["k5_agencies"].as_u64().unwrap() >= k5_before && k5_before >= 1, "{}", v["k5_agencies"]);
+        assert!(
+            v["agencies"].as_array().unwrap().iter().any(|a| a["review_overdue"] == true),
+            "the demo has an overdue list"
+        );
+        let put = |u: &User, org: &str, body: Value| {
+            let r = u
+                .client
+                .put(format!("{}/api/v1/open-data/plans/{org}", s.base))
+                .header("x-csrf-token", &u.csrf)
+                .json(&body);
+            async move {
+                let r = r.send().await.unwrap();
+                let st = r.status();
+                (st, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let item = |name: &str, date: &str| {
+            json!({"title": "Bộ dữ liệu", "dataset_name": name, "planned_date": date,
+            "access_method": "download", "frequency": "DAILY", "responsible_unit": "Phòng Quan trắc"})
+        };
+        let publisher = login(&s, "dulieumo").await;
+        // Another agency's plan, and a plan with a bad item, are refused; nothing changes.
+        let (st, _) = put(&publisher, "h01-syt", json!({"items": [item("x-y", "2026-01-01")]})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let mut bad = item("Khong Hop Le", "2026-01-01");
+        bad["frequency"] = json!("HOURLY");
+        let (st, v) = put(&publisher, "h01-snnmt", json!({"items": [item("ok-name", "2026-01-01"), bad]})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v.to_string().contains("items/1"), "{v}");
+        let r = anonymous
+            .put(format!("{}/api/v1/open-data/plans/h01-snnmt", s.base))
+            .json(&json!({"items": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        // The agency's own plan: the published dataset, one overdue, one ahead.
+        let today = chrono::Utc::now().date_naive();
+        let (st, v) = put(
+            &publisher,
+            "h01-snnmt",
+            json!({"items": [
+                item("chat-luong-khong-khi-theo-tram-quan-trac", "2020-01-01"),
+                item("tram-quan-trac-tieng-on", &(today - chrono::Duration::days(10)).to_string()),
+                item("ban-do-ngap-ung", &(today + chrono::Duration::days(90)).to_string()),
+            ]}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let statuses: Vec<&str> =
+            v["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["published_late", "late", "planned"]);
+        assert_eq!(
+            (v["late"].as_u64(), v["published"].as_u64(), &v["review_overdue"]),
+            (Some(1), Some(1), &json!(false))
+        );
+        assert!(v["reviewed_at"].as_str().unwrap().starts_with(&today.to_string()[..4]));
+        let html = anonymous.get(format!("{}/open-data/plan", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("K5") && html.contains("Chậm so với kế hoạch") && html.contains("<svg"));
+    });
+}
+
+#[tokio::test]
 async fn a_second_node_sees_open_data_writes_after_a_refresh() {
     on_both!(|s| {
         // A second node over the same database (the same trust service: one CA).

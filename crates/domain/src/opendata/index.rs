@@ -252,6 +252,11 @@ impl DatasetIndex {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+    /// Every dataset in the index, in no particular order.
+    pub fn docs(&self) -> impl Iterator<Item = &IndexDoc> {
+        self.docs.iter().flatten()
+    }
+
     pub fn get(&self, id: &str) -> Option<&IndexDoc> {
         self.by_id.get(id).and_then(|s| self.docs[*s].as_ref())
     }

@@ -4,6 +4,7 @@
 pub mod dcat;
 pub mod index;
 pub mod package;
+pub mod plan;
 pub mod query;
 pub mod table;
 
