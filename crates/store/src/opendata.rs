@@ -177,6 +177,16 @@ impl Store {
         tx.commit().await
     }
 
+    /// Forgets the files of a dataset's resources that it no longer lists (after an update
+    /// replaced its resources). Returns how many went.
+    pub async fn drop_unlisted_files(&self, dataset_id: &str, listed: &[String]) -> Result<u64> {
+        let mut q = Query::delete().from_table("od_files").and_where(Expr::col("dataset_id").eq(dataset_id)).to_owned();
+        if !listed.is_empty() {
+            q.and_where(Expr::col("resource_id").is_not_in(listed.to_vec()));
+        }
+        self.db.execute(&q).await
+    }
+
     /// The file uploaded as a resource.
     pub async fn resource_file(&self, resource_id: &str) -> Result<ResourceFile> {
         self.db

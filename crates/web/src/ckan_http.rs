@@ -856,6 +856,10 @@ async fn write_package(st: &AppState, who: &Principal, mut input: Map<String, Va
         return Err(field_error("id", "Dataset id already exists"));
     }
     st.store.save_dataset(&d, &resources).await?;
+    if old.is_some() {
+        let listed: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+        st.store.drop_unlisted_files(&d.id, &listed).await?;
+    }
     st.open_data.index.write().expect("open data index").upsert(index_doc(agencies, &d, &resources));
     let action = match how {
         Write::Create => "dataset.create",

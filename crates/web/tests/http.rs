@@ -2894,6 +2894,21 @@ async fn uploaded_tables_are_kept_described_and_packaged() {
         assert_eq!(p["licenses"][0]["name"], "CC-BY-4.0");
         // Demo resources are files Sen holds, each with a schema.
         assert!(p["resources"].as_array().unwrap().iter().all(|r| r["schema"]["fields"].is_array()), "{p}");
+        // An update that keeps the resources keeps their files; one that drops a resource
+        // forgets its file.
+        let publisher = ckan_token(&s, "dulieumo").await;
+        let (_, shown) = ckan(&s, "package_show", None, Some(json!({"id": id}))).await;
+        let mut resources = shown["result"]["resources"].as_array().unwrap().clone();
+        let (st, v) =
+            ckan(&s, "package_patch", Some(&publisher), Some(json!({"id": id, "resources": resources.clone()}))).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["result"]["resources"][2]["url"], url, "the upload keeps its address");
+        assert_eq!(c.get(url).send().await.unwrap().status(), StatusCode::OK);
+        resources.pop();
+        let (st, _) =
+            ckan(&s, "package_patch", Some(&publisher), Some(json!({"id": id, "resources": resources}))).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(c.get(url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     });
 }
 
