@@ -263,6 +263,17 @@ impl Store {
         row.try_into()
     }
 
+    /// A published (active) dataset by id or by name, with its resources; a deleted one is
+    /// [`StoreError::NotFound`].
+    pub async fn published_dataset(&self, id_or_name: &str) -> Result<(StoredDataset, Vec<StoredResource>)> {
+        let d = self.dataset(id_or_name).await?;
+        if d.state != "active" {
+            return Err(StoreError::NotFound);
+        }
+        let r = self.dataset_resources(&d.id).await?;
+        Ok((d, r))
+    }
+
     /// Active datasets in name order after `after`, at most `limit`.
     pub async fn dataset_names(&self, offset: u64, limit: u64) -> Result<Vec<String>> {
         #[derive(sqlx::FromRow)]

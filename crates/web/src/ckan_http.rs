@@ -522,11 +522,10 @@ async fn package_list(st: &AppState, p: &Map<String, Value>) -> CkanResult<Value
 }
 
 async fn shown(st: &AppState, key: &str) -> CkanResult<Value> {
-    let d = st.store.dataset(key).await?;
-    if d.state != "active" {
-        return Err(CkanError::NotFound("Dataset not found".into()));
-    }
-    let r = st.store.dataset_resources(&d.id).await?;
+    let (d, r) = st.store.published_dataset(key).await.map_err(|e| match e {
+        StoreError::NotFound => CkanError::NotFound("Dataset not found".into()),
+        e => e.into(),
+    })?;
     Ok(package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r))
 }
 
@@ -592,14 +591,7 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
     let mut search_facets = Map::new();
     for (field, items) in &result.facets {
         facets.insert(field.clone(), Value::Object(items.iter().map(|(k, n)| (k.clone(), json!(n))).collect()));
-        let display = |k: &str| -> String {
-            match field.as_str() {
-                "organization" => org_by_key(agencies, k).map(|a| a.name.clone()).unwrap_or(k.to_string()),
-                "groups" => od::theme(k).map(|t| t.title_vi.to_string()).unwrap_or(k.to_string()),
-                "license_id" => od::licence(k).map(|l| l.title.to_string()).unwrap_or(k.to_string()),
-                _ => k.to_string(),
-            }
-        };
+        let display = |k: &str| facet_display(agencies, field, k);
         search_facets.insert(
             field.clone(),
             json!({"title": field, "items": items.iter().map(|(k, n)| json!({"name": k, "display_name": display(k), "count": n})).collect::<Vec<_>>()}),
@@ -612,6 +604,18 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
         "facets": facets,
         "search_facets": search_facets,
     }))
+}
+
+/// A facet value as people read it: the agency's name, the theme's Vietnamese title, the
+/// licence's title; other values as they are.
+pub fn facet_display(agencies: &[Agency], field: &str, value: &str) -> String {
+    match field {
+        "organization" => org_by_key(agencies, value).map(|a| a.name.clone()),
+        "groups" => od::theme(value).map(|t| t.title_vi.to_string()),
+        "license_id" => od::licence(value).map(|l| l.title.to_string()),
+        _ => None,
+    }
+    .unwrap_or_else(|| value.to_string())
 }
 
 async fn current_packages(st: &AppState, p: &Map<String, Value>) -> CkanResult<Value> {

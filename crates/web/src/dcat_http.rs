@@ -32,11 +32,7 @@ pub fn routes() -> Router<AppState> {
 
 /// `/dataset/{id or name}/datapackage.json`: the dataset as a Frictionless Data Package.
 async fn data_package(State(st): State<AppState>, Path(key): Path<String>) -> AppResult<Response> {
-    let d = st.store.dataset(&key).await?;
-    if d.state != "active" {
-        return Err(AppError::NotFound("dataset"));
-    }
-    let r = st.store.dataset_resources(&d.id).await?;
+    let (d, r) = st.store.published_dataset(&key).await.map_err(not_found)?;
     let pkg = package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r);
     Ok(axum::Json(sen_domain::opendata::table::data_package(&pkg)).into_response())
 }
@@ -69,6 +65,14 @@ pub struct CatalogQuery {
     page: Option<String>,
     page_size: Option<String>,
     modified_since: Option<String>,
+}
+
+/// A missing or deleted dataset is "dataset not found".
+pub(crate) fn not_found(e: sen_store::StoreError) -> AppError {
+    match e {
+        sen_store::StoreError::NotFound => AppError::NotFound("dataset"),
+        e => e.into(),
+    }
 }
 
 fn rdf(syntax: Syntax, body: Vec<u8>) -> Response {
@@ -215,11 +219,7 @@ async fn catalog(State(st): State<AppState>, Query(q): Query<CatalogQuery>, synt
 /// One dataset with its distributions (`/dataset/{id or name}.ttl|.jsonld|.rdf|.xml`, routed
 /// with the dataset's page).
 pub async fn dataset_rdf(st: &AppState, key: &str, syntax: Syntax) -> AppResult<Response> {
-    let d = st.store.dataset(key).await?;
-    if d.state != "active" {
-        return Err(AppError::NotFound("dataset"));
-    }
-    let r = st.store.dataset_resources(&d.id).await?;
+    let (d, r) = st.store.published_dataset(key).await.map_err(not_found)?;
     let cat = st.catalogue();
     let base = st.config.public_url.trim_end_matches('/').to_string();
     let mut graph = Graph::new();

@@ -5,10 +5,9 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::ckan_http::package_dict;
-use crate::error::AppError;
+use crate::ckan_http::{facet_display, package_dict};
 use crate::i18n::Lang;
-use crate::pages::{OrPage, PageError, PageResult, html_page, lang_jar};
+use crate::pages::{OrPage, PageResult, html_page, lang_jar};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
@@ -116,21 +115,6 @@ const SORTS: &[(&str, &str, &str)] = &[
     ("num_resources desc", "Nhiều tài nguyên", "Most resources"),
 ];
 
-fn facet_label(st: &AppState, field: &str, value: &str) -> String {
-    match field {
-        "organization" => st
-            .catalogue()
-            .agencies
-            .iter()
-            .find(|a| crate::ckan_http::org_name(a) == value)
-            .map(|a| a.name.clone())
-            .unwrap_or(value.to_string()),
-        "groups" => od::theme(value).map(|t| t.title_vi.to_string()).unwrap_or(value.to_string()),
-        "license_id" => od::licence(value).map(|l| l.title.to_string()).unwrap_or(value.to_string()),
-        _ => value.to_string(),
-    }
-}
-
 async fn search_page(
     State(st): State<AppState>,
     lang: Lang,
@@ -200,9 +184,9 @@ async fn search_page(
                                 @let chosen = p.facet(field) == Some(value.as_str());
                                 li {
                                     @if chosen {
-                                        a href=(p.with(field, None)) aria-current="true" { "✓ " (facet_label(&st, field, value)) " (" (n) ")" }
+                                        a href=(p.with(field, None)) aria-current="true" { "✓ " (facet_display(&cat.agencies, field, value)) " (" (n) ")" }
                                     } @else {
-                                        a href=(p.with(field, Some(value))) { (facet_label(&st, field, value)) " (" (n) ")" }
+                                        a href=(p.with(field, Some(value))) { (facet_display(&cat.agencies, field, value)) " (" (n) ")" }
                                     }
                                 }
                             }
@@ -294,11 +278,7 @@ async fn dataset(
     if let Some((key, syntax)) = file.rsplit_once('.').and_then(|(k, e)| Syntax::from_extension(e).map(|s| (k, s))) {
         return crate::dcat_http::dataset_rdf(&st, key, syntax).await.map(IntoResponse::into_response).page(lang);
     }
-    let d = st.store.dataset(&file).await.page(lang)?;
-    if d.state != "active" {
-        return Err(PageError(AppError::NotFound("dataset"), lang));
-    }
-    let r = st.store.dataset_resources(&d.id).await.page(lang)?;
+    let (d, r) = st.store.published_dataset(&file).await.map_err(crate::dcat_http::not_found).page(lang)?;
     let cat = st.catalogue();
     let pkg = package_dict(&st.config.public_url, &cat.agencies, &d, &r);
     let mut tables = Vec::new();

@@ -173,13 +173,9 @@ pub async fn overview(st: &AppState, today: NaiveDate) -> AppResult<PlanOverview
     })
 }
 
-fn today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(7)).date_naive()
-}
-
 #[utoipa::path(get, path = "/api/v1/open-data/plans", responses((status = 200, body = PlanOverview)), tag = "open data")]
 pub async fn api_list(State(st): State<AppState>) -> AppResult<Json<PlanOverview>> {
-    Ok(Json(overview(&st, today()).await?))
+    Ok(Json(overview(&st, crate::app::today()).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/open-data/plans/{organization}", request_body = PlanIn,
@@ -229,7 +225,7 @@ pub async fn api_save(
             serde_json::json!({"items": b.items.len()}),
         )
         .await?;
-    let all = overview(&st, today()).await?;
+    let all = overview(&st, crate::app::today()).await?;
     let mine =
         all.agencies.into_iter().find(|a| a.organization == org_name(agency)).ok_or(AppError::NotFound("plan"))?;
     Ok(Json(mine))
@@ -253,7 +249,7 @@ fn status_label(lang: Lang, s: ItemStatus) -> &'static str {
 }
 
 async fn page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar) -> PageResult {
-    let o = overview(&st, today()).await.page(lang)?;
+    let o = overview(&st, crate::app::today()).await.page(lang)?;
     let title = lang.t("Kế hoạch công bố dữ liệu mở", "Open data publication plans");
     let overdue: Vec<&AgencyPlan> = o.agencies.iter().filter(|a| a.review_overdue).collect();
     let share = o.k5.map(|k| format!("{:.0}%", k * 100.0)).unwrap_or("—".into());
