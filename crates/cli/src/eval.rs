@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
+use sen_domain::assistant::Source;
 use serde::Deserialize;
 
 #[derive(Subcommand)]
@@ -22,6 +23,13 @@ pub enum EvalCommand {
         /// Print the best match's score and coverage for every question (for tuning).
         #[arg(long)]
         scores: bool,
+        /// A sentence-embedding model directory (config.json, vocab.txt, model.safetensors):
+        /// judge the assistant with the re-ranker too, side by side.
+        #[arg(long, env = "SEN_ASSISTANT_MODEL")]
+        model: Option<PathBuf>,
+        /// The re-ranker's weight (default: the one Sen uses).
+        #[arg(long)]
+        rerank_weight: Option<f64>,
     },
     /// Train the petition router on the demo corpus and judge it on held-out petitions:
     /// accuracy and macro-F1, on a random split and on problems never seen in training.
@@ -57,8 +65,10 @@ struct Case {
 }
 
 pub async fn run(cmd: EvalCommand) -> anyhow::Result<()> {
-    let (file, verbose, scores) = match cmd {
-        EvalCommand::Assistant { file, verbose, scores } => (file, verbose, scores),
+    let (file, verbose, scores, model, weight) = match cmd {
+        EvalCommand::Assistant { file, verbose, scores, model, rerank_weight } => {
+            (file, verbose, scores, model, rerank_weight)
+        }
         EvalCommand::Routing { per_sector } => return routing(per_sector),
         EvalCommand::Delay { dossiers } => return delay(dossiers).await,
         EvalCommand::Recommend { dossiers, citizens } => return recommend(dossiers, citizens).await,
@@ -73,47 +83,83 @@ pub async fn run(cmd: EvalCommand) -> anyhow::Result<()> {
     let catalogue = sen_demo::catalogue::procedures();
     let specs: Vec<(i64, &sen_domain::procedure::ProcedureSpec)> =
         catalogue.iter().enumerate().map(|(i, (p, _))| (i as i64, p)).collect();
-    let assistant = sen_domain::assistant::Assistant::new(specs.iter().copied());
-    let name = |id: i64| catalogue[id as usize].0.name.as_str();
+    let mut assistant =
+        sen_domain::assistant::Assistant::new(specs.iter().copied(), sen_domain::assistant::shipped_faqs());
+    let names: Vec<&str> = catalogue.iter().map(|(p, _)| p.name.as_str()).collect();
+    println!("{} questions on {} procedures and {} FAQs", cases.len(), catalogue.len(), assistant.faqs().len());
+    judge("retrieval", &assistant, &names, &cases, None, verbose, scores);
+    if let Some(dir) = model {
+        let started = Instant::now();
+        let embedder = sen_ai::embed::Embedder::load(&dir).with_context(|| format!("cannot load {}", dir.display()))?;
+        let weight = weight.unwrap_or(sen_domain::assistant::RERANK_WEIGHT);
+        assistant.set_vectors(sen_ai::embed::document_vectors(&embedder, &assistant, weight)?);
+        println!("re-ranker loaded from {} in {:.1} s", dir.display(), started.elapsed().as_secs_f64());
+        let embed = |q: &str| embedder.embed(&[q]).ok().and_then(|mut v| v.pop());
+        judge(
+            &format!("retrieval + re-ranker (weight {weight})"),
+            &assistant,
+            &names,
+            &cases,
+            Some(&embed),
+            verbose,
+            false,
+        );
+    }
+    Ok(())
+}
+
+/// A question's embedding for the re-ranker.
+type EmbedQuestion<'a> = dyn Fn(&str) -> Option<Vec<f32>> + 'a;
+
+/// Judges the assistant's sources on `cases`, with the questions' embeddings if given.
+fn judge(
+    label: &str,
+    assistant: &sen_domain::assistant::Assistant,
+    names: &[&str],
+    cases: &[Case],
+    embed: Option<&EmbedQuestion>,
+    verbose: bool,
+    scores: bool,
+) {
+    // A source's name: the procedure's, or an FAQ's question (never an expected name).
+    let name = |s: &Source| match s {
+        Source::Procedure { id, .. } => names[*id as usize],
+        Source::Faq { index, .. } => assistant.faqs()[*index].question.as_str(),
+    };
     let (mut in_scope, mut hit1, mut hit3, mut out_scope, mut refused) = (0, 0, 0, 0, 0);
     let mut times = Vec::with_capacity(cases.len());
-    for c in &cases {
+    for c in cases {
         let t = Instant::now();
-        let sources = assistant.sources(&c.question, 3);
+        let vector = embed.and_then(|e| e(&c.question));
+        let sources = assistant.answer_sources_with(&c.question, 3, vector.as_deref());
         times.push(t.elapsed());
-        let names: Vec<&str> = sources.iter().map(|(id, _)| name(*id)).collect();
+        let got: Vec<&str> = sources.iter().map(name).collect();
         if scores {
             let e = assistant.explain(&c.question);
             println!("{:.2} {:.2} {:?}", e.map(|e| e.1).unwrap_or(0.0), e.map(|e| e.2).unwrap_or(0.0), c.question);
         }
         if c.expected.is_empty() {
             out_scope += 1;
-            if names.is_empty() {
+            if got.is_empty() {
                 refused += 1;
             } else if verbose {
-                println!("answered out of scope: {:?} → {names:?}", c.question);
+                println!("answered out of scope: {:?} → {got:?}", c.question);
             }
             continue;
         }
         in_scope += 1;
-        let first = names.first().is_some_and(|n| c.expected.iter().any(|e| e == n));
-        let top3 = names.iter().any(|n| c.expected.iter().any(|e| e == n));
+        let first = got.first().is_some_and(|n| c.expected.iter().any(|e| e == n));
+        let top3 = got.iter().any(|n| c.expected.iter().any(|e| e == n));
         hit1 += usize::from(first);
         hit3 += usize::from(top3);
         if verbose && !first {
-            println!("miss: {:?} expected {:?} got {names:?}", c.question, c.expected);
+            println!("miss: {:?} expected {:?} got {got:?}", c.question, c.expected);
         }
     }
     times.sort();
     let pct = |p: f64| times.get(((times.len() as f64 - 1.0) * p).round() as usize).map(|d| d.as_secs_f64() * 1e3);
     let share = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
-    println!(
-        "{} questions ({} in scope, {} out of scope) on {} procedures",
-        cases.len(),
-        in_scope,
-        out_scope,
-        catalogue.len()
-    );
+    println!("{label}: {in_scope} in scope, {out_scope} out of scope");
     println!(
         "hit@1 {:.1}%  hit@3 {:.1}%  out of scope answered grounded=false {:.1}%",
         share(hit1, in_scope),
@@ -121,11 +167,11 @@ pub async fn run(cmd: EvalCommand) -> anyhow::Result<()> {
         share(refused, out_scope)
     );
     println!(
-        "latency p50 {:.3} ms  p99 {:.3} ms (retrieval, no LLM)",
+        "latency p50 {:.3} ms  p99 {:.3} ms (retrieval{}, no LLM)",
         pct(0.5).unwrap_or(0.0),
-        pct(0.99).unwrap_or(0.0)
+        pct(0.99).unwrap_or(0.0),
+        if embed.is_some() { ", the question's embedding and re-ranking" } else { "" }
     );
-    Ok(())
 }
 
 fn routing(per_sector: usize) -> anyhow::Result<()> {

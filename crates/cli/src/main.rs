@@ -136,6 +136,27 @@ struct ServeArgs {
     /// mid-send); longer than a delivery may take.
     #[arg(long, default_value_t = 60)]
     notify_lease_secs: u64,
+    /// An OpenAI-compatible chat endpoint (vLLM, llama.cpp's server, Ollama), its base URL
+    /// such as `http://127.0.0.1:8000/v1`: it may rephrase the assistant's grounded answers,
+    /// which are kept only if every fact survives. The key, if any, comes from SEN_LLM_API_KEY.
+    #[arg(long, env = "SEN_LLM_URL")]
+    llm_url: Option<String>,
+    /// The model the chat endpoint serves.
+    #[arg(long, env = "SEN_LLM_MODEL", default_value = "qwen2.5-7b-instruct")]
+    llm_model: String,
+    /// How long the assistant waits for the chat model before answering with the facts as
+    /// composed, in milliseconds.
+    #[arg(long, env = "SEN_LLM_TIMEOUT_MS", default_value_t = 4000)]
+    llm_timeout_ms: u64,
+    /// A JSON file of the assistant's FAQs, in place of the shipped ones
+    /// (crates/domain/src/assistant_faqs.json shows the shape).
+    #[arg(long, env = "SEN_FAQS")]
+    faqs: Option<PathBuf>,
+    /// A sentence-embedding model directory (config.json, vocab.txt, model.safetensors, as
+    /// sentence-transformers saves all-MiniLM-L6-v2) that re-ranks the assistant's sources.
+    /// Read from disk only, never downloaded.
+    #[arg(long, env = "SEN_ASSISTANT_MODEL")]
+    assistant_model: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -464,6 +485,29 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
             (None, false) => None,
         }
         .map(|gateway| sen_web::data_reads_http::ExchangeClient { gateway, client: args.exchange_client.clone() }),
+        assistant_llm: match &args.llm_url {
+            Some(url) => {
+                let mut chat = sen_ai::llm::ChatConfig::new(url.clone(), args.llm_model.clone());
+                chat.api_key = std::env::var("SEN_LLM_API_KEY").ok();
+                chat.timeout = std::time::Duration::from_millis(args.llm_timeout_ms.clamp(100, 60_000));
+                Some(sen_ai::llm::ChatClient::new(chat).map_err(|e| anyhow::anyhow!("{e}"))?)
+            }
+            None => None,
+        },
+        assistant_faqs: match &args.faqs {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                sen_domain::assistant::parse_faqs(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => sen_domain::assistant::shipped_faqs(),
+        },
+        assistant_model: match &args.assistant_model {
+            Some(dir) => Some(std::sync::Arc::new(
+                sen_ai::embed::Embedder::load(dir)
+                    .with_context(|| format!("the assistant model in {}", dir.display()))?,
+            )),
+            None => None,
+        },
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await

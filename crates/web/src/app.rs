@@ -33,13 +33,19 @@ pub struct Catalogue {
     /// catalogue.
     pub agencies: Vec<Agency>,
     pub index: CatalogueIndex,
-    /// The citizen assistant's retrieval over the published procedures.
+    /// The citizen assistant's retrieval over the published procedures and the FAQs.
     pub assistant: sen_domain::assistant::Assistant,
     forms: Mutex<HashMap<(i64, i64), Arc<EForm>>>,
 }
 
 impl Catalogue {
-    pub async fn load(store: &Store) -> AppResult<Catalogue> {
+    /// `faqs`: the assistant's FAQs beside the catalogue (`Config::assistant_faqs`); `model`:
+    /// the re-ranker's embedding model, which embeds every document once here.
+    pub async fn load(
+        store: &Store,
+        faqs: &[sen_domain::assistant::Faq],
+        model: Option<&Arc<sen_ai::embed::Embedder>>,
+    ) -> AppResult<Catalogue> {
         let procedures = store.procedures().await?;
         let agencies = store.agencies().await?;
         let index = CatalogueIndex::new(procedures.iter().map(|p| SearchDoc {
@@ -52,7 +58,27 @@ impl Catalogue {
         }));
         let specs: Vec<(i64, sen_domain::procedure::ProcedureSpec)> =
             procedures.iter().filter(|p| p.published).map(|p| (p.id, p.spec())).collect();
-        let assistant = sen_domain::assistant::Assistant::new(specs.iter().map(|(id, s)| (*id, s)));
+        let mut assistant = sen_domain::assistant::Assistant::new(specs.iter().map(|(id, s)| (*id, s)), faqs.to_vec());
+        if let Some(model) = model {
+            let model = model.clone();
+            let weight = sen_domain::assistant::RERANK_WEIGHT;
+            assistant = match tokio::task::spawn_blocking(move || {
+                let vectors = sen_ai::embed::document_vectors(&model, &assistant, weight);
+                (assistant, vectors)
+            })
+            .await
+            {
+                Ok((mut a, Ok(v))) => {
+                    a.set_vectors(v);
+                    a
+                }
+                Ok((a, Err(e))) => {
+                    tracing::warn!(error = %e, "assistant: documents not embedded, no re-ranking");
+                    a
+                }
+                Err(e) => return Err(AppError::Internal(format!("embedding the catalogue: {e}"))),
+            };
+        }
         Ok(Catalogue { procedures, agencies, index, assistant, forms: Mutex::new(HashMap::new()) })
     }
 
@@ -138,7 +164,7 @@ impl AppState {
     }
 
     pub async fn reload_catalogue(&self) -> AppResult<()> {
-        let c = Catalogue::load(&self.store).await?;
+        let c = Catalogue::load(&self.store, &self.config.assistant_faqs, self.config.assistant_model.as_ref()).await?;
         *self.catalogue.write().expect("catalogue lock") = Arc::new(c);
         Ok(())
     }

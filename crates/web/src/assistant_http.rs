@@ -15,6 +15,7 @@ use crate::pages::{PageResult, html_page};
 use axum::Json;
 use axum::extract::{Query, State};
 use maud::html;
+use sen_domain::assistant::Source;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,8 +33,11 @@ pub struct AskIn {
 
 #[derive(Serialize, ToSchema)]
 pub struct SourceOut {
-    /// The procedure's exact name in the catalogue.
+    /// `procedure` (from the catalogue) or `faq` (an FAQ about the portal, on `/faq`).
+    pub kind: &'static str,
+    /// The procedure's exact name in the catalogue; for an FAQ, its question.
     pub procedure: String,
+    /// The procedure's code; for an FAQ, `faq:{id}`.
     pub code: String,
     pub url: String,
 }
@@ -48,6 +52,9 @@ pub struct AnswerOut {
     /// Names this exchange for a rating (`POST /api/v1/assistant/feedback`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_id: Option<String>,
+    /// True when a chat model rephrased the grounded answer (and the rephrasing kept every
+    /// fact); false when the answer is the catalogue's facts as composed by Sen.
+    pub rephrased: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -58,36 +65,78 @@ pub struct FeedbackIn {
     pub helpful: bool,
 }
 
+fn check_question(question: &str) -> AppResult<&str> {
+    let question = question.trim();
+    if question.is_empty() {
+        return Err(AppError::field("question", "required", "ask a question"));
+    }
+    if question.chars().count() > MAX_QUESTION_CHARS {
+        return Err(AppError::field("question", "max_length", "at most 500 characters"));
+    }
+    Ok(question)
+}
+
 impl AppState {
-    pub fn ask(&self, question: &str, english: bool) -> AppResult<AnswerOut> {
-        let question = question.trim();
-        if question.is_empty() {
-            return Err(AppError::field("question", "required", "ask a question"));
-        }
-        if question.chars().count() > MAX_QUESTION_CHARS {
-            return Err(AppError::field("question", "max_length", "at most 500 characters"));
-        }
+    /// Answers from the catalogue and the FAQs; `question_vector`, the question's embedding
+    /// when a re-ranker is loaded.
+    pub fn ask(&self, question: &str, english: bool, question_vector: Option<&[f32]>) -> AppResult<AnswerOut> {
+        let question = check_question(question)?;
         let catalogue = self.catalogue();
         let base = self.config.public_url.trim_end_matches('/');
-        let sources: Vec<(&sen_store::ProcedureRow, String)> = catalogue
+        let faqs = catalogue.assistant.faqs();
+        // (source, the FAQ that answered with it, the procedure if any)
+        let found: Vec<(SourceOut, Option<&sen_domain::assistant::Faq>, Option<&sen_store::ProcedureRow>)> = catalogue
             .assistant
-            .sources(question, 3)
+            .answer_sources_with(question, 3, question_vector)
             .into_iter()
-            .filter_map(|(id, _)| catalogue.get(id))
-            .map(|p| (p, format!("{base}/procedures/{}", p.id)))
+            .filter_map(|s| match s {
+                Source::Procedure { id, faq, .. } => catalogue.get(id).map(|p| {
+                    let out = SourceOut {
+                        kind: "procedure",
+                        procedure: p.name.clone(),
+                        code: p.code.clone(),
+                        url: format!("{base}/procedures/{}", p.id),
+                    };
+                    (out, faq.map(|i| &faqs[i]), Some(p))
+                }),
+                Source::Faq { index, .. } => {
+                    let f = &faqs[index];
+                    let out = SourceOut {
+                        kind: "faq",
+                        procedure: if english { f.question_en.clone() } else { f.question.clone() },
+                        code: format!("faq:{}", f.id),
+                        url: format!("{base}/faq#{}", f.id),
+                    };
+                    Some((out, Some(f), None))
+                }
+            })
             .collect();
-        let Some((first, url)) = sources.first() else {
+        let Some((first, faq, procedure)) = found.first() else {
             return Ok(AnswerOut {
                 answer: sen_domain::assistant::not_grounded(english),
                 grounded: false,
                 sources: vec![],
                 exchange_id: None,
+                rephrased: false,
             });
         };
-        let mut answer = sen_domain::assistant::answer_for(&first.spec(), url, english);
-        if sources.len() > 1 {
-            let others: Vec<String> =
-                sources[1..].iter().map(|(p, _)| if english { p.name_en.clone() } else { p.name.clone() }).collect();
+        let mut parts = Vec::new();
+        if let Some(f) = faq {
+            parts.push(sen_domain::assistant::faq_answer(f, base, english));
+        }
+        match procedure {
+            Some(p) => parts.push(sen_domain::assistant::answer_for(&p.spec(), &first.url, english)),
+            None => parts.push(format!("{} {}", if english { "More:" } else { "Thêm:" }, first.url)),
+        }
+        let mut answer = parts.join(" ");
+        if found.len() > 1 {
+            let others: Vec<String> = found[1..]
+                .iter()
+                .map(|(s, _, p)| match p {
+                    Some(p) if english => p.name_en.clone(),
+                    _ => s.procedure.clone(),
+                })
+                .collect();
             answer.push_str(if english { " You may also need: " } else { " Có thể bạn cũng cần: " });
             answer.push_str(&others.join("; "));
             answer.push('.');
@@ -95,18 +144,67 @@ impl AppState {
         Ok(AnswerOut {
             answer,
             grounded: true,
-            sources: sources
-                .iter()
-                .map(|(p, url)| SourceOut { procedure: p.name.clone(), code: p.code.clone(), url: url.clone() })
-                .collect(),
+            sources: found.into_iter().map(|(s, _, _)| s).collect(),
             exchange_id: None,
+            rephrased: false,
         })
+    }
+
+    /// The question's embedding, when a re-ranker is loaded (off the async workers: it is a
+    /// few milliseconds of CPU). A failure only leaves the sources in retrieval's order.
+    async fn embed_question(&self, question: &str) -> Option<Vec<f32>> {
+        let model = self.config.assistant_model.clone()?;
+        if !self.catalogue().assistant.has_vectors() {
+            return None;
+        }
+        let q = question.to_string();
+        match tokio::task::spawn_blocking(move || model.embed(&[&q])).await {
+            Ok(Ok(mut v)) => v.pop(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "assistant: question not embedded");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "assistant: embedding task failed");
+                None
+            }
+        }
+    }
+
+    /// Lets the configured chat model rephrase a grounded answer, keeping the rephrasing only
+    /// if it brings no number, amount or link the catalogue's facts do not hold and keeps the
+    /// link to apply (`sen_domain::assistant::faithful`). Any failure — unreachable, slow,
+    /// malformed, unfaithful — leaves the facts as composed.
+    async fn rephrase(&self, question: &str, english: bool, a: &mut AnswerOut) {
+        let (Some(llm), true) = (&self.config.assistant_llm, a.grounded) else { return };
+        let Some(apply_url) = a.sources.first().map(|s| s.url.clone()) else { return };
+        let (system, user) = sen_domain::assistant::rephrase_request(question, &a.answer, english);
+        match llm.complete(&system, &user).await {
+            Ok(text) => match sen_domain::assistant::faithful(&text, &a.answer, &apply_url) {
+                Ok(()) => {
+                    a.answer = text.trim().to_string();
+                    a.rephrased = true;
+                    self.metrics.assistant_llm("rephrased");
+                }
+                Err(why) => {
+                    // The reason names a number or link of the model's, never the question.
+                    tracing::info!(reason = %why, "assistant: rephrasing not faithful, facts kept");
+                    self.metrics.assistant_llm("unfaithful");
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "assistant: chat model failed, facts kept");
+                self.metrics.assistant_llm("failed");
+            }
+        }
     }
 
     /// Answers and keeps the exchange (redacted). Keeping it never fails the answer.
     pub async fn ask_and_log(&self, question: &str, english: bool) -> AppResult<AnswerOut> {
         let started = std::time::Instant::now();
-        let mut a = self.ask(question, english)?;
+        let question_vector = self.embed_question(check_question(question)?).await;
+        let mut a = self.ask(question, english, question_vector.as_deref())?;
+        self.rephrase(question.trim(), english, &mut a).await;
         let codes: Vec<String> = a.sources.iter().map(|s| s.code.clone()).collect();
         let redacted = sen_domain::assistant::redact(question.trim());
         let latency = started.elapsed().as_micros() as i64;
@@ -232,6 +330,45 @@ pub async fn ask(
     Ok(Json(st.ask_and_log(&body.question, english).await?))
 }
 
+/// The FAQs the assistant answers from, for people to read: about the portal first, then
+/// those about a procedure, each linking to it.
+pub async fn faq_page(State(st): State<AppState>, lang: Lang, who: Option<Principal>) -> PageResult {
+    let title = lang.t("Câu hỏi thường gặp", "Frequently asked questions");
+    let catalogue = st.catalogue();
+    let english = lang == Lang::En;
+    let faqs = catalogue.assistant.faqs();
+    let (about_procedures, about_portal): (Vec<_>, Vec<_>) = faqs.iter().partition(|f| f.procedure.is_some());
+    let entry = |f: &sen_domain::assistant::Faq| {
+        let procedure = f.procedure.as_deref().and_then(|c| catalogue.by_code(c));
+        html! {
+            section.card id=(f.id) {
+                h3 { (if english { &f.question_en } else { &f.question }) }
+                p { (if english { &f.answer_en } else { &f.answer }) }
+                @if !f.links.is_empty() || procedure.is_some() {
+                    ul.links {
+                        @if let Some(p) = procedure {
+                            li { a href={ "/procedures/" (p.id) } { (if english { &p.name_en } else { &p.name }) } }
+                        }
+                        @for l in &f.links { li { a href=(l) { (l) } } }
+                    }
+                }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (title) }
+        p { (lang.t("Trợ lý dịch vụ công trả lời từ danh mục thủ tục và các câu hỏi dưới đây.", "The public service assistant answers from the procedure catalogue and the questions below.")) " "
+            a href="/assistant" { (lang.t("Hỏi trợ lý", "Ask the assistant")) } }
+        h2 { (lang.t("Về cổng dịch vụ công", "About the portal")) }
+        @for f in &about_portal { (entry(f)) }
+        @if !about_procedures.is_empty() {
+            h2 { (lang.t("Về thủ tục", "About procedures")) }
+            @for f in &about_procedures { (entry(f)) }
+        }
+    };
+    Ok(html_page(lang, None, who.as_ref(), title, body))
+}
+
 #[derive(Deserialize)]
 pub struct PageQuery {
     q: Option<String>,
@@ -281,6 +418,7 @@ pub async fn page(
             None if q.rated.is_some() => { p.notice role="status" { (lang.t("Cảm ơn bạn đã đánh giá: ý kiến giúp trợ lý trả lời tốt hơn.", "Thank you: your rating helps the assistant improve.")) } }
             None => { p.hint { (lang.t("Ví dụ: \"làm CCCD cho con 14 tuổi\", \"đăng ký kết hôn cần giấy tờ gì\".", "For example: \"how do I register my baby's birth\".")) } }
         }
+        p { a href="/faq" { (lang.t("Câu hỏi thường gặp", "Frequently asked questions")) } }
     };
     Ok(html_page(lang, None, who.as_ref(), title, body))
 }

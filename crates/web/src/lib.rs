@@ -56,6 +56,15 @@ pub struct Config {
     pub exchange: Option<data_reads_http::ExchangeClient>,
     /// E-mail and SMS channels of notifications.
     pub notify: notify_http::NotifyConfig,
+    /// An OpenAI-compatible chat model that may rephrase the assistant's grounded answers;
+    /// none: the assistant answers with the catalogue's facts as Sen composes them.
+    pub assistant_llm: Option<sen_ai::llm::ChatClient>,
+    /// The FAQs the assistant answers from beside the catalogue (shown on `/faq`): the
+    /// shipped ones unless the operator gives their own file.
+    pub assistant_faqs: Vec<sen_domain::assistant::Faq>,
+    /// A sentence-embedding model that re-ranks the assistant's sources; none: retrieval's
+    /// order.
+    pub assistant_model: Option<Arc<sen_ai::embed::Embedder>>,
 }
 
 impl Default for Config {
@@ -69,6 +78,9 @@ impl Default for Config {
             checkpoint_every: Duration::from_secs(10),
             exchange: None,
             notify: notify_http::NotifyConfig::default(),
+            assistant_llm: None,
+            assistant_faqs: sen_domain::assistant::shipped_faqs(),
+            assistant_model: None,
         }
     }
 }
@@ -102,7 +114,7 @@ pub struct AppState {
 
 impl AppState {
     pub async fn new(store: Store, config: Config, trust: Arc<trust::TrustService>) -> Result<Self, error::AppError> {
-        let catalogue = Catalogue::load(&store).await?;
+        let catalogue = Catalogue::load(&store, &config.assistant_faqs, config.assistant_model.as_ref()).await?;
         let days = store.holidays().await?;
         let calendar = if days.is_empty() { Calendar::vietnam() } else { Calendar::new(&days) };
         let router = petitions_http::train(&store).await?;

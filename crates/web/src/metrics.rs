@@ -29,9 +29,16 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<(String, String), Series>>,
     pub submissions: AtomicU64,
     states: Mutex<Option<(Instant, Vec<sen_store::StateCount>)>>,
+    /// The assistant's calls to its chat model, by outcome.
+    assistant_llm: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Counts one call of the assistant to its chat model: `rephrased`, `unfaithful` or `failed`.
+    pub fn assistant_llm(&self, outcome: &'static str) {
+        *self.assistant_llm.lock().expect("metrics").entry(outcome).or_default() += 1;
+    }
+
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         *self.requests.lock().expect("metrics").entry((method.into(), route.into(), status)).or_default() += 1;
         let mut l = self.latency.lock().expect("metrics");
@@ -107,6 +114,11 @@ async fn render(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# HELP sen_dossier_submissions_total Dossiers submitted through this node.");
     let _ = writeln!(out, "# TYPE sen_dossier_submissions_total counter");
     let _ = writeln!(out, "sen_dossier_submissions_total {}", m.submissions.load(Ordering::Relaxed));
+    let _ = writeln!(out, "# HELP sen_assistant_llm_total The assistant's calls to its chat model, by outcome.");
+    let _ = writeln!(out, "# TYPE sen_assistant_llm_total counter");
+    for (outcome, n) in m.assistant_llm.lock().expect("metrics").iter() {
+        let _ = writeln!(out, "sen_assistant_llm_total{{outcome=\"{outcome}\"}} {n}");
+    }
     let _ = writeln!(out, "# HELP sen_dossiers Dossiers by state.");
     let _ = writeln!(out, "# TYPE sen_dossiers gauge");
     for s in states {

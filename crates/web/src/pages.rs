@@ -1411,6 +1411,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/procedures/{id}/apply", get(apply_page))
         .route("/lookup", get(lookup_page))
         .route("/assistant", get(crate::assistant_http::page))
+        .route("/faq", get(crate::assistant_http::faq_page))
         .route("/assistant/feedback", post(crate::assistant_http::feedback_form))
         .route("/bundles", get(crate::bundle_http::page))
         .route("/admin/assistant", get(crate::assistant_http::quality_page))

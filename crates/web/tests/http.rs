@@ -1599,6 +1599,35 @@ async fn the_assistant_answers_from_the_catalogue_or_says_it_cannot() {
         let a: Value = ask("How to apply for a passport", "en").await.unwrap().json().await.unwrap();
         assert_eq!(a["sources"][0]["procedure"], "Cấp hộ chiếu phổ thông");
         assert!(a["answer"].as_str().unwrap().contains("working days"), "{a}");
+        assert_eq!(a["sources"][0]["kind"], "procedure");
+        // About the portal itself: an FAQ answers, with the page it points to.
+        let a: Value = ask("ho so bi tre han thi sao", "vi").await.unwrap().json().await.unwrap();
+        assert_eq!((a["grounded"].as_bool(), a["sources"][0]["kind"].as_str()), (Some(true), Some("faq")), "{a}");
+        assert_eq!(a["sources"][0]["code"], "faq:ho-so-tre-han");
+        assert!(a["sources"][0]["url"].as_str().unwrap().ends_with("/faq#ho-so-tre-han"));
+        assert!(a["answer"].as_str().unwrap().contains("thư xin lỗi"), "{a}");
+        let a: Value = ask("How can I see who read my personal data?", "en").await.unwrap().json().await.unwrap();
+        assert_eq!(a["sources"][0]["code"], "faq:ai-da-xem-du-lieu", "{a}");
+        assert!(a["answer"].as_str().unwrap().contains("/my-data"), "{a}");
+        // An FAQ about a procedure leads to the procedure, its answer before the facts.
+        let a: Value = ask("sinh con làm liên thông khai sinh, thường trú và bảo hiểm y tế một lần được không", "vi")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (a["sources"][0]["kind"].as_str(), a["sources"][0]["procedure"].as_str()),
+            (Some("procedure"), Some("Đăng ký khai sinh")),
+            "{a}"
+        );
+        let answer = a["answer"].as_str().unwrap();
+        assert!(answer.contains("7 ngày làm việc") && answer.contains("hồ sơ gồm"), "{answer}");
+        // The FAQs are a page of their own.
+        let faq = http.get(format!("{}/faq", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(faq.contains("id=\"ho-so-tre-han\"") && faq.contains("Câu hỏi thường gặp"));
+        let faq = http.get(format!("{}/faq?lang=en", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(faq.contains("Frequently asked questions"), "English on request");
         // Nothing in the catalogue answers: said so, no source, a human channel.
         let a: Value = ask("Cách nấu phở bò ngon", "vi").await.unwrap().json().await.unwrap();
         assert_eq!((a["grounded"].as_bool(), a["sources"].as_array().unwrap().len()), (Some(false), 0));
@@ -1650,6 +1679,130 @@ async fn the_assistant_answers_from_the_catalogue_or_says_it_cannot() {
             StatusCode::FORBIDDEN
         );
     });
+}
+
+/// An OpenAI-compatible chat endpoint on loopback: in mode 0 it rephrases faithfully (a
+/// greeting before the facts it was given), in mode 1 it invents a fee, in mode 2 it is too
+/// slow. It keeps every request it got.
+async fn chat_model(mode: std::sync::Arc<AtomicU32>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post as axum_post;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let sn = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum_post(move |axum::Json(body): axum::Json<Value>| {
+            let (sn, mode) = (sn.clone(), mode.clone());
+            async move {
+                sn.lock().unwrap().push(body.clone());
+                let user = body["messages"][1]["content"].as_str().unwrap_or_default().to_string();
+                let facts = user.split_once("THÔNG TIN: ").or_else(|| user.split_once("FACTS: ")).map(|x| x.1).unwrap_or("");
+                let text = match mode.load(Ordering::SeqCst) {
+                    0 => format!("Chào bạn! {facts}"),
+                    1 => format!("Lệ phí là 999.000 đồng. {facts}"),
+                    _ => {
+                        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                        format!("Chào bạn! {facts}")
+                    }
+                };
+                axum::Json(json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_model_may_rephrase_the_assistants_answer_but_never_change_a_fact() {
+    let mode = std::sync::Arc::new(AtomicU32::new(0));
+    let (base, seen) = chat_model(mode.clone()).await;
+    for backend in ["sqlite", "postgres"] {
+        mode.store(0, Ordering::SeqCst);
+        seen.lock().unwrap().clear();
+        let mut config = test_config();
+        let mut chat = sen_ai::llm::ChatConfig::new(base.clone(), "qwen2.5-7b-instruct");
+        chat.timeout = std::time::Duration::from_millis(500);
+        config.assistant_llm = Some(sen_ai::llm::ChatClient::new(chat).unwrap());
+        let Some(s) = start(backend, config).await else { continue };
+        eprintln!("-- {backend}");
+        let http = Client::new();
+        let ask = |q: &str| {
+            http.post(format!("{}/api/v1/assistant/ask", s.base)).json(&json!({"question": q, "lang": "vi"})).send()
+        };
+        // A faithful rephrasing is the answer; the model was asked with the question and
+        // the catalogue's facts.
+        let a: Value = ask("lệ phí đăng ký kết hôn là bao nhiêu").await.unwrap().json().await.unwrap();
+        assert_eq!((a["grounded"].as_bool(), a["rephrased"].as_bool()), (Some(true), Some(true)), "{a}");
+        let answer = a["answer"].as_str().unwrap();
+        assert!(answer.starts_with("Chào bạn! Đăng ký kết hôn"), "{answer}");
+        assert_eq!(a["sources"][0]["procedure"], "Đăng ký kết hôn");
+        let asked = seen.lock().unwrap()[0].clone();
+        assert_eq!(asked["model"], "qwen2.5-7b-instruct");
+        assert!(asked["messages"][0]["content"].as_str().unwrap().contains("Chỉ dùng THÔNG TIN"));
+        let user = asked["messages"][1]["content"].as_str().unwrap();
+        assert!(user.contains("lệ phí đăng ký kết hôn") && user.contains("Thời hạn giải quyết"), "{user}");
+
+        // A rephrasing that brings a fee the catalogue does not have is dropped.
+        mode.store(1, Ordering::SeqCst);
+        let a: Value = ask("lệ phí đăng ký kết hôn là bao nhiêu").await.unwrap().json().await.unwrap();
+        assert_eq!(a["rephrased"], false, "{a}");
+        let answer = a["answer"].as_str().unwrap();
+        assert!(!answer.contains("999") && answer.starts_with("Đăng ký kết hôn: hồ sơ gồm"), "{answer}");
+
+        // A model slower than the time limit: the facts, in time.
+        mode.store(2, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        let a: Value = ask("dang ky ket hon can giay to gi").await.unwrap().json().await.unwrap();
+        assert_eq!((a["grounded"].as_bool(), a["rephrased"].as_bool()), (Some(true), Some(false)), "{a}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "the time limit holds");
+
+        // Nothing grounded: the model is not asked at all.
+        mode.store(0, Ordering::SeqCst);
+        let before = seen.lock().unwrap().len();
+        let a: Value = ask("Cách nấu phở bò ngon").await.unwrap().json().await.unwrap();
+        assert_eq!((a["grounded"].as_bool(), a["rephrased"].as_bool()), (Some(false), Some(false)));
+        assert_eq!(seen.lock().unwrap().len(), before);
+        let metrics = http.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+        for outcome in ["rephrased", "unfaithful", "failed"] {
+            assert!(metrics.contains(&format!("sen_assistant_llm_total{{outcome=\"{outcome}\"}} 1")), "{outcome}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedding_model_reorders_the_assistants_sources_but_never_grounds_an_answer() {
+    let dir = match std::env::var("SEN_TEST_ASSISTANT_MODEL") {
+        Ok(d) => d,
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => panic!("SEN_TEST_ASSISTANT_MODEL is required in CI"),
+        Err(_) => return eprintln!("SKIPPED: set SEN_TEST_ASSISTANT_MODEL to an all-MiniLM-L6-v2 directory"),
+    };
+    let model = std::sync::Arc::new(sen_ai::embed::Embedder::load(std::path::Path::new(&dir)).unwrap());
+    let ask = |s: &Server, q: &'static str| {
+        let url = format!("{}/api/v1/assistant/ask", s.base);
+        async move {
+            Client::new().post(url).json(&json!({"question": q})).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    for backend in ["sqlite", "postgres"] {
+        // Retrieval alone puts the first-time land certificate first for a transfer.
+        let Some(plain) = start(backend, test_config()).await else { continue };
+        let a = ask(&plain, "Sang tên sổ đỏ khi mua đất").await;
+        assert_eq!(a["sources"][0]["procedure"], "Cấp Giấy chứng nhận quyền sử dụng đất lần đầu", "{a}");
+        let mut config = test_config();
+        config.assistant_model = Some(model.clone());
+        let s = start(backend, config).await.unwrap();
+        let a = ask(&s, "Sang tên sổ đỏ khi mua đất").await;
+        assert_eq!(a["sources"][0]["procedure"], "Đăng ký biến động đất đai", "{a}");
+        assert_eq!(a["sources"].as_array().unwrap().len(), 2, "the same sources, reordered: {a}");
+        // What retrieval does not ground stays unanswered, however close an embedding is.
+        let a = ask(&s, "Giá vàng hôm nay bao nhiêu?").await;
+        assert_eq!((a["grounded"].as_bool(), a["sources"].as_array().unwrap().len()), (Some(false), 0));
+        // A catalogue reload embeds the procedures again.
+        s.state.reload_catalogue().await.unwrap();
+        assert!(s.state.catalogue().assistant.has_vectors());
+    }
 }
 
 /// Takes a dossier from submission to its result, as the officers of its agency.
