@@ -326,9 +326,19 @@ pub fn answer_for(p: &ProcedureSpec, url: &str, english: bool) -> String {
         })
         .collect();
     let days = p.deadline_working_days;
+    use crate::procedure::{Level, ServiceLevel};
     if english {
+        let level = match p.level {
+            Level::Central => "a central agency",
+            Level::Province => "the province",
+            Level::Commune => "the commune",
+        };
+        let how = match p.service_level {
+            ServiceLevel::FullProcess => "fully online: apply and receive the result online or by post",
+            ServiceLevel::Partial => "partly online: some step is done in person",
+        };
         format!(
-            "{} ({}). Documents: {}. Fees: {}. Time limit: {}. Apply online: {url}",
+            "{} ({}). Documents: {}. Fees: {}. Time limit: {}. Handled by {level}; {how}. Apply online: {url}",
             p.name_en,
             p.name,
             docs.join("; "),
@@ -336,12 +346,17 @@ pub fn answer_for(p: &ProcedureSpec, url: &str, english: bool) -> String {
             if days == 0 { "the same working day".to_string() } else { format!("{days} working days") },
         )
     } else {
+        let how = match p.service_level {
+            ServiceLevel::FullProcess => "toàn trình: nộp hồ sơ và nhận kết quả trực tuyến hoặc qua bưu chính",
+            ServiceLevel::Partial => "một phần: có bước phải thực hiện trực tiếp",
+        };
         format!(
-            "{}: hồ sơ gồm {}. Lệ phí: {}. Thời hạn giải quyết: {}. Nộp trực tuyến tại {url}",
+            "{}: hồ sơ gồm {}. Lệ phí: {}. Thời hạn giải quyết: {}. Cơ quan giải quyết: {}. Dịch vụ công trực tuyến {how}. Nộp trực tuyến tại {url}",
             p.name,
             docs.join("; "),
             p.fees,
             if days == 0 { "trong ngày làm việc".to_string() } else { format!("{days} ngày làm việc") },
+            p.level.label_vi().to_lowercase(),
         )
     }
 }
