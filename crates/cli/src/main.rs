@@ -157,6 +157,10 @@ struct ServeArgs {
     /// Read from disk only, never downloaded.
     #[arg(long, env = "SEN_ASSISTANT_MODEL")]
     assistant_model: Option<PathBuf>,
+    /// Check the addresses of open-data resources that link elsewhere, daily (the metadata
+    /// quality's accessibility). Loopback and private addresses are never requested.
+    #[arg(long, env = "SEN_CHECK_LINKS")]
+    check_links: bool,
 }
 
 #[derive(Args, Clone)]
@@ -508,6 +512,8 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
             )),
             None => None,
         },
+        check_links: args.check_links,
+        link_check_private: false,
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await
@@ -518,6 +524,8 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let bundles = sen_web::bundle_http::spawn_bundle_job(state.clone(), std::time::Duration::from_secs(2));
     // Other nodes' open-data writes reach this node's search index.
     let open_data = sen_web::ckan_http::spawn_index_refresh(state.clone(), std::time::Duration::from_secs(5));
+    // The open data's metadata quality, with the link checker when --check-links.
+    let quality = sen_web::quality_http::spawn_quality_job(state.clone(), std::time::Duration::from_secs(600));
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
     let mut relay = sen_events::Relay::new(store.clone())
@@ -598,6 +606,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     sender.abort();
     bundles.abort();
     open_data.abort();
+    quality.abort();
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;

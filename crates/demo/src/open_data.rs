@@ -438,7 +438,15 @@ pub async fn seed(
         let name = sen_domain::opendata::name_from_title(title);
         let resources: Vec<Value> = files
             .iter()
-            .map(|(rname, _)| json!({"name": rname, "description": format!("{rname} — {title}"), "format": "CSV"}))
+            .map(|(rname, _)| {
+                let mut r = json!({"name": rname, "description": format!("{rname} — {title}"), "format": "CSV"});
+                // Departments state reuse rights on their files; ministries leave it to the licence.
+                if code.starts_with('H') {
+                    r["rights"] =
+                        json!("Được tự do sử dụng, kể cả cho mục đích thương mại, với điều kiện ghi rõ nguồn.");
+                }
+                r
+            })
             .collect();
         let input = json!({
             "name": name, "title": title, "notes": notes, "owner_org": org_name, "license_id": "cc-by-4.0",

@@ -54,6 +54,34 @@ pub struct StoredPlan {
     pub reviewed_by: String,
 }
 
+/// The last check of a resource's address.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LinkCheck {
+    pub resource_id: String,
+    /// The address checked (a later change of the resource's URL makes it due again).
+    pub url: String,
+    /// The HTTP status it answered with; none when it did not answer.
+    pub status: Option<i64>,
+    /// Why it did not answer (time-out, refused, bad address).
+    pub error: Option<String>,
+    pub checked_at: DateTime<Utc>,
+}
+
+impl LinkCheck {
+    /// It answered with success or a redirect.
+    pub fn reachable(&self) -> bool {
+        self.status.is_some_and(|s| (200..400).contains(&s))
+    }
+}
+
+const LINK_CHECK_COLUMNS: [&str; 5] = ["resource_id", "url", "status", "error", "checked_at"];
+
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    id: String,
+    body: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct DatasetRow {
     id: String,
@@ -114,6 +142,82 @@ impl TryFrom<ResourceRow> for StoredResource {
 }
 
 impl Store {
+    /// Resources of active datasets whose address was never checked, was checked before
+    /// `before`, or that changed since their check: (resource id, its CKAN dictionary), at most
+    /// `limit`, the never-checked first.
+    pub async fn links_due(&self, before: DateTime<Utc>, limit: u64) -> Result<Vec<(String, Value)>> {
+        let rows: Vec<DueRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .expr_as(Expr::col(("od_resources", "id")), "id")
+                    .expr_as(Expr::col(("od_resources", "body")), "body")
+                    .from("od_resources")
+                    .inner_join("od_datasets", Expr::col(("od_datasets", "id")).equals(("od_resources", "dataset_id")))
+                    .left_join(
+                        "od_link_checks",
+                        Expr::col(("od_link_checks", "resource_id")).equals(("od_resources", "id")),
+                    )
+                    .and_where(Expr::col(("od_datasets", "state")).eq("active"))
+                    .cond_where(
+                        sea_query::Cond::any()
+                            .add(Expr::col(("od_link_checks", "resource_id")).is_null())
+                            .add(Expr::col(("od_link_checks", "checked_at")).lt(before))
+                            .add(
+                                Expr::col(("od_link_checks", "checked_at"))
+                                    .lt(Expr::col(("od_resources", "modified_at"))),
+                            ),
+                    )
+                    .order_by_with_nulls(("od_link_checks", "checked_at"), Order::Asc, sea_query::NullOrdering::First)
+                    .limit(limit)
+                    .to_owned(),
+            )
+            .await?;
+        rows.into_iter().map(|r| Ok((r.id, json(&r.body)?))).collect()
+    }
+
+    /// Keeps the latest check of each resource's address.
+    pub async fn save_link_checks(&self, checks: &[LinkCheck]) -> Result<()> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let mut ins = Query::insert().into_table("od_link_checks").columns(LINK_CHECK_COLUMNS).to_owned();
+        for c in checks {
+            ins.values_panic([
+                c.resource_id.clone().into(),
+                c.url.clone().into(),
+                c.status.into(),
+                c.error.clone().into(),
+                c.checked_at.into(),
+            ]);
+        }
+        ins.on_conflict(
+            sea_query::OnConflict::column("resource_id")
+                .update_columns(["url", "status", "error", "checked_at"])
+                .to_owned(),
+        );
+        self.db.execute(&ins).await.map(|_| ())
+    }
+
+    /// The latest checks of these resources' addresses.
+    pub async fn link_checks(&self, resource_ids: &[String]) -> Result<Vec<LinkCheck>> {
+        let mut out = Vec::new();
+        for chunk in resource_ids.chunks(500) {
+            let rows: Vec<LinkCheck> = self
+                .db
+                .fetch_all(
+                    &Query::select()
+                        .columns(LINK_CHECK_COLUMNS)
+                        .from("od_link_checks")
+                        .and_where(Expr::col("resource_id").is_in(chunk.to_vec()))
+                        .to_owned(),
+                )
+                .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Replaces an agency's publication plan; saving it is reviewing it.
     pub async fn save_plan(&self, p: &StoredPlan) -> Result<()> {
         let mut tx = self.db.begin_write().await?;

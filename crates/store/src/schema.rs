@@ -428,6 +428,26 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![],
             drops: vec![],
         },
+        Migration {
+            version: 21,
+            name: "open data link checks",
+            // Whether each resource's address answered when last checked (issue #6): the
+            // accessibility of the metadata quality score. A file Sen holds is checked too
+            // (it always answers), so every resource gets a row.
+            tables: vec![
+                Table::create()
+                    .table("od_link_checks")
+                    .if_not_exists()
+                    .col(ColumnDef::new("resource_id").text().not_null().primary_key())
+                    .col(text("url"))
+                    .col(big_null("status"))
+                    .col(text_null("error"))
+                    .col(ts("checked_at"))
+                    .to_owned(),
+            ],
+            indexes: vec![index("od_link_checks_by_time", "od_link_checks", &["checked_at"])],
+            drops: vec![],
+        },
     ]
 }
 

@@ -951,5 +951,32 @@ async fn open_data_datasets_keep_their_dictionary_and_replace_their_resources() 
         assert_eq!(s.dataset_names(0, 10).await.unwrap(), vec!["dan-so-2025"]);
         assert_eq!(s.datasets_per_agency().await.unwrap(), vec![(f.agency_id, 1)]);
         assert_eq!(s.datasets_by_modified(0, 10).await.unwrap().len(), 1);
+
+        // Link checks: every resource of an active dataset is due once, then not until its
+        // check is old or the resource changed.
+        use sen_store::opendata::LinkCheck;
+        let due = s.links_due(now - chrono::Duration::days(1), 100).await.unwrap();
+        assert_eq!(due.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(), vec!["r3"]);
+        assert_eq!(due[0].1["format"], "CSV");
+        let check = |status: Option<i64>, at| LinkCheck {
+            resource_id: "r3".into(),
+            url: "https://example.vn/dan-so.csv".into(),
+            status,
+            error: status.is_none().then(|| "refused".to_string()),
+            checked_at: at,
+        };
+        s.save_link_checks(&[check(None, now + chrono::Duration::seconds(1))]).await.unwrap();
+        assert!(s.links_due(now - chrono::Duration::days(1), 100).await.unwrap().is_empty());
+        assert_eq!(s.links_due(now + chrono::Duration::days(2), 100).await.unwrap().len(), 1, "old checks are due");
+        // A later check replaces the first.
+        s.save_link_checks(&[check(Some(200), now + chrono::Duration::seconds(2))]).await.unwrap();
+        let got = s.link_checks(&["r3".into(), "r9".into()]).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].reachable() && got[0].error.is_none());
+        // The resource changes: due again.
+        let mut changed = res("r3", 0);
+        changed.modified_at = now + chrono::Duration::seconds(10);
+        s.save_dataset(&ds("d1", "dan-so-2025"), &[changed]).await.unwrap();
+        assert_eq!(s.links_due(now - chrono::Duration::days(1), 100).await.unwrap().len(), 1);
     }
 }

@@ -895,6 +895,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::petitions_http::api_routes())
         .merge(crate::recommend_http::api_routes())
         .merge(crate::plan_http::api_routes())
+        .merge(crate::quality_http::api_routes())
         .route("/dossiers/{id}/completeness", get(crate::completeness_http::api))
         .route("/assistant/ask", axum::routing::post(crate::assistant_http::ask))
         .route("/assistant/feedback", axum::routing::post(crate::assistant_http::feedback))

@@ -24,6 +24,7 @@ pub mod pages;
 pub mod petitions_http;
 pub mod plan_http;
 pub mod proactive_http;
+pub mod quality_http;
 pub mod recommend_http;
 pub mod registry_http;
 pub mod trust;
@@ -65,6 +66,11 @@ pub struct Config {
     /// A sentence-embedding model that re-ranks the assistant's sources; none: retrieval's
     /// order.
     pub assistant_model: Option<Arc<sen_ai::embed::Embedder>>,
+    /// Check the addresses of open-data resources that link elsewhere (metadata quality).
+    pub check_links: bool,
+    /// Let the link checker request loopback and private addresses (tests on one machine
+    /// only: otherwise a publisher could make Sen probe its own network).
+    pub link_check_private: bool,
 }
 
 impl Default for Config {
@@ -81,6 +87,8 @@ impl Default for Config {
             assistant_llm: None,
             assistant_faqs: sen_domain::assistant::shipped_faqs(),
             assistant_model: None,
+            check_links: false,
+            link_check_private: false,
         }
     }
 }
@@ -110,6 +118,8 @@ pub struct AppState {
     pub router_model: Arc<RwLock<Arc<sen_domain::routing::Model>>>,
     /// The open-data catalogue's search index (issue #6).
     pub open_data: ckan_http::OpenDataIndex,
+    /// The open data's metadata quality as the quality job last computed it.
+    pub open_data_quality: Arc<RwLock<Option<Arc<quality_http::QualityReport>>>>,
 }
 
 impl AppState {
@@ -134,6 +144,7 @@ impl AppState {
             recommend_model: Arc::new(RwLock::new(Arc::new(recommender))),
             ai_uses: Default::default(),
             open_data,
+            open_data_quality: Default::default(),
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))
@@ -160,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dcat_http::routes())
         .merge(opendata_pages::routes())
         .merge(plan_http::page_routes())
+        .merge(quality_http::page_routes())
         .merge(metrics::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -279,8 +279,7 @@ async fn dataset(
         return crate::dcat_http::dataset_rdf(&st, key, syntax).await.map(IntoResponse::into_response).page(lang);
     }
     let (d, r) = st.store.published_dataset(&file).await.map_err(crate::dcat_http::not_found).page(lang)?;
-    let cat = st.catalogue();
-    let pkg = package_dict(&st.config.public_url, &cat.agencies, &d, &r);
+    let (pkg, score) = crate::quality_http::dataset_score(&st, &d.id).await.page(lang)?;
     let mut tables = Vec::new();
     for res in &r {
         if text(&res.body, "url_type") == "upload" && text(&res.body, "format") == "CSV" {
@@ -334,6 +333,7 @@ async fn dataset(
                 } }
             }
         }
+        (crate::quality_http::dataset_block(lang, &score))
         h2 { (lang.t("Dùng bằng công cụ", "Use it from tools")) }
         ul {
             li { a href={"/api/3/action/package_show?id=" (d.name)} { "package_show" } " (CKAN API)" }

@@ -2775,6 +2775,98 @@ async fn ckan_action_api_reads_and_searches_the_catalogue() {
     });
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_data_quality_is_scored_per_dataset_and_agency_with_what_to_fix() {
+    use axum::routing::get as axum_get;
+    // A publisher's own web server on loopback: one file answers, one is gone.
+    let files = axum::Router::new()
+        .route("/ok.csv", axum_get(|| async { "a,b\n1,2\n" }))
+        .route("/gone.csv", axum_get(|| async { StatusCode::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let web = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, files).await.unwrap() });
+    for backend in ["sqlite", "postgres"] {
+        let mut config = test_config();
+        config.check_links = true;
+        config.link_check_private = true;
+        let Some(s) = start(backend, config).await else { continue };
+        eprintln!("-- {backend}");
+        let publisher = ckan_token(&s, "dulieumo").await;
+        let new = json!({"name": "diem-sac-xe-dien", "title": "Điểm sạc xe điện", "notes": "Vị trí các điểm sạc xe điện công cộng.",
+            "owner_org": "h01-snnmt", "groups": ["tran"], "license_id": "cc-by-4.0",
+            "resources": [{"name": "Điểm sạc", "url": format!("{web}/ok.csv"), "format": "CSV"},
+                          {"name": "Bản đồ cũ", "url": format!("{web}/gone.csv"), "format": "CSV"}]});
+        let (st, v) = ckan(&s, "package_create", Some(&publisher), Some(new)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let http = Client::new();
+        let quality = |name: &'static str| {
+            let (http, url) = (http.clone(), format!("{}/api/v1/open-data/datasets/{name}/quality", s.base));
+            async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let ind = |q: &Value, code: &str| {
+            q["indicators"].as_array().unwrap().iter().find(|i| i["code"] == code).unwrap().clone()
+        };
+        // Before the links are checked they do not count as answering.
+        let q = quality("diem-sac-xe-dien").await;
+        assert_eq!(q["max_points"], 405);
+        assert_eq!(ind(&q, "access_url_reachable")["points"], 0, "{q}");
+        assert_eq!(ind(&q, "keywords")["points"], 0);
+        assert!(ind(&q, "keywords")["fix_vi"].as_str().unwrap().contains("từ khóa"));
+        assert_eq!(ind(&q, "themes")["points"], 30);
+        assert_eq!(q["to_fix"][0], "access_url_reachable", "the most points to gain first: {q}");
+        let before = q["points"].as_u64().unwrap();
+        // The checker: the file that answers counts, the gone one is named.
+        let checked = sen_web::quality_http::check_links(&s.state, chrono::Utc::now()).await.unwrap();
+        assert!(checked >= 2, "{checked}");
+        let q = quality("diem-sac-xe-dien").await;
+        assert_eq!(ind(&q, "access_url_reachable")["points"], 25, "{q}");
+        assert!(ind(&q, "access_url_reachable")["fix_en"].as_str().unwrap().contains("Bản đồ cũ"));
+        assert!(q["points"].as_u64().unwrap() > before);
+        assert_eq!(
+            sen_web::quality_http::check_links(&s.state, chrono::Utc::now()).await.unwrap(),
+            0,
+            "not again for a day"
+        );
+        // A demo dataset whose files Sen holds: fully accessible.
+        let (_, v) = ckan(&s, "package_search", None, Some(json!({"fq": "organization:h01-syt", "rows": 1}))).await;
+        let held = v["result"]["results"][0]["name"].as_str().unwrap().to_string();
+        let q: Value = http
+            .get(format!("{}/api/v1/open-data/datasets/{held}/quality", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ind(&q, "access_url_reachable")["points"], 50, "{q}");
+        assert_eq!(
+            http.get(format!("{}/api/v1/open-data/datasets/khong-co/quality", s.base)).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+        // Per agency, the lowest first, with its weakest datasets.
+        let r: Value =
+            http.get(format!("{}/api/v1/open-data/quality", s.base)).send().await.unwrap().json().await.unwrap();
+        let agencies = r["agencies"].as_array().unwrap();
+        assert!(agencies.len() >= 3, "{r}");
+        let means: Vec<u64> = agencies.iter().map(|a| a["mean_points"].as_u64().unwrap()).collect();
+        assert!(means.windows(2).all(|w| w[0] <= w[1]), "{means:?}");
+        let mine = agencies.iter().find(|a| a["organization"] == "h01-snnmt").unwrap();
+        assert_eq!(mine["dimensions"].as_array().unwrap().len(), 5);
+        assert!(mine["weakest"].as_array().unwrap().iter().any(|d| d["name"] == "diem-sac-xe-dien"), "{mine}");
+        // The pages.
+        let page = http.get(format!("{}/open-data/quality", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(
+            page.contains("Chất lượng dữ liệu mở") && page.contains("diem-sac-xe-dien"),
+            "the agency page lists it"
+        );
+        let page = http.get(format!("{}/dataset/diem-sac-xe-dien", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(
+            page.contains("Chất lượng siêu dữ liệu") && page.contains("Bản đồ cũ"),
+            "the dataset page says what to fix"
+        );
+    }
+}
+
 #[tokio::test]
 async fn ckan_writes_need_a_token_of_the_owning_agency_and_change_nothing_when_refused() {
     on_both!(|s| {

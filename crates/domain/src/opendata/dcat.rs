@@ -469,6 +469,13 @@ impl Graph {
         if let Some(t) = date_time(text(r, "last_modified")).or_else(|| date_time(text(r, "metadata_modified"))) {
             self.add(dist.clone(), term(DCT, "modified"), t);
         }
+        let rights = text(r, "rights");
+        if !rights.is_empty() {
+            let statement = self.blank();
+            self.add(statement.clone(), rdf::TYPE, term(DCT, "RightsStatement"));
+            self.add(statement.clone(), oxrdf::vocab::rdfs::LABEL, vi(rights));
+            self.add(dist.clone(), term(DCT, "rights"), statement);
+        }
         let size = r.get("size").and_then(|s| s.as_u64().or_else(|| s.as_str().and_then(|s| s.parse().ok())));
         if let Some(n) = size {
             self.add(
@@ -616,7 +623,8 @@ mod tests {
             "metadata_created": "2025-01-31T10:00:00.123456", "metadata_modified": "2025-02-01T08:30:00.000000",
             "organization": {"name": "h01-snnmt", "title": "Sở Nông nghiệp và Môi trường", "level": "province"},
             "resources": [
-                {"id": "r1", "name": "AQI", "url": "https://dulieu.hanoi.gov.vn/aqi.csv", "format": "CSV", "size": 1024},
+                {"id": "r1", "name": "AQI", "url": "https://dulieu.hanoi.gov.vn/aqi.csv", "format": "CSV", "size": 1024,
+                 "rights": "Tự do tái sử dụng, ghi nguồn"},
                 {"id": "r2", "name": "Trạm", "url": "not a url", "format": "WEIRD"}
             ]
         })
@@ -657,6 +665,8 @@ mod tests {
             "\"1024\"^^xsd:nonNegativeInteger",
             "<http://purl.org/adms/publishertype/RegionalAuthority>",
             "<https://creativecommons.org/licenses/by/4.0/>",
+            "dct:RightsStatement",
+            "\"Tự do tái sử dụng, ghi nguồn\"@vi",
         ] {
             assert!(ttl.contains(want), "missing {want} in\n{ttl}");
         }

@@ -5,6 +5,7 @@ pub mod dcat;
 pub mod index;
 pub mod package;
 pub mod plan;
+pub mod quality;
 pub mod query;
 pub mod table;
 
