@@ -526,6 +526,8 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let open_data = sen_web::ckan_http::spawn_index_refresh(state.clone(), std::time::Duration::from_secs(5));
     // The open data's metadata quality, with the link checker when --check-links.
     let quality = sen_web::quality_http::spawn_quality_job(state.clone(), std::time::Duration::from_secs(600));
+    // Uses of the open data, counted in memory, added to the database every 5 s.
+    let usage = sen_web::usage_http::spawn_usage_flush(state.clone(), std::time::Duration::from_secs(5));
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
     let mut relay = sen_events::Relay::new(store.clone())
@@ -607,6 +609,9 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     bundles.abort();
     open_data.abort();
     quality.abort();
+    usage.abort();
+    // What was counted since the last flush.
+    let _ = sen_web::usage_http::flush(&state).await;
     let _ = relay_job.await;
     // Let the group commit write what it holds before the process ends.
     store.close().await;

@@ -74,6 +74,26 @@ impl LinkCheck {
     }
 }
 
+/// Uses of a dataset or one of its resources (`resource_id` empty) on a day.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Usage {
+    pub dataset_id: String,
+    pub resource_id: String,
+    pub day: chrono::NaiveDate,
+    /// `view`, `download` or `api`.
+    pub kind: String,
+    pub count: i64,
+}
+
+/// Uses summed over a period.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageTotal {
+    pub dataset_id: String,
+    pub resource_id: String,
+    pub kind: String,
+    pub count: i64,
+}
+
 const LINK_CHECK_COLUMNS: [&str; 5] = ["resource_id", "url", "status", "error", "checked_at"];
 
 #[derive(sqlx::FromRow)]
@@ -142,6 +162,70 @@ impl TryFrom<ResourceRow> for StoredResource {
 }
 
 impl Store {
+    /// Adds counted uses to the stored ones (several nodes may add to the same day).
+    pub async fn add_usage(&self, uses: &[Usage]) -> Result<()> {
+        for chunk in uses.chunks(500) {
+            let mut ins = Query::insert()
+                .into_table("od_usage")
+                .columns(["dataset_id", "resource_id", "day", "kind", "count"])
+                .to_owned();
+            for u in chunk {
+                ins.values_panic([
+                    u.dataset_id.clone().into(),
+                    u.resource_id.clone().into(),
+                    u.day.into(),
+                    u.kind.clone().into(),
+                    u.count.into(),
+                ]);
+            }
+            ins.on_conflict(
+                sea_query::OnConflict::columns(["dataset_id", "resource_id", "day", "kind"])
+                    .value("count", Expr::col(("od_usage", "count")).add(Expr::cust("excluded.count")))
+                    .to_owned(),
+            );
+            self.db.execute(&ins).await?;
+        }
+        Ok(())
+    }
+
+    /// A dataset's uses per day in `[from, to)`.
+    pub async fn dataset_usage(
+        &self,
+        dataset_id: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<Usage>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(["dataset_id", "resource_id", "day", "kind", "count"])
+                    .from("od_usage")
+                    .and_where(Expr::col("dataset_id").eq(dataset_id))
+                    .and_where(Expr::col("day").gte(from))
+                    .and_where(Expr::col("day").lt(to))
+                    .order_by("day", Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    /// Every dataset's and resource's uses summed over `[from, to)`.
+    pub async fn usage_totals(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<UsageTotal>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns(["dataset_id", "resource_id", "kind"])
+                    .expr_as(sea_query::Func::sum(Expr::col("count")).cast_as("bigint"), "count")
+                    .from("od_usage")
+                    .and_where(Expr::col("day").gte(from))
+                    .and_where(Expr::col("day").lt(to))
+                    .group_by_columns(["dataset_id", "resource_id", "kind"])
+                    .order_by("dataset_id", Order::Asc)
+                    .to_owned(),
+            )
+            .await
+    }
+
     /// Resources of active datasets whose address was never checked, was checked before
     /// `before`, or that changed since their check: (resource id, its CKAN dictionary), at most
     /// `limit`, the never-checked first.

@@ -448,6 +448,26 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("od_link_checks_by_time", "od_link_checks", &["checked_at"])],
             drops: vec![],
         },
+        Migration {
+            version: 22,
+            name: "open data usage",
+            // Views, downloads and API reads per dataset, resource ('' for the dataset itself)
+            // and day (issue #6), robots left out; counted in memory and added in batches.
+            tables: vec![
+                Table::create()
+                    .table("od_usage")
+                    .if_not_exists()
+                    .col(text("dataset_id"))
+                    .col(text("resource_id"))
+                    .col(ColumnDef::new("day").date().not_null())
+                    .col(text("kind"))
+                    .col(big("count"))
+                    .primary_key(Index::create().col("dataset_id").col("resource_id").col("day").col("kind"))
+                    .to_owned(),
+            ],
+            indexes: vec![index("od_usage_by_day", "od_usage", &["day"])],
+            drops: vec![],
+        },
     ]
 }
 

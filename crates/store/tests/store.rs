@@ -978,5 +978,27 @@ async fn open_data_datasets_keep_their_dictionary_and_replace_their_resources() 
         changed.modified_at = now + chrono::Duration::seconds(10);
         s.save_dataset(&ds("d1", "dan-so-2025"), &[changed]).await.unwrap();
         assert_eq!(s.links_due(now - chrono::Duration::days(1), 100).await.unwrap().len(), 1);
+
+        // Usage: counts from several flushes (or nodes) add up per dataset, resource, day, kind.
+        use sen_store::opendata::Usage;
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let u = |res: &str, d: u32, kind: &str, count: i64| Usage {
+            dataset_id: "d1".into(),
+            resource_id: res.into(),
+            day: day(d),
+            kind: kind.into(),
+            count,
+        };
+        s.add_usage(&[u("", 1, "view", 3), u("r3", 1, "download", 2), u("", 2, "api", 5)]).await.unwrap();
+        s.add_usage(&[u("", 1, "view", 4), u("", 30, "view", 1)]).await.unwrap();
+        let days = s.dataset_usage("d1", day(1), day(3)).await.unwrap();
+        assert_eq!(days.len(), 3);
+        assert_eq!(days.iter().find(|x| x.kind == "view").unwrap().count, 7);
+        let totals = s.usage_totals(day(1), day(30)).await.unwrap();
+        let total =
+            |res: &str, kind: &str| totals.iter().find(|t| t.resource_id == res && t.kind == kind).map(|t| t.count);
+        assert_eq!((total("", "view"), total("r3", "download"), total("", "api")), (Some(7), Some(2), Some(5)));
+        let december = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(s.usage_totals(day(1), december).await.unwrap().iter().find(|t| t.kind == "view").unwrap().count, 8);
     }
 }

@@ -896,6 +896,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::recommend_http::api_routes())
         .merge(crate::plan_http::api_routes())
         .merge(crate::quality_http::api_routes())
+        .merge(crate::usage_http::api_routes())
         .route("/dossiers/{id}/completeness", get(crate::completeness_http::api))
         .route("/assistant/ask", axum::routing::post(crate::assistant_http::ask))
         .route("/assistant/feedback", axum::routing::post(crate::assistant_http::feedback))

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SubsecRound, Utc};
 use sen_domain::opendata::index::{self, DatasetIndex, IndexDoc, SearchRequest};
+use sen_domain::opendata::usage::Kind;
 use sen_domain::opendata::{self as od, package, query::QueryError};
 use sen_store::opendata::{ResourceFile, StoredDataset, StoredResource};
 use sen_store::{Agency, StoreError};
@@ -255,7 +256,9 @@ async fn dispatch(
             "extensions": ["sen", "dcat", "datastore"],
         })),
         "package_list" => package_list(st, &p).await,
-        "package_show" => package_show(st, &p).await,
+        "package_show" => package_show(st, &p).await.inspect(|v| {
+            st.usage.count(headers, v["id"].as_str().unwrap_or_default(), "", Kind::Api);
+        }),
         "package_search" => package_search(st, &p).await,
         "current_package_list_with_resources" => current_packages(st, &p).await,
         "organization_list" => organization_list(st, &p),
@@ -264,7 +267,11 @@ async fn dispatch(
         "group_show" => group_show(&p),
         "tag_list" => tag_list(st, &p),
         "license_list" => Ok(Value::Array(od::LICENCES.iter().map(licence_dict).collect())),
-        "resource_show" => resource_show(st, &p).await,
+        "resource_show" => resource_show(st, &p).await.inspect(|v| {
+            let (dataset, resource) =
+                (v["package_id"].as_str().unwrap_or_default(), v["id"].as_str().unwrap_or_default());
+            st.usage.count(headers, dataset, resource, Kind::Api);
+        }),
         "package_create" | "package_update" | "package_patch" | "package_delete" | "resource_create" => {
             if !post {
                 return Err(CkanError::BadRequest(format!("Bad request - {name} changes data: use POST")));

@@ -31,8 +31,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `/dataset/{id or name}/datapackage.json`: the dataset as a Frictionless Data Package.
-async fn data_package(State(st): State<AppState>, Path(key): Path<String>) -> AppResult<Response> {
+async fn data_package(State(st): State<AppState>, headers: HeaderMap, Path(key): Path<String>) -> AppResult<Response> {
     let (d, r) = st.store.published_dataset(&key).await.map_err(not_found)?;
+    st.usage.count(&headers, &d.id, "", sen_domain::opendata::usage::Kind::Api);
     let pkg = package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r);
     Ok(axum::Json(sen_domain::opendata::table::data_package(&pkg)).into_response())
 }
@@ -40,6 +41,7 @@ async fn data_package(State(st): State<AppState>, Path(key): Path<String>) -> Ap
 /// An uploaded resource's file, as it was sent.
 async fn download(
     State(st): State<AppState>,
+    headers: HeaderMap,
     Path((id, resource_id, _file)): Path<(String, String, String)>,
 ) -> AppResult<Response> {
     let d = st.store.dataset(&id).await?;
@@ -47,6 +49,7 @@ async fn download(
     if d.state != "active" || f.dataset_id != d.id {
         return Err(AppError::NotFound("file"));
     }
+    st.usage.count(&headers, &d.id, &resource_id, sen_domain::opendata::usage::Kind::Download);
     let disposition = format!("inline; filename=\"{}\"", f.file_name);
     Ok((
         [

@@ -29,6 +29,7 @@ pub mod recommend_http;
 pub mod registry_http;
 pub mod trust;
 pub mod trust_http;
+pub mod usage_http;
 
 use app::Catalogue;
 use axum::Router;
@@ -120,6 +121,8 @@ pub struct AppState {
     pub open_data: ckan_http::OpenDataIndex,
     /// The open data's metadata quality as the quality job last computed it.
     pub open_data_quality: Arc<RwLock<Option<Arc<quality_http::QualityReport>>>>,
+    /// Uses of the open data counted since the last flush.
+    pub usage: Arc<usage_http::UsageCounter>,
 }
 
 impl AppState {
@@ -145,6 +148,7 @@ impl AppState {
             ai_uses: Default::default(),
             open_data,
             open_data_quality: Default::default(),
+            usage: Default::default(),
             trust,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(60))

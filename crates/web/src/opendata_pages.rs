@@ -273,12 +273,20 @@ async fn dataset(
     who: Option<Principal>,
     uri: Uri,
     jar: CookieJar,
+    headers: axum::http::HeaderMap,
     Path(file): Path<String>,
 ) -> PageResult {
+    use sen_domain::opendata::usage::Kind;
     if let Some((key, syntax)) = file.rsplit_once('.').and_then(|(k, e)| Syntax::from_extension(e).map(|s| (k, s))) {
-        return crate::dcat_http::dataset_rdf(&st, key, syntax).await.map(IntoResponse::into_response).page(lang);
+        let answer = crate::dcat_http::dataset_rdf(&st, key, syntax).await.page(lang)?;
+        if let Ok(d) = st.store.dataset(key).await {
+            st.usage.count(&headers, &d.id, "", Kind::Api);
+        }
+        return Ok(answer.into_response());
     }
     let (d, r) = st.store.published_dataset(&file).await.map_err(crate::dcat_http::not_found).page(lang)?;
+    st.usage.count(&headers, &d.id, "", Kind::View);
+    let usage = crate::usage_http::dataset_block(&st, lang, &d.id).await.page(lang)?;
     let (pkg, score) = crate::quality_http::dataset_score(&st, &d.id).await.page(lang)?;
     let mut tables = Vec::new();
     for res in &r {
@@ -333,6 +341,7 @@ async fn dataset(
                 } }
             }
         }
+        (usage)
         (crate::quality_http::dataset_block(lang, &score))
         h2 { (lang.t("Dùng bằng công cụ", "Use it from tools")) }
         ul {

@@ -2775,6 +2775,74 @@ async fn ckan_action_api_reads_and_searches_the_catalogue() {
     });
 }
 
+#[tokio::test]
+async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() {
+    on_both!(|s| {
+        let person = Client::builder().user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0").build().unwrap();
+        let robot = Client::builder().user_agent("Mozilla/5.0 (compatible; Googlebot/2.1)").build().unwrap();
+        let (_, v) = ckan(&s, "package_search", None, Some(json!({"fq": "organization:h01-syt", "rows": 1}))).await;
+        let pkg = v["result"]["results"][0].clone();
+        let (name, id) = (pkg["name"].as_str().unwrap().to_string(), pkg["id"].as_str().unwrap().to_string());
+        let res = pkg["resources"][0].clone();
+        // A search counts nothing; views, a download and API reads count; a robot does not.
+        let (_, _) = ckan(&s, "package_search", None, Some(json!({"q": "*:*"}))).await;
+        for c in [&person, &person, &robot] {
+            assert_eq!(c.get(format!("{}/dataset/{name}", s.base)).send().await.unwrap().status(), StatusCode::OK);
+        }
+        let file = person.get(res["url"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        robot.get(res["url"].as_str().unwrap()).send().await.unwrap();
+        person.get(format!("{}/api/3/action/package_show?id={name}", s.base)).send().await.unwrap();
+        person.get(format!("{}/dataset/{id}/datapackage.json", s.base)).send().await.unwrap();
+        person.get(format!("{}/dataset/{name}.ttl", s.base)).send().await.unwrap();
+        let flushed = sen_web::usage_http::flush(&s.state).await.unwrap();
+        assert_eq!(flushed, 3, "(dataset, view), (resource, download), (dataset, api)");
+        let month = chrono::Utc::now().format("%Y-%m").to_string();
+        let m: Value = person
+            .get(format!("{}/api/v1/open-data/metrics?month={month}", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let d = m["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name.as_str()).unwrap().clone();
+        assert_eq!(
+            (d["views"].as_i64(), d["downloads"].as_i64(), d["api_calls"].as_i64()),
+            (Some(2), Some(1), Some(3)),
+            "{m}"
+        );
+        assert_eq!(d["organization"], "h01-syt");
+        let r = d["resources"].as_array().unwrap().iter().find(|r| r["id"] == res["id"]).unwrap();
+        assert_eq!(r["downloads"], 1);
+        // Another month saw none; a bad month is refused.
+        let m: Value = person
+            .get(format!("{}/api/v1/open-data/metrics?month=2020-01", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(m["datasets"].as_array().unwrap().len(), 0);
+        let bad = person.get(format!("{}/api/v1/open-data/metrics?month=2026-13", s.base)).send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // Only one agency's datasets.
+        let m: Value = person
+            .get(format!("{}/api/v1/open-data/metrics?month={month}&organization=h01-snnmt", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(m["datasets"].as_array().unwrap().iter().all(|d| d["organization"] == "h01-snnmt"));
+        // The dataset's page shows its last 30 days.
+        let page = person.get(format!("{}/dataset/{name}", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Lượt sử dụng trong 30 ngày"), "the page shows use");
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_data_quality_is_scored_per_dataset_and_agency_with_what_to_fix() {
     use axum::routing::get as axum_get;

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod quality;
 pub mod query;
 pub mod table;
+pub mod usage;
 
 /// A licence a dataset may carry: CKAN's id, its title and where its text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

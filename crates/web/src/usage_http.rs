@@ -1,0 +1,205 @@
+//! Use of the open data (issue #6): a dataset's page viewed, a file downloaded, a dataset or
+//! resource read through the API, per day — robots left out by their `User-Agent`
+//! (`sen_domain::opendata::usage::is_bot`). Counting is outside the search path: a search
+//! counts nothing, and a count is a map update in memory that the flush job adds to the
+//! database every few seconds (a crash loses at most that many seconds of counts, never a
+//! request). `GET /api/v1/open-data/metrics?month=YYYY-MM` gives a month per dataset and
+//! resource; a dataset's page shows its last 30 days.
+
+use crate::AppState;
+use crate::ckan_http::org_name;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Duration, NaiveDate};
+use maud::{Markup, html};
+use sen_domain::opendata::usage::{self, Kind};
+use sen_store::opendata::Usage;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+/// Uses counted since the last flush: (dataset, resource or "", day, kind) → count.
+#[derive(Default)]
+pub struct UsageCounter {
+    counts: Mutex<HashMap<(String, String, NaiveDate, Kind), i64>>,
+}
+
+impl UsageCounter {
+    /// Counts one use unless a robot made it.
+    pub fn count(&self, headers: &HeaderMap, dataset_id: &str, resource_id: &str, kind: Kind) {
+        let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        if usage::is_bot(agent) || dataset_id.is_empty() {
+            return;
+        }
+        let key = (dataset_id.to_string(), resource_id.to_string(), crate::app::today(), kind);
+        *self.counts.lock().expect("usage counter").entry(key).or_default() += 1;
+    }
+
+    fn take(&self) -> Vec<Usage> {
+        let taken = std::mem::take(&mut *self.counts.lock().expect("usage counter"));
+        taken
+            .into_iter()
+            .map(|((dataset_id, resource_id, day, kind), count)| Usage {
+                dataset_id,
+                resource_id,
+                day,
+                kind: kind.as_str().to_string(),
+                count,
+            })
+            .collect()
+    }
+
+    fn put_back(&self, uses: Vec<Usage>) {
+        let mut counts = self.counts.lock().expect("usage counter");
+        for u in uses {
+            if let Some(kind) = Kind::parse(&u.kind) {
+                *counts.entry((u.dataset_id, u.resource_id, u.day, kind)).or_default() += u.count;
+            }
+        }
+    }
+}
+
+/// Adds what was counted to the database; on a failure the counts wait for the next flush.
+pub async fn flush(st: &AppState) -> AppResult<usize> {
+    let uses = st.usage.take();
+    let n = uses.len();
+    if let Err(e) = st.store.add_usage(&uses).await {
+        st.usage.put_back(uses);
+        return Err(e.into());
+    }
+    Ok(n)
+}
+
+pub fn spawn_usage_flush(st: AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = flush(&st).await {
+                tracing::warn!(error = %e, "open data: usage not flushed, kept for the next try");
+            }
+        }
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MetricsQuery {
+    /// `YYYY-MM`; default the current month.
+    month: Option<String>,
+    /// Only this organisation's datasets (its CKAN name).
+    organization: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResourceMetrics {
+    pub id: String,
+    pub name: String,
+    pub downloads: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DatasetMetrics {
+    pub name: String,
+    pub title: String,
+    pub organization: String,
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
+    pub resources: Vec<ResourceMetrics>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Metrics {
+    pub month: String,
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
+    /// Datasets used in the month, the most used first.
+    pub datasets: Vec<DatasetMetrics>,
+}
+
+#[utoipa::path(get, path = "/api/v1/open-data/metrics", params(MetricsQuery),
+    responses((status = 200, body = Metrics), (status = 422, body = crate::error::Problem)), tag = "open data")]
+pub async fn api_metrics(State(st): State<AppState>, Query(q): Query<MetricsQuery>) -> AppResult<Json<Metrics>> {
+    let month = q.month.unwrap_or_else(|| crate::app::today().format("%Y-%m").to_string());
+    let (from, to) = usage::month_range(&month).ok_or_else(|| AppError::field("month", "pattern", "YYYY-MM"))?;
+    let totals = st.store.usage_totals(from, to).await?;
+    let mut per: BTreeMap<String, BTreeMap<(String, String), i64>> = BTreeMap::new();
+    for t in totals {
+        *per.entry(t.dataset_id).or_default().entry((t.resource_id, t.kind)).or_default() += t.count;
+    }
+    let ids: Vec<String> = per.keys().cloned().collect();
+    let cat = st.catalogue();
+    let mut datasets = Vec::new();
+    for (d, resources) in st.store.datasets_with_resources(&ids).await? {
+        let organization = cat.agencies.iter().find(|a| a.id == d.agency_id).map(org_name).unwrap_or_default();
+        if q.organization.as_deref().is_some_and(|o| o != organization) {
+            continue;
+        }
+        let counts = &per[&d.id];
+        let sum = |kind: &str| counts.iter().filter(|((_, k), _)| k == kind).map(|(_, n)| n).sum::<i64>();
+        datasets.push(DatasetMetrics {
+            title: d.body["title"].as_str().unwrap_or_default().to_string(),
+            name: d.name.clone(),
+            organization,
+            views: sum("view"),
+            downloads: sum("download"),
+            api_calls: sum("api"),
+            resources: resources
+                .iter()
+                .map(|r| ResourceMetrics {
+                    id: r.id.clone(),
+                    name: r.body["name"].as_str().unwrap_or_default().to_string(),
+                    downloads: counts.get(&(r.id.clone(), "download".to_string())).copied().unwrap_or(0),
+                })
+                .collect(),
+        });
+    }
+    datasets.sort_by_key(|d| std::cmp::Reverse(d.views + d.downloads + d.api_calls));
+    Ok(Json(Metrics {
+        month,
+        views: datasets.iter().map(|d| d.views).sum(),
+        downloads: datasets.iter().map(|d| d.downloads).sum(),
+        api_calls: datasets.iter().map(|d| d.api_calls).sum(),
+        datasets,
+    }))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/open-data/metrics", get(api_metrics))
+}
+
+/// The dataset page's use of the last 30 days: totals and a bar per day.
+pub async fn dataset_block(st: &AppState, lang: Lang, dataset_id: &str) -> AppResult<Markup> {
+    let today = crate::app::today();
+    let from = today - Duration::days(29);
+    let rows = st.store.dataset_usage(dataset_id, from, today + Duration::days(1)).await?;
+    let total = |kind: &str| rows.iter().filter(|r| r.kind == kind).map(|r| r.count).sum::<i64>();
+    let mut per_day = vec![0i64; 30];
+    for r in &rows {
+        if let Some(i) = usize::try_from((r.day - from).num_days()).ok().filter(|i| *i < 30) {
+            per_day[i] += r.count;
+        }
+    }
+    let max = per_day.iter().copied().max().unwrap_or(0).max(1);
+    let (w, h) = (10i64, 60i64);
+    Ok(html! {
+        section aria-labelledby="usage" {
+            h2 #usage { (lang.t("Lượt sử dụng trong 30 ngày", "Use in the last 30 days")) }
+            p.kpi { (lang.t("Lượt xem: ", "Views: ")) strong { (total("view")) } " · " (lang.t("lượt tải về: ", "downloads: ")) strong { (total("download")) }
+                " · " (lang.t("lượt gọi API: ", "API calls: ")) strong { (total("api")) } }
+            svg role="img" aria-label=(lang.t("Lượt sử dụng theo ngày", "Uses per day")) width=(w * 30) height=(h) {
+                @for (i, n) in per_day.iter().enumerate() {
+                    @let bar = n * h / max;
+                    rect x=(i as i64 * w) y=(h - bar) width=(w - 2) height=(bar) fill="#1f5f8b" { title { (from + Duration::days(i as i64)) ": " (n) } }
+                }
+            }
+            p.hint { (lang.t("Không tính lượt truy cập của máy tìm kiếm và robot.", "Search engines and robots are not counted.")) }
+        }
+    })
+}
