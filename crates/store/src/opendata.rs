@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::Value;
+use std::collections::HashMap;
 
 use crate::{Result, Store, StoreError};
 
@@ -94,6 +95,40 @@ pub struct UsageTotal {
     pub count: i64,
 }
 
+/// A reuse of open data: an application, article, visualisation … and the datasets it uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReuse {
+    pub id: String,
+    pub title: String,
+    /// `application`, `article`, `visualisation`, `api`, `paper` or `other`.
+    pub kind: String,
+    pub url: String,
+    pub description: String,
+    pub author_id: i64,
+    pub created_at: DateTime<Utc>,
+    /// Ids of the datasets it uses.
+    pub datasets: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReuseRow {
+    id: String,
+    title: String,
+    kind: String,
+    url: String,
+    description: String,
+    author_id: i64,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReuseLink {
+    reuse_id: String,
+    dataset_id: String,
+}
+
+const REUSE_COLUMNS: [&str; 7] = ["id", "title", "kind", "url", "description", "author_id", "created_at"];
+
 const LINK_CHECK_COLUMNS: [&str; 5] = ["resource_id", "url", "status", "error", "checked_at"];
 
 #[derive(sqlx::FromRow)]
@@ -162,6 +197,138 @@ impl TryFrom<ResourceRow> for StoredResource {
 }
 
 impl Store {
+    /// Keeps a reuse with the datasets it uses, in one transaction.
+    pub async fn save_reuse(&self, r: &StoredReuse) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            &Query::insert()
+                .into_table("od_reuses")
+                .columns(REUSE_COLUMNS)
+                .values_panic([
+                    r.id.clone().into(),
+                    r.title.clone().into(),
+                    r.kind.clone().into(),
+                    r.url.clone().into(),
+                    r.description.clone().into(),
+                    r.author_id.into(),
+                    r.created_at.into(),
+                ])
+                .to_owned(),
+        )
+        .await?;
+        let mut links = Query::insert().into_table("od_reuse_datasets").columns(["reuse_id", "dataset_id"]).to_owned();
+        for d in &r.datasets {
+            links.values_panic([r.id.clone().into(), d.clone().into()]);
+        }
+        if !r.datasets.is_empty() {
+            tx.execute(&links).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Reuses, the newest first: all, or those of one dataset; at most `limit`.
+    pub async fn reuses(&self, dataset_id: Option<&str>, limit: u64) -> Result<Vec<StoredReuse>> {
+        let mut q = Query::select()
+            .columns(REUSE_COLUMNS.map(|c| ("od_reuses", c)))
+            .from("od_reuses")
+            .order_by(("od_reuses", "created_at"), Order::Desc)
+            .limit(limit)
+            .to_owned();
+        if let Some(d) = dataset_id {
+            q.and_where(
+                Expr::col(("od_reuses", "id")).in_subquery(
+                    Query::select()
+                        .column("reuse_id")
+                        .from("od_reuse_datasets")
+                        .and_where(Expr::col("dataset_id").eq(d))
+                        .to_owned(),
+                ),
+            );
+        }
+        let rows: Vec<ReuseRow> = self.db.fetch_all(&q).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut links: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let got: Vec<ReuseLink> = self
+                .db
+                .fetch_all(
+                    &Query::select()
+                        .columns(["reuse_id", "dataset_id"])
+                        .from("od_reuse_datasets")
+                        .and_where(Expr::col("reuse_id").is_in(chunk.to_vec()))
+                        .order_by("dataset_id", Order::Asc)
+                        .to_owned(),
+                )
+                .await?;
+            for l in got {
+                links.entry(l.reuse_id).or_default().push(l.dataset_id);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredReuse {
+                datasets: links.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                title: r.title,
+                kind: r.kind,
+                url: r.url,
+                description: r.description,
+                author_id: r.author_id,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    /// Who added a reuse.
+    pub async fn reuse_author(&self, id: &str) -> Result<i64> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            author_id: i64,
+        }
+        let r: Row = self
+            .db
+            .fetch_one(
+                &Query::select().column("author_id").from("od_reuses").and_where(Expr::col("id").eq(id)).to_owned(),
+            )
+            .await?;
+        Ok(r.author_id)
+    }
+
+    /// Removes a reuse and its links.
+    pub async fn delete_reuse(&self, id: &str) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(&Query::delete().from_table("od_reuse_datasets").and_where(Expr::col("reuse_id").eq(id)).to_owned())
+            .await?;
+        let n =
+            tx.execute(&Query::delete().from_table("od_reuses").and_where(Expr::col("id").eq(id)).to_owned()).await?;
+        if n == 0 {
+            let _ = tx.rollback().await;
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await
+    }
+
+    /// How many reuses each dataset has (datasets without any left out).
+    pub async fn reuse_counts(&self) -> Result<HashMap<String, i64>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            dataset_id: String,
+            n: i64,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .column("dataset_id")
+                    .expr_as(sea_query::Func::count(Expr::col("reuse_id")), "n")
+                    .from("od_reuse_datasets")
+                    .group_by_col("dataset_id")
+                    .to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.dataset_id, r.n)).collect())
+    }
+
     /// Adds counted uses to the stored ones (several nodes may add to the same day).
     pub async fn add_usage(&self, uses: &[Usage]) -> Result<()> {
         for chunk in uses.chunks(500) {

@@ -468,6 +468,37 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("od_usage_by_day", "od_usage", &["day"])],
             drops: vec![],
         },
+        Migration {
+            version: 23,
+            name: "open data reuses",
+            // Applications, articles, visualisations … that reuse open datasets (issue #6),
+            // each linked to the datasets it uses.
+            tables: vec![
+                Table::create()
+                    .table("od_reuses")
+                    .if_not_exists()
+                    .col(ColumnDef::new("id").text().not_null().primary_key())
+                    .col(text("title"))
+                    .col(text("kind"))
+                    .col(text("url"))
+                    .col(text("description"))
+                    .col(big("author_id"))
+                    .col(ts("created_at"))
+                    .foreign_key(&mut fk(("od_reuses", "author_id"), ("users", "id")))
+                    .to_owned(),
+                Table::create()
+                    .table("od_reuse_datasets")
+                    .if_not_exists()
+                    .col(text("reuse_id"))
+                    .col(text("dataset_id"))
+                    .primary_key(Index::create().col("reuse_id").col("dataset_id"))
+                    .foreign_key(&mut fk(("od_reuse_datasets", "reuse_id"), ("od_reuses", "id")))
+                    .foreign_key(&mut fk(("od_reuse_datasets", "dataset_id"), ("od_datasets", "id")))
+                    .to_owned(),
+            ],
+            indexes: vec![index("od_reuse_datasets_by_dataset", "od_reuse_datasets", &["dataset_id"])],
+            drops: vec![],
+        },
     ]
 }
 

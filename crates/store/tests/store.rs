@@ -1000,5 +1000,26 @@ async fn open_data_datasets_keep_their_dictionary_and_replace_their_resources() 
         assert_eq!((total("", "view"), total("r3", "download"), total("", "api")), (Some(7), Some(2), Some(5)));
         let december = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         assert_eq!(s.usage_totals(day(1), december).await.unwrap().iter().find(|t| t.kind == "view").unwrap().count, 8);
+
+        // Reuses, linked to the datasets they use.
+        use sen_store::opendata::StoredReuse;
+        let reuse = StoredReuse {
+            id: "u1".into(),
+            title: "Bản đồ dân số".into(),
+            kind: "visualisation".into(),
+            url: "https://example.vn/ban-do".into(),
+            description: "Dân số theo xã trên bản đồ".into(),
+            author_id: f.user_id,
+            created_at: chrono::SubsecRound::trunc_subsecs(now, 3),
+            datasets: vec!["d1".into()],
+        };
+        s.save_reuse(&reuse).await.unwrap();
+        assert_eq!(s.reuses(Some("d1"), 10).await.unwrap(), vec![reuse.clone()]);
+        assert!(s.reuses(Some("d2"), 10).await.unwrap().is_empty());
+        assert_eq!(s.reuse_counts().await.unwrap().get("d1"), Some(&1));
+        assert!(s.save_reuse(&reuse).await.is_err(), "an id once");
+        s.delete_reuse("u1").await.unwrap();
+        assert!(matches!(s.delete_reuse("u1").await, Err(StoreError::NotFound)));
+        assert!(s.reuses(None, 10).await.unwrap().is_empty());
     }
 }

@@ -24,7 +24,7 @@ use utoipa::OpenApi;
         crate::bundle_http::api_apply, crate::bundle_http::api_list, crate::bundle_http::api_get, crate::bundle_http::api_documents,
         crate::notify_http::send_email, crate::notify_http::send_sms, crate::notify_http::get_one, crate::notify_http::list, crate::notify_http::templates,
         crate::notify_http::template_version, crate::notify_http::template_latest, crate::notify_http::preview, crate::notify_http::save_template,
-        crate::plan_http::api_list, crate::plan_http::api_save, crate::quality_http::api_report, crate::quality_http::api_dataset, crate::usage_http::api_metrics,
+        crate::plan_http::api_list, crate::plan_http::api_save, crate::quality_http::api_report, crate::quality_http::api_dataset, crate::usage_http::api_metrics, crate::usage_http::api_reuses, crate::usage_http::api_add_reuse, crate::usage_http::api_delete_reuse,
     ),
     components(schemas(crate::error::Problem, sen_domain::eform::FieldError)),
     modifiers(&Security),

@@ -54,6 +54,21 @@ pub struct AgencyPlan {
     pub stale: Vec<StaleDataset>,
     /// Publishes standard open data (an open licence, described, machine-readable).
     pub publishes_standard: bool,
+    /// The plan's evaluation of use: its published datasets' use in the last 30 days.
+    pub use_30_days: UseFigures,
+    /// Reuses naming its datasets.
+    pub reuses: i64,
+    /// Its datasets published over 90 days ago that nobody downloaded or read through the
+    /// API in the last 90 days (names).
+    pub unused: Vec<String>,
+}
+
+/// Views, downloads and API reads.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct UseFigures {
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
 }
 
 /// Every agency that has a plan or publishes, and K5.
@@ -87,9 +102,42 @@ pub async fn overview(st: &AppState, today: NaiveDate) -> AppResult<PlanOverview
         standard: bool,
     }
     let mut by_org: HashMap<String, Vec<(String, Held)>> = HashMap::new();
+    // Use over the last 30 and 90 days, and reuses, per dataset id.
+    let tomorrow = today + chrono::Duration::days(1);
+    let mut used_30: HashMap<String, UseFigures> = HashMap::new();
+    for t in st.store.usage_totals(today - chrono::Duration::days(29), tomorrow).await? {
+        let f = used_30.entry(t.dataset_id).or_default();
+        match t.kind.as_str() {
+            "view" => f.views += t.count,
+            "download" => f.downloads += t.count,
+            _ => f.api_calls += t.count,
+        }
+    }
+    let used_90: std::collections::HashSet<String> = st
+        .store
+        .usage_totals(today - chrono::Duration::days(89), tomorrow)
+        .await?
+        .into_iter()
+        .filter(|t| t.kind != "view" && t.count > 0)
+        .map(|t| t.dataset_id)
+        .collect();
+    let reuse_counts = st.store.reuse_counts().await?;
+    // Per organisation: (use in 30 days, reuses, unused names).
+    let mut use_by_org: HashMap<String, (UseFigures, i64, Vec<String>)> = HashMap::new();
     {
         let ix = st.open_data.index.read().expect("open data index");
         for d in ix.docs() {
+            let entry = use_by_org.entry(d.organization.clone()).or_default();
+            if let Some(f) = used_30.get(&d.id) {
+                entry.0.views += f.views;
+                entry.0.downloads += f.downloads;
+                entry.0.api_calls += f.api_calls;
+            }
+            entry.1 += reuse_counts.get(&d.id).copied().unwrap_or(0);
+            let old_enough = day(&d.metadata_created).is_some_and(|c| (today - c).num_days() > 90);
+            if old_enough && !used_90.contains(&d.id) {
+                entry.2.push(d.name.clone());
+            }
             let formats: Vec<&str> = d.res_format.iter().map(String::as_str).collect();
             by_org.entry(d.organization.clone()).or_default().push((
                 d.name.clone(),
@@ -145,7 +193,12 @@ pub async fn overview(st: &AppState, today: NaiveDate) -> AppResult<PlanOverview
             })
             .collect();
         stale.sort_by_key(|x| std::cmp::Reverse(x.days_since_update));
+        let (use_30_days, reuses, mut unused) = use_by_org.remove(&org).unwrap_or_default();
+        unused.sort();
         agencies.push(AgencyPlan {
+            use_30_days,
+            reuses,
+            unused,
             organization: org,
             agency_name: a.name.clone(),
             reviewed_at: stored.map(|p| p.reviewed_at.to_rfc3339()),
@@ -300,6 +353,12 @@ async fn page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, ur
                             }
                         } }
                     }
+                }
+                p { (lang.t("Sử dụng trong 30 ngày: ", "Use in 30 days: ")) (a.use_30_days.views) " " (lang.t("lượt xem", "views")) ", "
+                    (a.use_30_days.downloads) " " (lang.t("lượt tải", "downloads")) ", " (a.use_30_days.api_calls) " " (lang.t("lượt gọi API", "API calls"))
+                    "; " (a.reuses) " " (lang.t("lượt tái sử dụng", "reuses")) }
+                @if !a.unused.is_empty() {
+                    p { (lang.t("Không ai tải hay gọi API trong 90 ngày: ", "Not downloaded or read through the API in 90 days: ")) @for n in &a.unused { a href={"/dataset/" (n)} { (n) } " " } }
                 }
                 @if !a.stale.is_empty() {
                     p { (lang.t("Chưa cập nhật đúng hạn: ", "Not updated in time: ")) @for s in &a.stale { a href={"/dataset/" (s.name)} { (s.title) } " (" (s.days_since_update) " " (lang.t("ngày", "days")) ") " } }

@@ -110,6 +110,8 @@ pub struct DatasetMetrics {
     pub views: i64,
     pub downloads: i64,
     pub api_calls: i64,
+    /// Reuses that name it (all time).
+    pub reuses: i64,
     pub resources: Vec<ResourceMetrics>,
 }
 
@@ -134,6 +136,7 @@ pub async fn api_metrics(State(st): State<AppState>, Query(q): Query<MetricsQuer
         *per.entry(t.dataset_id).or_default().entry((t.resource_id, t.kind)).or_default() += t.count;
     }
     let ids: Vec<String> = per.keys().cloned().collect();
+    let reuses = st.store.reuse_counts().await?;
     let cat = st.catalogue();
     let mut datasets = Vec::new();
     for (d, resources) in st.store.datasets_with_resources(&ids).await? {
@@ -150,6 +153,7 @@ pub async fn api_metrics(State(st): State<AppState>, Query(q): Query<MetricsQuer
             views: sum("view"),
             downloads: sum("download"),
             api_calls: sum("api"),
+            reuses: reuses.get(&d.id).copied().unwrap_or(0),
             resources: resources
                 .iter()
                 .map(|r| ResourceMetrics {
@@ -171,11 +175,15 @@ pub async fn api_metrics(State(st): State<AppState>, Query(q): Query<MetricsQuer
 }
 
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/open-data/metrics", get(api_metrics))
+    Router::new()
+        .route("/open-data/metrics", get(api_metrics))
+        .route("/open-data/reuses", get(api_reuses).post(api_add_reuse))
+        .route("/open-data/reuses/{id}", axum::routing::delete(api_delete_reuse))
 }
 
 /// The dataset page's use of the last 30 days: totals and a bar per day.
 pub async fn dataset_block(st: &AppState, lang: Lang, dataset_id: &str) -> AppResult<Markup> {
+    let reuses = st.store.reuses(Some(dataset_id), 50).await?;
     let today = crate::app::today();
     let from = today - Duration::days(29);
     let rows = st.store.dataset_usage(dataset_id, from, today + Duration::days(1)).await?;
@@ -200,6 +208,158 @@ pub async fn dataset_block(st: &AppState, lang: Lang, dataset_id: &str) -> AppRe
                 }
             }
             p.hint { (lang.t("Không tính lượt truy cập của máy tìm kiếm và robot.", "Search engines and robots are not counted.")) }
+            h3 { (lang.t("Được tái sử dụng trong", "Reused in")) }
+            @if reuses.is_empty() {
+                p { (lang.t("Chưa có. Bạn dùng bộ dữ liệu này? Hãy cho biết qua ", "None yet. Do you use this dataset? Tell us with ")) code { "POST /api/v1/open-data/reuses" } "." }
+            }
+            ul { @for r in &reuses { li { a href=(r.url) rel="nofollow noopener" { (r.title) } " (" (reuse_kind_label(&r.kind, lang)) ")" @if !r.description.is_empty() { " — " (r.description) } } } }
         }
     })
+}
+
+/// Kinds of reuse.
+pub const REUSE_KINDS: [&str; 6] = ["application", "article", "visualisation", "api", "paper", "other"];
+/// The most datasets one reuse may name, and reuses listed at once.
+pub const MAX_REUSE_DATASETS: usize = 20;
+pub const MAX_REUSES_LISTED: u64 = 500;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReuseIn {
+    pub title: String,
+    /// `application`, `article`, `visualisation`, `api`, `paper` or `other`.
+    pub kind: String,
+    /// Where the reuse is (http or https).
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    /// The datasets it uses, by name or id (1 to 20, published).
+    pub datasets: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReuseOut {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub url: String,
+    pub description: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The datasets' names.
+    pub datasets: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReuseQuery {
+    /// Only the reuses of this dataset (name or id).
+    dataset: Option<String>,
+}
+
+async fn reuse_out(st: &AppState, r: sen_store::opendata::StoredReuse) -> AppResult<ReuseOut> {
+    let names = st.store.datasets_with_resources(&r.datasets).await?.into_iter().map(|(d, _)| d.name).collect();
+    Ok(ReuseOut {
+        id: r.id,
+        title: r.title,
+        kind: r.kind,
+        url: r.url,
+        description: r.description,
+        created_at: r.created_at,
+        datasets: names,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/open-data/reuses", request_body = ReuseIn,
+    responses((status = 201, body = ReuseOut), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)), tag = "open data")]
+pub async fn api_add_reuse(
+    State(st): State<AppState>,
+    who: crate::auth::Principal,
+    headers: HeaderMap,
+    crate::api::JsonBody(b): crate::api::JsonBody<ReuseIn>,
+) -> AppResult<(axum::http::StatusCode, Json<ReuseOut>)> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
+    let title = b.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AppError::field("title", "length", "1 to 200 characters"));
+    }
+    if !REUSE_KINDS.contains(&b.kind.as_str()) {
+        return Err(AppError::field("kind", "enum", &REUSE_KINDS.join(", ")));
+    }
+    let url = b.url.trim();
+    let parsed = reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if parsed.is_none() || url.len() > 2000 {
+        return Err(AppError::field("url", "format", "an http or https address"));
+    }
+    if b.description.chars().count() > 5000 {
+        return Err(AppError::field("description", "max_length", "at most 5000 characters"));
+    }
+    if b.datasets.is_empty() || b.datasets.len() > MAX_REUSE_DATASETS {
+        return Err(AppError::field("datasets", "length", "1 to 20 datasets"));
+    }
+    let mut ids = Vec::new();
+    for key in &b.datasets {
+        match st.store.published_dataset(key).await {
+            Ok((d, _)) if !ids.contains(&d.id) => ids.push(d.id),
+            Ok(_) => {}
+            Err(sen_store::StoreError::NotFound) => {
+                return Err(AppError::field("datasets", "unknown", &format!("no published dataset {key}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let stored = sen_store::opendata::StoredReuse {
+        id: uuid::Uuid::new_v4().to_string(),
+        title: title.to_string(),
+        kind: b.kind,
+        url: url.to_string(),
+        description: b.description.trim().to_string(),
+        author_id: who.user.id,
+        created_at: chrono::Utc::now(),
+        datasets: ids,
+    };
+    st.store.save_reuse(&stored).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(reuse_out(&st, stored).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/open-data/reuses", params(ReuseQuery), responses((status = 200, body = Vec<ReuseOut>), (status = 404, body = crate::error::Problem)), tag = "open data")]
+pub async fn api_reuses(State(st): State<AppState>, Query(q): Query<ReuseQuery>) -> AppResult<Json<Vec<ReuseOut>>> {
+    let dataset = match &q.dataset {
+        Some(key) => Some(st.store.published_dataset(key).await.map_err(crate::dcat_http::not_found)?.0.id),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for r in st.store.reuses(dataset.as_deref(), MAX_REUSES_LISTED).await? {
+        out.push(reuse_out(&st, r).await?);
+    }
+    Ok(Json(out))
+}
+
+#[utoipa::path(delete, path = "/api/v1/open-data/reuses/{id}", params(("id" = String, Path, description = "The reuse")),
+    responses((status = 204), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)), tag = "open data")]
+pub async fn api_delete_reuse(
+    State(st): State<AppState>,
+    who: crate::auth::Principal,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<axum::http::StatusCode> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
+    let author = match st.store.reuse_author(&id).await {
+        Err(sen_store::StoreError::NotFound) => return Err(AppError::NotFound("reuse")),
+        r => r?,
+    };
+    if author != who.user.id && !who.is_admin() {
+        return Err(AppError::Forbidden("only its author or an administrator removes a reuse".into()));
+    }
+    st.store.delete_reuse(&id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+fn reuse_kind_label(kind: &str, lang: Lang) -> &'static str {
+    match kind {
+        "application" => lang.t("ứng dụng", "application"),
+        "article" => lang.t("bài viết", "article"),
+        "visualisation" => lang.t("trực quan hóa", "visualisation"),
+        "api" => "API",
+        "paper" => lang.t("nghiên cứu", "paper"),
+        _ => lang.t("khác", "other"),
+    }
 }

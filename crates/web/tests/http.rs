@@ -2837,9 +2837,76 @@ async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() 
             .await
             .unwrap();
         assert!(m["datasets"].as_array().unwrap().iter().all(|d| d["organization"] == "h01-snnmt"));
-        // The dataset's page shows its last 30 days.
+        // Reuses: people name what they made with the data.
+        let citizen = login(&s, "congdan").await;
+        let reuse = json!({"title": "Bản đồ cơ sở y tế gần nhà", "kind": "application", "url": "https://bando.example.vn/y-te",
+            "description": "Ứng dụng tìm cơ sở khám chữa bệnh", "datasets": [name]});
+        assert_eq!(
+            Client::new()
+                .post(format!("{}/api/v1/open-data/reuses", s.base))
+                .json(&reuse)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        for (field, bad) in [
+            ("kind", json!("game")),
+            ("url", json!("javascript:alert(1)")),
+            ("datasets", json!(["khong-co"])),
+            ("datasets", json!([])),
+            ("title", json!(" ")),
+        ] {
+            let mut b = reuse.clone();
+            b[field] = bad;
+            let (st, p) = post(&citizen, format!("{}/api/v1/open-data/reuses", s.base), b).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {p}");
+        }
+        assert!(
+            get(&citizen, format!("{}/api/v1/open-data/reuses", s.base)).await.1.as_array().unwrap().is_empty(),
+            "nothing refused was kept"
+        );
+        let (st, made) = post(&citizen, format!("{}/api/v1/open-data/reuses", s.base), reuse).await;
+        assert_eq!(st, StatusCode::CREATED, "{made}");
+        assert_eq!(made["datasets"], json!([name]));
+        let (_, listed) = get(&citizen, format!("{}/api/v1/open-data/reuses?dataset={name}", s.base)).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        let m: Value = person
+            .get(format!("{}/api/v1/open-data/metrics?month={month}", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let d = m["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name.as_str()).unwrap().clone();
+        assert_eq!(d["reuses"], 1);
+        // The plan's evaluation criteria: use in 30 days and reuses per agency.
+        let (_, plans) = get(&citizen, format!("{}/api/v1/open-data/plans", s.base)).await;
+        let syt =
+            plans["agencies"].as_array().unwrap().iter().find(|a| a["organization"] == "h01-syt").unwrap().clone();
+        assert_eq!(
+            (syt["use_30_days"]["views"].as_i64(), syt["use_30_days"]["downloads"].as_i64(), syt["reuses"].as_i64()),
+            (Some(2), Some(1), Some(1)),
+            "{syt}"
+        );
+        assert!(syt["unused"].as_array().unwrap().iter().all(|n| n != name.as_str()), "a dataset used is not unused");
+        // The dataset's page shows its last 30 days and its reuses.
         let page = person.get(format!("{}/dataset/{name}", s.base)).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains("Lượt sử dụng trong 30 ngày"), "the page shows use");
+        assert!(
+            page.contains("Lượt sử dụng trong 30 ngày") && page.contains("Bản đồ cơ sở y tế gần nhà"),
+            "the page shows use"
+        );
+        // Only its author (or an administrator) removes it.
+        let other = login(&s, "congdan2").await;
+        let id = made["id"].as_str().unwrap();
+        let del = |u: &User| {
+            u.client.delete(format!("{}/api/v1/open-data/reuses/{id}", s.base)).header("x-csrf-token", &u.csrf).send()
+        };
+        assert_eq!(del(&other).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(del(&citizen).await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(del(&citizen).await.unwrap().status(), StatusCode::NOT_FOUND);
     });
 }
 
