@@ -109,47 +109,61 @@ pub async fn dataset_score(st: &AppState, id_or_name: &str) -> AppResult<(Value,
     Ok((pkg, score))
 }
 
-/// Scores every published dataset and sums them up per agency.
+/// An agency's datasets as scored: (points, name, title) each, and the sum per dimension.
+type Scored = (Vec<(u32, String, String)>, [u64; 5]);
+
+/// Datasets read and scored at once: the report's memory stays that of one page.
+const REPORT_PAGE: usize = 1000;
+
+/// Scores every published dataset, a page at a time, and sums them up per agency.
 pub async fn compute_report(st: &AppState) -> AppResult<QualityReport> {
-    let all = st.store.all_datasets(1000).await?;
+    let ids: Vec<String> = st.open_data.index.read().expect("open data index").docs().map(|d| d.id.clone()).collect();
     let cat = st.catalogue();
-    let pkgs: Vec<Value> = all.iter().map(|(d, r)| package_dict(&st.config.public_url, &cat.agencies, d, r)).collect();
-    let checks = checks_of(st, &pkgs.iter().collect::<Vec<_>>()).await?;
-    let mut by_org: HashMap<String, Vec<(&Value, Score)>> = HashMap::new();
-    for pkg in &pkgs {
-        let score = quality::score(pkg, &|r| reachability(&checks, r));
-        let org = pkg["organization"]["name"].as_str().unwrap_or_default().to_string();
-        by_org.entry(org).or_default().push((pkg, score));
+    // Per organisation: every dataset's (points, name, title) and the sum per dimension.
+    let mut by_org: HashMap<String, Scored> = HashMap::new();
+    for chunk in ids.chunks(REPORT_PAGE) {
+        let page = st.store.datasets_with_resources(chunk).await?;
+        let pkgs: Vec<Value> =
+            page.iter().map(|(d, r)| package_dict(&st.config.public_url, &cat.agencies, d, r)).collect();
+        let checks = checks_of(st, &pkgs.iter().collect::<Vec<_>>()).await?;
+        for pkg in &pkgs {
+            let score = quality::score(pkg, &|r| reachability(&checks, r));
+            let org = pkg["organization"]["name"].as_str().unwrap_or_default().to_string();
+            let text = |k: &str| pkg[k].as_str().unwrap_or_default().to_string();
+            let entry = by_org.entry(org).or_default();
+            entry.0.push((score.points, text("name"), text("title")));
+            for (i, (_, p, _)) in score.dimensions.iter().enumerate() {
+                entry.1[i] += u64::from(*p);
+            }
+        }
     }
-    let all_points: Vec<u32> = by_org.values().flatten().map(|(_, s)| s.points).collect();
+    let all_points: Vec<u32> = by_org.values().flat_map(|(d, _)| d.iter().map(|x| x.0)).collect();
     let mut agencies: Vec<AgencyQuality> = cat
         .agencies
         .iter()
         .filter_map(|a| {
-            let mut scored = by_org.remove(&org_name(a))?;
-            let points: Vec<u32> = scored.iter().map(|(_, s)| s.points).collect();
+            let (mut scored, sums) = by_org.remove(&org_name(a))?;
+            let points: Vec<u32> = scored.iter().map(|x| x.0).collect();
             let mean = quality::mean_points(&points)?;
+            let n = scored.len() as u64;
             let dimensions = Dimension::ALL
                 .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let per: Vec<u32> = scored.iter().map(|(_, s)| s.dimensions[i].1).collect();
-                    DimensionPoints {
-                        dimension: format!("{d:?}").to_lowercase(),
-                        points: quality::mean_points(&per).unwrap_or(0),
-                        max_points: d.max_points(),
-                    }
+                .zip(sums)
+                .map(|(d, sum)| DimensionPoints {
+                    dimension: format!("{d:?}").to_lowercase(),
+                    points: ((sum + n / 2) / n) as u32,
+                    max_points: d.max_points(),
                 })
                 .collect();
-            scored.sort_by_key(|(_, s)| s.points);
+            scored.sort();
             let weakest = scored
                 .iter()
                 .take(5)
-                .map(|(p, s)| DatasetPoints {
-                    name: p["name"].as_str().unwrap_or_default().to_string(),
-                    title: p["title"].as_str().unwrap_or_default().to_string(),
-                    points: s.points,
-                    rating: s.rating.to_string(),
+                .map(|(points, name, title)| DatasetPoints {
+                    name: name.clone(),
+                    title: title.clone(),
+                    points: *points,
+                    rating: quality::rating(*points).to_string(),
                 })
                 .collect();
             Some(AgencyQuality {

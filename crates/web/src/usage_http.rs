@@ -255,17 +255,25 @@ pub struct ReuseQuery {
     dataset: Option<String>,
 }
 
-async fn reuse_out(st: &AppState, r: sen_store::opendata::StoredReuse) -> AppResult<ReuseOut> {
-    let names = st.store.datasets_with_resources(&r.datasets).await?.into_iter().map(|(d, _)| d.name).collect();
-    Ok(ReuseOut {
-        id: r.id,
-        title: r.title,
-        kind: r.kind,
-        url: r.url,
-        description: r.description,
-        created_at: r.created_at,
-        datasets: names,
-    })
+/// Reuses as shown, their datasets named (one read for all of them).
+async fn reuses_out(st: &AppState, reuses: Vec<sen_store::opendata::StoredReuse>) -> AppResult<Vec<ReuseOut>> {
+    let mut ids: Vec<String> = reuses.iter().flat_map(|r| r.datasets.iter().cloned()).collect();
+    ids.sort();
+    ids.dedup();
+    let names: HashMap<String, String> =
+        st.store.datasets_with_resources(&ids).await?.into_iter().map(|(d, _)| (d.id, d.name)).collect();
+    Ok(reuses
+        .into_iter()
+        .map(|r| ReuseOut {
+            datasets: r.datasets.iter().filter_map(|d| names.get(d).cloned()).collect(),
+            id: r.id,
+            title: r.title,
+            kind: r.kind,
+            url: r.url,
+            description: r.description,
+            created_at: r.created_at,
+        })
+        .collect())
 }
 
 #[utoipa::path(post, path = "/api/v1/open-data/reuses", request_body = ReuseIn,
@@ -317,7 +325,9 @@ pub async fn api_add_reuse(
         datasets: ids,
     };
     st.store.save_reuse(&stored).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(reuse_out(&st, stored).await?)))
+    let out =
+        reuses_out(&st, vec![stored]).await?.pop().ok_or_else(|| AppError::Internal("the reuse vanished".into()))?;
+    Ok((axum::http::StatusCode::CREATED, Json(out)))
 }
 
 #[utoipa::path(get, path = "/api/v1/open-data/reuses", params(ReuseQuery), responses((status = 200, body = Vec<ReuseOut>), (status = 404, body = crate::error::Problem)), tag = "open data")]
@@ -326,11 +336,7 @@ pub async fn api_reuses(State(st): State<AppState>, Query(q): Query<ReuseQuery>)
         Some(key) => Some(st.store.published_dataset(key).await.map_err(crate::dcat_http::not_found)?.0.id),
         None => None,
     };
-    let mut out = Vec::new();
-    for r in st.store.reuses(dataset.as_deref(), MAX_REUSES_LISTED).await? {
-        out.push(reuse_out(&st, r).await?);
-    }
-    Ok(Json(out))
+    Ok(Json(reuses_out(&st, st.store.reuses(dataset.as_deref(), MAX_REUSES_LISTED).await?).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/open-data/reuses/{id}", params(("id" = String, Path, description = "The reuse")),

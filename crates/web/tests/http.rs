@@ -2798,14 +2798,11 @@ async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() 
         let flushed = sen_web::usage_http::flush(&s.state).await.unwrap();
         assert_eq!(flushed, 3, "(dataset, view), (resource, download), (dataset, api)");
         let month = chrono::Utc::now().format("%Y-%m").to_string();
-        let m: Value = person
-            .get(format!("{}/api/v1/open-data/metrics?month={month}", s.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let metrics = |query: String| {
+            let (c, url) = (person.clone(), format!("{}/api/v1/open-data/metrics?{query}", s.base));
+            async move { c.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let m = metrics(format!("month={month}")).await;
         let d = m["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name.as_str()).unwrap().clone();
         assert_eq!(
             (d["views"].as_i64(), d["downloads"].as_i64(), d["api_calls"].as_i64()),
@@ -2816,26 +2813,12 @@ async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() 
         let r = d["resources"].as_array().unwrap().iter().find(|r| r["id"] == res["id"]).unwrap();
         assert_eq!(r["downloads"], 1);
         // Another month saw none; a bad month is refused.
-        let m: Value = person
-            .get(format!("{}/api/v1/open-data/metrics?month=2020-01", s.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let m = metrics("month=2020-01".to_string()).await;
         assert_eq!(m["datasets"].as_array().unwrap().len(), 0);
         let bad = person.get(format!("{}/api/v1/open-data/metrics?month=2026-13", s.base)).send().await.unwrap();
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         // Only one agency's datasets.
-        let m: Value = person
-            .get(format!("{}/api/v1/open-data/metrics?month={month}&organization=h01-snnmt", s.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let m = metrics(format!("month={month}&organization=h01-snnmt")).await;
         assert!(m["datasets"].as_array().unwrap().iter().all(|d| d["organization"] == "h01-snnmt"));
         // Reuses: people name what they made with the data.
         let citizen = login(&s, "congdan").await;
@@ -2872,14 +2855,7 @@ async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() 
         assert_eq!(made["datasets"], json!([name]));
         let (_, listed) = get(&citizen, format!("{}/api/v1/open-data/reuses?dataset={name}", s.base)).await;
         assert_eq!(listed.as_array().unwrap().len(), 1);
-        let m: Value = person
-            .get(format!("{}/api/v1/open-data/metrics?month={month}", s.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let m = metrics(format!("month={month}")).await;
         let d = m["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name.as_str()).unwrap().clone();
         assert_eq!(d["reuses"], 1);
         // The plan's evaluation criteria: use in 30 days and reuses per agency.
