@@ -161,6 +161,10 @@ struct ServeArgs {
     /// quality's accessibility). Loopback and private addresses are never requested.
     #[arg(long, env = "SEN_CHECK_LINKS")]
     check_links: bool,
+    /// The agency (code) that publishes Sen's own dossier statistics as open data (default:
+    /// the first provincial People's Committee).
+    #[arg(long, env = "SEN_OWN_DATA_AGENCY")]
+    own_data_agency: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -514,6 +518,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
         },
         check_links: args.check_links,
         link_check_private: false,
+        own_data_agency: args.own_data_agency.clone(),
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await
@@ -528,6 +533,19 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let quality = sen_web::quality_http::spawn_quality_job(state.clone(), std::time::Duration::from_secs(600));
     // Uses of the open data, counted in memory, added to the database every 5 s.
     let usage = sen_web::usage_http::spawn_usage_flush(state.clone(), std::time::Duration::from_secs(5));
+    // Sen's own statistics as an open dataset, daily. The demo has them before it serves
+    // (its catalogue is complete from the first request); a server starts with them at once,
+    // in the background.
+    let day = std::time::Duration::from_secs(86_400);
+    let first = if demo {
+        if let Err(e) = sen_web::own_stats_http::publish(&state, chrono::Utc::now()).await {
+            tracing::warn!(error = ?e, "open data: the platform's statistics not published");
+        }
+        day
+    } else {
+        std::time::Duration::ZERO
+    };
+    let own_stats = sen_web::own_stats_http::spawn_own_statistics(state.clone(), first, day);
     // Registry change events: this node's population registry applies them in process; with
     // --nats, other nodes get them through JetStream.
     let mut relay = sen_events::Relay::new(store.clone())
@@ -610,6 +628,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     open_data.abort();
     quality.abort();
     usage.abort();
+    own_stats.abort();
     // What was counted since the last flush.
     let _ = sen_web::usage_http::flush(&state).await;
     let _ = relay_job.await;

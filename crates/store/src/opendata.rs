@@ -129,6 +129,20 @@ struct ReuseLink {
 
 const REUSE_COLUMNS: [&str; 7] = ["id", "title", "kind", "url", "description", "author_id", "created_at"];
 
+/// A dossier as the platform's own statistics read it: no applicant, only what it was,
+/// where, and when.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DossierFactRow {
+    pub id: i64,
+    pub procedure_id: i64,
+    pub agency_id: i64,
+    pub state: String,
+    pub submitted_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub rating: Option<i64>,
+}
+
 const LINK_CHECK_COLUMNS: [&str; 5] = ["resource_id", "url", "status", "error", "checked_at"];
 
 #[derive(sqlx::FromRow)]
@@ -197,6 +211,32 @@ impl TryFrom<ResourceRow> for StoredResource {
 }
 
 impl Store {
+    /// Dossiers submitted since `since`, by id after `after`, at most `limit`: the platform's
+    /// own statistics read them a page at a time.
+    pub async fn dossier_facts(&self, since: DateTime<Utc>, after: i64, limit: u64) -> Result<Vec<DossierFactRow>> {
+        self.db
+            .fetch_all(
+                &Query::select()
+                    .columns([
+                        "id",
+                        "procedure_id",
+                        "agency_id",
+                        "state",
+                        "submitted_at",
+                        "closed_at",
+                        "due_date",
+                        "rating",
+                    ])
+                    .from("dossiers")
+                    .and_where(Expr::col("id").gt(after))
+                    .and_where(Expr::col("submitted_at").gte(since))
+                    .order_by("id", Order::Asc)
+                    .limit(limit)
+                    .to_owned(),
+            )
+            .await
+    }
+
     /// Keeps a reuse with the datasets it uses, in one transaction.
     pub async fn save_reuse(&self, r: &StoredReuse) -> Result<()> {
         let mut tx = self.db.begin_write().await?;

@@ -20,6 +20,7 @@ pub mod notify_http;
 pub mod once_only;
 pub mod openapi;
 pub mod opendata_pages;
+pub mod own_stats_http;
 pub mod pages;
 pub mod petitions_http;
 pub mod plan_http;
@@ -72,6 +73,9 @@ pub struct Config {
     /// Let the link checker request loopback and private addresses (tests on one machine
     /// only: otherwise a publisher could make Sen probe its own network).
     pub link_check_private: bool,
+    /// The agency (its code) that publishes the platform's own statistics as open data;
+    /// none: the first provincial People's Committee.
+    pub own_data_agency: Option<String>,
 }
 
 impl Default for Config {
@@ -90,6 +94,7 @@ impl Default for Config {
             assistant_model: None,
             check_links: false,
             link_check_private: false,
+            own_data_agency: None,
         }
     }
 }

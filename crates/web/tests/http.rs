@@ -2776,6 +2776,50 @@ async fn ckan_action_api_reads_and_searches_the_catalogue() {
 }
 
 #[tokio::test]
+async fn sens_own_statistics_are_published_as_open_data_and_refreshed_in_place() {
+    on_both!(|s| {
+        let now = chrono::Utc::now();
+        let id = sen_web::own_stats_http::publish(&s.state, now).await.unwrap();
+        let (st, v) = ckan(&s, "package_show", None, Some(json!({"id": sen_web::own_stats_http::DATASET}))).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let pkg = v["result"].clone();
+        assert_eq!((pkg["id"].as_str(), pkg["organization"]["name"].as_str()), (Some(id.as_str()), Some("h01-ub")));
+        let res = pkg["resources"][0].clone();
+        assert_eq!(res["format"], "CSV");
+        // The table counts the seeded dossiers: every one submitted in the last 24 months,
+        // each once, and no personal data.
+        let csv = Client::new().get(res["url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        assert!(csv.starts_with(&sen_domain::opendata::own_stats::HEADER.join(",")));
+        let table = |text: &str| sen_domain::opendata::table::read_csv(text.as_bytes(), 1_000_000).unwrap().rows;
+        let rows = table(&csv);
+        let submitted: u64 = rows.iter().map(|r| r[5].parse::<u64>().unwrap()).sum();
+        let resolved: u64 = rows.iter().map(|r| r[6].parse::<u64>().unwrap()).sum();
+        assert!(submitted > 0 && submitted <= 300 && resolved > 0, "{submitted} {resolved}");
+        assert!(
+            rows.iter().all(|r| r[7].parse::<u64>().unwrap() <= r[6].parse::<u64>().unwrap()),
+            "on time ≤ resolved"
+        );
+        let someone = s.store.dossier(1).await.unwrap();
+        assert!(!csv.contains(&someone.applicant_name) && !csv.contains(&someone.applicant_id_number), "counts only");
+        // Its Table Schema, searchable, in DCAT-AP.
+        assert_eq!(res["schema"]["fields"][5]["type"], "integer", "{}", res["schema"]);
+        let (_, v) = ckan(&s, "package_search", None, Some(json!({"q": "thong ke ho so"}))).await;
+        assert_eq!(v["result"]["results"][0]["name"], sen_web::own_stats_http::DATASET);
+        // A new dossier, then the daily refresh: the same dataset and table, new figures.
+        let citizen = login(&s, "congdan").await;
+        let (st, v) = submit_birth(&s, &citizen).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        assert_eq!(sen_web::own_stats_http::publish(&s.state, chrono::Utc::now()).await.unwrap(), id);
+        let (_, v) = ckan(&s, "package_show", None, Some(json!({"id": id}))).await;
+        assert_eq!(v["result"]["resources"].as_array().unwrap().len(), 1);
+        assert_eq!(v["result"]["resources"][0]["id"], res["id"]);
+        let csv = Client::new().get(res["url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        let again: u64 = table(&csv).iter().map(|r| r[5].parse::<u64>().unwrap()).sum();
+        assert_eq!(again, submitted + 1);
+    });
+}
+
+#[tokio::test]
 async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() {
     on_both!(|s| {
         let person = Client::builder().user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0").build().unwrap();

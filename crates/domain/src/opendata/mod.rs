@@ -3,6 +3,7 @@
 
 pub mod dcat;
 pub mod index;
+pub mod own_stats;
 pub mod package;
 pub mod plan;
 pub mod quality;
