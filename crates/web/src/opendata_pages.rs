@@ -287,7 +287,8 @@ async fn dataset(
     let (d, r) = st.store.published_dataset(&file).await.map_err(crate::dcat_http::not_found).page(lang)?;
     st.usage.count(&headers, &d.id, "", Kind::View);
     let usage = crate::usage_http::dataset_block(&st, lang, &d.id).await.page(lang)?;
-    let (pkg, score) = crate::quality_http::dataset_score(&st, &d.id).await.page(lang)?;
+    let pkg = package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r);
+    let score = crate::quality_http::score_of(&st, &pkg).await.page(lang)?;
     let mut tables = Vec::new();
     for res in &r {
         if text(&res.body, "url_type") == "upload" && text(&res.body, "format") == "CSV" {

@@ -104,9 +104,14 @@ async fn checks_of(st: &AppState, pkgs: &[&Value]) -> AppResult<HashMap<String, 
 pub async fn dataset_score(st: &AppState, id_or_name: &str) -> AppResult<(Value, Score)> {
     let (d, r) = st.store.published_dataset(id_or_name).await.map_err(crate::dcat_http::not_found)?;
     let pkg = package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r);
-    let checks = checks_of(st, &[&pkg]).await?;
-    let score = quality::score(&pkg, &|r| reachability(&checks, r));
+    let score = score_of(st, &pkg).await?;
     Ok((pkg, score))
+}
+
+/// The score of a dataset's CKAN dictionary (as `package_show` gives it).
+pub async fn score_of(st: &AppState, pkg: &Value) -> AppResult<Score> {
+    let checks = checks_of(st, &[pkg]).await?;
+    Ok(quality::score(pkg, &|r| reachability(&checks, r)))
 }
 
 /// An agency's datasets as scored: (points, name, title) each, and the sum per dimension.
