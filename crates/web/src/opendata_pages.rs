@@ -38,7 +38,10 @@ const FACETS: &[(&str, &str, &str)] = &[
 ];
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/dataset", get(search_page)).route("/dataset/{file}", get(dataset))
+    Router::new()
+        .route("/dataset", get(search_page))
+        .route("/dataset/{file}", get(dataset))
+        .route("/dataset/{file}/reuses", axum::routing::post(crate::usage_http::page_add_reuse))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,7 +289,7 @@ async fn dataset(
     }
     let (d, r) = st.store.published_dataset(&file).await.map_err(crate::dcat_http::not_found).page(lang)?;
     st.usage.count(&headers, &d.id, "", Kind::View);
-    let usage = crate::usage_http::dataset_block(&st, lang, &d.id).await.page(lang)?;
+    let usage = crate::usage_http::dataset_block(&st, lang, who.as_ref(), &d.id, &d.name).await.page(lang)?;
     let pkg = package_dict(&st.config.public_url, &st.catalogue().agencies, &d, &r);
     let score = crate::quality_http::score_of(&st, &pkg).await.page(lang)?;
     let mut tables = Vec::new();

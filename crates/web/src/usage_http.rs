@@ -182,7 +182,13 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 /// The dataset page's use of the last 30 days: totals and a bar per day.
-pub async fn dataset_block(st: &AppState, lang: Lang, dataset_id: &str) -> AppResult<Markup> {
+pub async fn dataset_block(
+    st: &AppState,
+    lang: Lang,
+    who: Option<&crate::auth::Principal>,
+    dataset_id: &str,
+    dataset_name: &str,
+) -> AppResult<Markup> {
     let reuses = st.store.reuses(Some(dataset_id), 50).await?;
     let today = crate::app::today();
     let from = today - Duration::days(29);
@@ -209,10 +215,23 @@ pub async fn dataset_block(st: &AppState, lang: Lang, dataset_id: &str) -> AppRe
             }
             p.hint { (lang.t("Không tính lượt truy cập của máy tìm kiếm và robot.", "Search engines and robots are not counted.")) }
             h3 { (lang.t("Được tái sử dụng trong", "Reused in")) }
-            @if reuses.is_empty() {
-                p { (lang.t("Chưa có. Bạn dùng bộ dữ liệu này? Hãy cho biết qua ", "None yet. Do you use this dataset? Tell us with ")) code { "POST /api/v1/open-data/reuses" } "." }
-            }
+            @if reuses.is_empty() { p { (lang.t("Chưa có.", "None yet.")) } }
             ul { @for r in &reuses { li { a href=(r.url) rel="nofollow noopener" { (r.title) } " (" (reuse_kind_label(&r.kind, lang)) ")" @if !r.description.is_empty() { " — " (r.description) } } } }
+            @match who {
+                Some(w) => {
+                    form.card method="post" action={"/dataset/" (dataset_name) "/reuses"} {
+                        h4 { (lang.t("Bạn đã dùng bộ dữ liệu này?", "Have you used this dataset?")) }
+                        input type="hidden" name="csrf" value=(w.csrf.clone().unwrap_or_default());
+                        div.field { label for="reuse-title" { (lang.t("Tên sản phẩm", "Title")) } input #reuse-title name="title" required maxlength="200"; }
+                        div.field { label for="reuse-kind" { (lang.t("Loại", "Kind")) }
+                            select #reuse-kind name="kind" { @for k in REUSE_KINDS { option value=(k) { (reuse_kind_label(k, lang)) } } } }
+                        div.field { label for="reuse-url" { (lang.t("Địa chỉ", "Address")) } input #reuse-url name="url" type="url" required placeholder="https://"; }
+                        div.field { label for="reuse-description" { (lang.t("Mô tả", "Description")) } textarea #reuse-description name="description" maxlength="5000" {} }
+                        button type="submit" { (lang.t("Gửi", "Send")) }
+                    }
+                }
+                None => { p { a href="/login" { (lang.t("Đăng nhập", "Sign in")) } (lang.t(" để cho biết bạn đã dùng bộ dữ liệu này ở đâu (hoặc ", " to tell where you used this dataset (or ")) code { "POST /api/v1/open-data/reuses" } ")." } }
+            }
         }
     })
 }
@@ -276,15 +295,14 @@ async fn reuses_out(st: &AppState, reuses: Vec<sen_store::opendata::StoredReuse>
         .collect())
 }
 
-#[utoipa::path(post, path = "/api/v1/open-data/reuses", request_body = ReuseIn,
-    responses((status = 201, body = ReuseOut), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)), tag = "open data")]
-pub async fn api_add_reuse(
-    State(st): State<AppState>,
-    who: crate::auth::Principal,
-    headers: HeaderMap,
-    crate::api::JsonBody(b): crate::api::JsonBody<ReuseIn>,
-) -> AppResult<(axum::http::StatusCode, Json<ReuseOut>)> {
-    who.check_csrf(crate::api::csrf_header(&headers))?;
+/// Checks a reuse and keeps it: a title of 1–200 characters, a kind from the list, an
+/// http(s) address, at most 5,000 characters of description, 1–20 published datasets.
+/// Nothing is kept when anything is wrong.
+pub async fn add_reuse(
+    st: &AppState,
+    who: &crate::auth::Principal,
+    b: ReuseIn,
+) -> AppResult<sen_store::opendata::StoredReuse> {
     let title = b.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(AppError::field("title", "length", "1 to 200 characters"));
@@ -325,6 +343,57 @@ pub async fn api_add_reuse(
         datasets: ids,
     };
     st.store.save_reuse(&stored).await?;
+    Ok(stored)
+}
+
+/// The reuse form of a dataset's page (people signed in), a plain form.
+pub async fn page_add_reuse(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: crate::auth::Principal,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    axum::Form(f): axum::Form<HashMap<String, String>>,
+) -> crate::pages::PageResult {
+    use crate::pages::OrPage;
+    who.check_csrf(f.get("csrf").map(String::as_str)).page(lang)?;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let input = ReuseIn {
+        title: get("title"),
+        kind: get("kind"),
+        url: get("url"),
+        description: get("description"),
+        datasets: vec![name.clone()],
+    };
+    match add_reuse(&st, &who, input).await {
+        Ok(_) => Ok(axum::response::IntoResponse::into_response(axum::response::Redirect::to(&format!(
+            "/dataset/{name}#usage"
+        )))),
+        Err(e @ AppError::Invalid(_)) => {
+            let message = crate::pages::refusal_message(&e);
+            let title = lang.t("Chưa ghi nhận được", "Not recorded");
+            let body = html! {
+                h1 { (title) }
+                div.error-summary role="alert" { p { (message) } }
+                p { a href={"/dataset/" (name) "#usage"} { "← " (lang.t("Quay lại bộ dữ liệu", "Back to the dataset")) } }
+            };
+            let mut r = crate::pages::html_page(lang, None, Some(&who), title, body);
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e).page(lang),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/open-data/reuses", request_body = ReuseIn,
+    responses((status = 201, body = ReuseOut), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)), tag = "open data")]
+pub async fn api_add_reuse(
+    State(st): State<AppState>,
+    who: crate::auth::Principal,
+    headers: HeaderMap,
+    crate::api::JsonBody(b): crate::api::JsonBody<ReuseIn>,
+) -> AppResult<(axum::http::StatusCode, Json<ReuseOut>)> {
+    who.check_csrf(crate::api::csrf_header(&headers))?;
+    let stored = add_reuse(&st, &who, b).await?;
     let out =
         reuses_out(&st, vec![stored]).await?.pop().ok_or_else(|| AppError::Internal("the reuse vanished".into()))?;
     Ok((axum::http::StatusCode::CREATED, Json(out)))

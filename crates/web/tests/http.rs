@@ -2918,6 +2918,26 @@ async fn open_data_use_is_counted_per_dataset_resource_and_day_without_robots() 
             page.contains("Lượt sử dụng trong 30 ngày") && page.contains("Bản đồ cơ sở y tế gần nhà"),
             "the page shows use"
         );
+        // The same from the dataset's page, a plain form.
+        let page = citizen.client.get(format!("{}/dataset/{name}", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("action=\"/dataset/{name}/reuses\"")), "the form for people signed in");
+        let form = |title: &str, url: &str| {
+            citizen
+                .client
+                .post(format!("{}/dataset/{name}/reuses", s.base))
+                .form(&[
+                    ("csrf", citizen.csrf.as_str()),
+                    ("title", title),
+                    ("kind", "article"),
+                    ("url", url),
+                    ("description", ""),
+                ])
+                .send()
+        };
+        assert_eq!(form("Bài phân tích", "ftp://x").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(form("Bài phân tích", "https://bao.example.vn/y-te").await.unwrap().status(), StatusCode::SEE_OTHER);
+        let (_, listed) = get(&citizen, format!("{}/api/v1/open-data/reuses?dataset={name}", s.base)).await;
+        assert_eq!(listed.as_array().unwrap().len(), 2, "the refused one was not kept");
         // Only its author (or an administrator) removes it.
         let other = login(&s, "congdan2").await;
         let id = made["id"].as_str().unwrap();
