@@ -12,6 +12,7 @@ use crate::i18n::Lang;
 use crate::pages::{OrPage, PageResult, html_page, lang_jar};
 use axum::extract::{Path, State};
 use axum::http::Uri;
+use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
@@ -243,13 +244,18 @@ pub async fn api_save(
     crate::api::JsonBody(b): crate::api::JsonBody<PlanIn>,
 ) -> AppResult<Json<AgencyPlan>> {
     who.check_csrf(crate::api::csrf_header(&headers))?;
+    Ok(Json(save_plan(&st, &who, &org, b.items).await?))
+}
+
+/// Replaces an agency's plan (its administrators only), as reviewed now; the plan as assessed.
+async fn save_plan(st: &AppState, who: &Principal, org: &str, items: Vec<PlanItem>) -> AppResult<AgencyPlan> {
     let cat = st.catalogue();
     let agency =
         cat.agencies.iter().find(|a| org_name(a) == org.to_lowercase()).ok_or(AppError::NotFound("organization"))?;
-    if !crate::ckan_http::may_publish(&who, agency.id) {
+    if !crate::ckan_http::may_publish(who, agency.id) {
         return Err(AppError::Forbidden("only the agency's administrators keep its publication plan".into()));
     }
-    if let Err(errors) = plan::check(&b.items) {
+    if let Err(errors) = plan::check(&items) {
         return Err(AppError::Invalid(
             errors
                 .into_iter()
@@ -264,24 +270,112 @@ pub async fn api_save(
     }
     let stored = StoredPlan {
         agency_id: agency.id,
-        items: serde_json::to_string(&b.items).map_err(|e| AppError::Internal(e.to_string()))?,
+        items: serde_json::to_string(&items).map_err(|e| AppError::Internal(e.to_string()))?,
         reviewed_at: Utc::now(),
         reviewed_by: who.user.display_name.clone(),
     };
     st.store.save_plan(&stored).await?;
     st.store
         .record(
-            &st.actor(&who, Some(agency.id)),
+            &st.actor(who, Some(agency.id)),
             "open_data.plan_review",
             "agency",
             &agency.id.to_string(),
-            serde_json::json!({"items": b.items.len()}),
+            serde_json::json!({"items": items.len()}),
         )
         .await?;
-    let all = overview(&st, crate::app::today()).await?;
-    let mine =
-        all.agencies.into_iter().find(|a| a.organization == org_name(agency)).ok_or(AppError::NotFound("plan"))?;
-    Ok(Json(mine))
+    let all = overview(st, crate::app::today()).await?;
+    all.agencies.into_iter().find(|a| a.organization == org_name(agency)).ok_or(AppError::NotFound("plan"))
+}
+
+/// The plan form of the page: rows `title.N`, `dataset_name.N`, `planned_date.N`,
+/// `access_method.N`, `frequency.N`, `responsible_unit.N` and `remove.N`; a row without a
+/// title is left out.
+async fn page_save(
+    State(st): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    Path(org): Path<String>,
+    axum::Form(f): axum::Form<HashMap<String, String>>,
+) -> PageResult {
+    who.check_csrf(f.get("csrf").map(String::as_str)).page(lang)?;
+    let get = |k: &str, i: usize| f.get(&format!("{k}.{i}")).map(|v| v.trim().to_string()).unwrap_or_default();
+    let mut items = Vec::new();
+    let mut bad_date = None;
+    for i in 0..=plan::MAX_ITEMS {
+        let title = get("title", i);
+        if title.is_empty() || f.contains_key(&format!("remove.{i}")) {
+            continue;
+        }
+        let Ok(planned_date) = NaiveDate::parse_from_str(&get("planned_date", i), "%Y-%m-%d") else {
+            bad_date = Some(title);
+            continue;
+        };
+        items.push(PlanItem {
+            title,
+            dataset_name: get("dataset_name", i),
+            planned_date,
+            access_method: get("access_method", i),
+            frequency: get("frequency", i),
+            responsible_unit: get("responsible_unit", i),
+        });
+    }
+    let outcome = match bad_date {
+        Some(t) => Err(AppError::field(
+            "planned_date",
+            "date",
+            &format!("{}: {t}", lang.t("thiếu ngày dự kiến", "no planned date")),
+        )),
+        None => save_plan(&st, &who, &org, items).await,
+    };
+    match outcome {
+        Ok(_) => Ok(axum::response::Redirect::to(&format!("/open-data/plan#plan-{org}")).into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            let title = lang.t("Chưa lưu được kế hoạch", "The plan was not saved");
+            let body = html! {
+                h1 { (title) }
+                div.error-summary role="alert" { p { (crate::pages::refusal_message(&e)) } }
+                p { a href={"/open-data/plan#plan-" (org)} { "← " (lang.t("Quay lại kế hoạch", "Back to the plan")) } }
+            };
+            let mut r = html_page(lang, None, Some(&who), title, body);
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e).page(lang),
+    }
+}
+
+/// The plan form for an agency's administrators: its items and an empty row to add one.
+fn plan_form(lang: Lang, who: &Principal, a: &AgencyPlan) -> maud::Markup {
+    let rows: Vec<Option<&PlanItem>> = a.items.iter().map(|r| Some(&r.item)).chain(std::iter::once(None)).collect();
+    html! {
+        form.card method="post" action={"/open-data/plan/" (a.organization)} {
+            h3 { (lang.t("Rà soát, cập nhật kế hoạch", "Review and update the plan")) }
+            input type="hidden" name="csrf" value=(who.csrf.clone().unwrap_or_default());
+            div.od-scroll { table {
+                thead { tr {
+                    th scope="col" { (lang.t("Bộ dữ liệu", "Dataset")) } th scope="col" { (lang.t("Tên trong danh mục", "Catalogue name")) }
+                    th scope="col" { (lang.t("Thời hạn", "Due")) } th scope="col" { (lang.t("Cách truy cập", "Access")) }
+                    th scope="col" { (lang.t("Tần suất", "Frequency")) } th scope="col" { (lang.t("Đơn vị", "Unit")) } th scope="col" { (lang.t("Bỏ", "Remove")) }
+                } }
+                tbody { @for (i, it) in rows.iter().enumerate() {
+                    tr {
+                        td { input name={"title." (i)} value=(it.map(|x| x.title.as_str()).unwrap_or("")) aria-label=(lang.t("Bộ dữ liệu", "Dataset")); }
+                        td { input name={"dataset_name." (i)} value=(it.map(|x| x.dataset_name.as_str()).unwrap_or("")) aria-label=(lang.t("Tên trong danh mục", "Catalogue name")); }
+                        td { input type="date" name={"planned_date." (i)} value=(it.map(|x| x.planned_date.to_string()).unwrap_or_default()) aria-label=(lang.t("Thời hạn", "Due")); }
+                        td { select name={"access_method." (i)} aria-label=(lang.t("Cách truy cập", "Access")) {
+                            @for m in plan::ACCESS_METHODS { option value=(m.0) selected[it.is_some_and(|x| x.access_method == m.0)] { (lang.t(m.1, m.2)) } } } }
+                        td { select name={"frequency." (i)} aria-label=(lang.t("Tần suất", "Frequency")) {
+                            @for fq in sen_domain::opendata::FREQUENCIES { option value=(fq.0) selected[it.is_some_and(|x| x.frequency == fq.0)] { (fq.1) } } } }
+                        td { input name={"responsible_unit." (i)} value=(it.map(|x| x.responsible_unit.as_str()).unwrap_or("")) aria-label=(lang.t("Đơn vị", "Unit")); }
+                        td { @if it.is_some() { input type="checkbox" name={"remove." (i)} value="1" aria-label=(lang.t("Bỏ khỏi kế hoạch", "Remove from the plan")); } }
+                    }
+                } }
+            } }
+            p.hint { (lang.t("Dòng cuối để thêm một bộ dữ liệu. Lưu là rà soát: ngày rà soát được ghi lại.", "The last row adds a dataset. Saving is reviewing: the review date is recorded.")) }
+            button type="submit" { (lang.t("Lưu kế hoạch", "Save the plan")) }
+        }
+    }
 }
 
 pub fn api_routes() -> Router<AppState> {
@@ -289,7 +383,9 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 pub fn page_routes() -> Router<AppState> {
-    Router::new().route("/open-data/plan", get(page))
+    Router::new()
+        .route("/open-data/plan", get(page))
+        .route("/open-data/plan/{organization}", axum::routing::post(page_save))
 }
 
 fn status_label(lang: Lang, s: ItemStatus) -> &'static str {
@@ -303,6 +399,7 @@ fn status_label(lang: Lang, s: ItemStatus) -> &'static str {
 
 async fn page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, uri: Uri, jar: CookieJar) -> PageResult {
     let o = overview(&st, crate::app::today()).await.page(lang)?;
+    let cat = st.catalogue();
     let title = lang.t("Kế hoạch công bố dữ liệu mở", "Open data publication plans");
     let overdue: Vec<&AgencyPlan> = o.agencies.iter().filter(|a| a.review_overdue).collect();
     let share = o.k5.map(|k| format!("{:.0}%", k * 100.0)).unwrap_or("—".into());
@@ -336,7 +433,7 @@ async fn page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, ur
             ul { @for a in &overdue { li { (a.agency_name) " — " (a.reviewed_at.as_deref().and_then(|r| r.get(..10)).unwrap_or(lang.t("chưa có kế hoạch", "no plan yet"))) } } }
         }
         @for a in &o.agencies {
-            section {
+            section id={"plan-" (a.organization)} {
                 h2 { (a.agency_name) }
                 p.hint { (lang.t("Rà soát lần cuối: ", "Last reviewed: ")) (a.reviewed_at.as_deref().and_then(|r| r.get(..10)).unwrap_or("—")) @if let Some(b) = &a.reviewed_by { " (" (b) ")" } @if a.review_overdue { " " span.badge.late { (lang.t("quá hạn rà soát", "review overdue")) } } }
                 @if !a.items.is_empty() {
@@ -359,6 +456,9 @@ async fn page(State(st): State<AppState>, lang: Lang, who: Option<Principal>, ur
                     "; " (a.reuses) " " (lang.t("lượt tái sử dụng", "reuses")) }
                 @if !a.unused.is_empty() {
                     p { (lang.t("Không ai tải hay gọi API trong 90 ngày: ", "Not downloaded or read through the API in 90 days: ")) @for n in &a.unused { a href={"/dataset/" (n)} { (n) } " " } }
+                }
+                @if let Some(w) = who.as_ref().filter(|w| cat.agencies.iter().any(|x| org_name(x) == a.organization && crate::ckan_http::may_publish(w, x.id))) {
+                    (plan_form(lang, w, a))
                 }
                 @if !a.stale.is_empty() {
                     p { (lang.t("Chưa cập nhật đúng hạn: ", "Not updated in time: ")) @for s in &a.stale { a href={"/dataset/" (s.name)} { (s.title) } " (" (s.days_since_update) " " (lang.t("ngày", "days")) ") " } }

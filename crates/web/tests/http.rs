@@ -3451,6 +3451,54 @@ async fn publication_plans_flag_late_and_stale_data_and_count_k5() {
         assert!(v["reviewed_at"].as_str().unwrap().starts_with(&today.to_string()[..4]));
         let html = anonymous.get(format!("{}/open-data/plan", s.base)).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("K5") && html.contains("Chậm so với kế hoạch") && html.contains("<svg"));
+        assert!(!html.contains("action=\"/open-data/plan/"), "no form for the public");
+
+        // The same from the page: the agency's administrator sees a form for its plan only.
+        let html =
+            publisher.client.get(format!("{}/open-data/plan", s.base)).send().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("action=\"/open-data/plan/h01-snnmt\"")
+                && !html.contains("action=\"/open-data/plan/h01-syt\"")
+        );
+        let form = |u: &User, org: &str, rows: Vec<(String, String)>| {
+            let mut fields = vec![("csrf".to_string(), u.csrf.clone())];
+            fields.extend(rows);
+            u.client.post(format!("{}/open-data/plan/{org}", s.base)).form(&fields).send()
+        };
+        let row = |i: usize, title: &str, date: &str| {
+            vec![
+                (format!("title.{i}"), title.to_string()),
+                (format!("dataset_name.{i}"), "diem-sac-xe-dien".to_string()),
+                (format!("planned_date.{i}"), date.to_string()),
+                (format!("access_method.{i}"), "download".to_string()),
+                (format!("frequency.{i}"), "MONTHLY".to_string()),
+                (format!("responsible_unit.{i}"), "Phòng Giao thông".to_string()),
+            ]
+        };
+        // A row without a date is refused and nothing changes.
+        let r = form(&publisher, "h01-snnmt", row(0, "Điểm sạc xe điện", "")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let mine = |v: &Value| {
+            v["agencies"].as_array().unwrap().iter().find(|a| a["organization"] == "h01-snnmt").unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        let v: Value =
+            anonymous.get(format!("{}/api/v1/open-data/plans", s.base)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(mine(&v), 3);
+        // Another agency's administrator may not.
+        let other = login(&s, "quantri").await;
+        let mut rows = row(0, "Điểm sạc xe điện", "2027-06-30");
+        rows.push(("remove.1".into(), "1".into()));
+        let r = form(&other, "h01-syt", rows.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // Saved: one row kept, one new.
+        let r = form(&publisher, "h01-snnmt", rows).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let v: Value =
+            anonymous.get(format!("{}/api/v1/open-data/plans", s.base)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(mine(&v), 1);
     });
 }
 
