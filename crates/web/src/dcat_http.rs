@@ -220,9 +220,10 @@ async fn catalog(State(st): State<AppState>, Query(q): Query<CatalogQuery>, synt
 }
 
 /// One dataset with its distributions (`/dataset/{id or name}.ttl|.jsonld|.rdf|.xml`, routed
-/// with the dataset's page).
-pub async fn dataset_rdf(st: &AppState, key: &str, syntax: Syntax) -> AppResult<Response> {
+/// with the dataset's page); counted as an API read of it.
+pub async fn dataset_rdf(st: &AppState, headers: &HeaderMap, key: &str, syntax: Syntax) -> AppResult<Response> {
     let (d, r) = st.store.published_dataset(key).await.map_err(not_found)?;
+    st.usage.count(headers, &d.id, "", sen_domain::opendata::usage::Kind::Api);
     let cat = st.catalogue();
     let base = st.config.public_url.trim_end_matches('/').to_string();
     let mut graph = Graph::new();

@@ -281,11 +281,10 @@ async fn dataset(
 ) -> PageResult {
     use sen_domain::opendata::usage::Kind;
     if let Some((key, syntax)) = file.rsplit_once('.').and_then(|(k, e)| Syntax::from_extension(e).map(|s| (k, s))) {
-        let answer = crate::dcat_http::dataset_rdf(&st, key, syntax).await.page(lang)?;
-        if let Ok(d) = st.store.dataset(key).await {
-            st.usage.count(&headers, &d.id, "", Kind::Api);
-        }
-        return Ok(answer.into_response());
+        return crate::dcat_http::dataset_rdf(&st, &headers, key, syntax)
+            .await
+            .map(IntoResponse::into_response)
+            .page(lang);
     }
     let (d, r) = st.store.published_dataset(&file).await.map_err(crate::dcat_http::not_found).page(lang)?;
     st.usage.count(&headers, &d.id, "", Kind::View);
