@@ -253,7 +253,7 @@ async fn dispatch(
             "site_url": st.config.public_url,
             "ckan_version": "2.10.4",
             "locale_default": "vi",
-            "extensions": ["sen", "dcat", "datastore"],
+            "extensions": ["sen", "dcat"],
         })),
         "package_list" => package_list(st, &p).await,
         "package_show" => package_show(st, &p).await.inspect(|v| {
