@@ -95,10 +95,14 @@ pub async fn publish(st: &AppState, now: DateTime<Utc>) -> AppResult<String> {
     let agency = publisher(st)?;
     let counted = tallies(st, now).await?;
     let cat = st.catalogue();
-    let table =
-        own_stats::csv(&counted, &|code| cat.by_code(code).map(|p| p.name.clone()).unwrap_or_default(), &|code| {
-            cat.agencies.iter().find(|a| a.code == code).map(|a| a.name.clone()).unwrap_or_default()
-        });
+    // Names by code, looked up once per row of the table.
+    let procedures: std::collections::HashMap<&str, &str> =
+        cat.procedures.iter().map(|p| (p.code.as_str(), p.name.as_str())).collect();
+    let agencies: std::collections::HashMap<&str, &str> =
+        cat.agencies.iter().map(|a| (a.code.as_str(), a.name.as_str())).collect();
+    let name =
+        |names: &std::collections::HashMap<&str, &str>, code: &str| names.get(code).copied().unwrap_or("").to_string();
+    let table = own_stats::csv(&counted, &|code| name(&procedures, code), &|code| name(&agencies, code));
     let first_month = counted.keys().next().map(|k| format!("{}-01", k.0));
     let org = org_name(&agency);
     let input = json!({

@@ -2974,7 +2974,7 @@ async fn open_data_quality_is_scored_per_dataset_and_agency_with_what_to_fix() {
         let (st, v) = ckan(&s, "package_create", Some(&publisher), Some(new)).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         let http = Client::new();
-        let quality = |name: &'static str| {
+        let quality = |name: &str| {
             let (http, url) = (http.clone(), format!("{}/api/v1/open-data/datasets/{name}/quality", s.base));
             async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
         };
@@ -3005,14 +3005,7 @@ async fn open_data_quality_is_scored_per_dataset_and_agency_with_what_to_fix() {
         // A demo dataset whose files Sen holds: fully accessible.
         let (_, v) = ckan(&s, "package_search", None, Some(json!({"fq": "organization:h01-syt", "rows": 1}))).await;
         let held = v["result"]["results"][0]["name"].as_str().unwrap().to_string();
-        let q: Value = http
-            .get(format!("{}/api/v1/open-data/datasets/{held}/quality", s.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let q = quality(&held).await;
         assert_eq!(ind(&q, "access_url_reachable")["points"], 50, "{q}");
         assert_eq!(
             http.get(format!("{}/api/v1/open-data/datasets/khong-co/quality", s.base)).send().await.unwrap().status(),
