@@ -165,6 +165,12 @@ struct ServeArgs {
     /// the first provincial People's Committee).
     #[arg(long, env = "SEN_OWN_DATA_AGENCY")]
     own_data_agency: Option<String>,
+    /// Turn off `datastore_search_sql` (read-only SELECTs over the open data's tables).
+    #[arg(long, env = "SEN_NO_DATASTORE_SQL")]
+    no_datastore_sql: bool,
+    /// How long one `datastore_search_sql` query may run, in milliseconds.
+    #[arg(long, env = "SEN_DATASTORE_SQL_TIMEOUT_MS", default_value_t = 5_000)]
+    datastore_sql_timeout_ms: u64,
 }
 
 #[derive(Args, Clone)]
@@ -519,6 +525,8 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
         check_links: args.check_links,
         link_check_private: false,
         own_data_agency: args.own_data_agency.clone(),
+        datastore_sql: !args.no_datastore_sql,
+        datastore_sql_timeout: std::time::Duration::from_millis(args.datastore_sql_timeout_ms.clamp(10, 600_000)),
     };
     let state = sen_web::AppState::new(store.clone(), config, std::sync::Arc::new(trust))
         .await
@@ -531,6 +539,8 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     let open_data = sen_web::ckan_http::spawn_index_refresh(state.clone(), std::time::Duration::from_secs(5));
     // The open data's metadata quality, with the link checker when --check-links.
     let quality = sen_web::quality_http::spawn_quality_job(state.clone(), std::time::Duration::from_secs(600));
+    // Uploaded CSV tables loaded into the datastore (datastore_search).
+    let datastore = sen_web::datastore_http::spawn_datastore_loader(state.clone(), std::time::Duration::from_secs(1));
     // Uses of the open data, counted in memory, added to the database every 5 s.
     let usage = sen_web::usage_http::spawn_usage_flush(state.clone(), std::time::Duration::from_secs(5));
     // Sen's own statistics as an open dataset, daily. The demo has them before it serves
@@ -628,6 +638,7 @@ async fn serve(store: Store, args: &ServeArgs, demo: bool) -> anyhow::Result<()>
     open_data.abort();
     quality.abort();
     usage.abort();
+    datastore.abort();
     own_stats.abort();
     // What was counted since the last flush.
     let _ = sen_web::usage_http::flush(&state).await;

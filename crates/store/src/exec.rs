@@ -138,7 +138,7 @@ enum PoolParts<'a> {
 /// time (a third of a queue page's time). Limits and offsets are numbers Sen computes, never
 /// text from a request, so writing them into the SQL is safe, and the statement is prepared
 /// once per connection.
-fn sqlite_statement<S: SqlxBinder>(stmt: &S) -> (String, sea_query_sqlx::SqlxValues) {
+pub(crate) fn sqlite_statement<S: SqlxBinder>(stmt: &S) -> (String, sea_query_sqlx::SqlxValues) {
     use sea_query::{Value, Values};
     let (sql, sea_query_sqlx::SqlxValues(Values(values))) = stmt.build_sqlx(SqliteQueryBuilder);
     if !sql.contains("LIMIT ?") && !sql.contains("OFFSET ?") {

@@ -11,6 +11,7 @@ pub mod bundles;
 pub mod catalogue;
 pub mod consents;
 pub mod data_reads;
+pub mod datastore;
 pub mod delay;
 pub mod dossiers;
 pub mod evidence;

@@ -569,17 +569,26 @@ impl Store {
                 .to_owned(),
         )
         .await?;
+        // A CSV table is loaded into the datastore by the loader, from the file kept here.
+        if f.media_type.starts_with("text/csv") {
+            Store::request_datastore_load(&mut tx, &f.resource_id, &f.dataset_id).await?;
+        }
         tx.commit().await
     }
 
     /// Forgets the files of a dataset's resources that it no longer lists (after an update
     /// replaced its resources). Returns how many went.
+    /// Their datastore tables go too.
     pub async fn drop_unlisted_files(&self, dataset_id: &str, listed: &[String]) -> Result<u64> {
         let mut q = Query::delete().from_table("od_files").and_where(Expr::col("dataset_id").eq(dataset_id)).to_owned();
         if !listed.is_empty() {
             q.and_where(Expr::col("resource_id").is_not_in(listed.to_vec()));
         }
-        self.db.execute(&q).await
+        let mut tx = self.db.begin_write().await?;
+        let n = tx.execute(&q).await?;
+        Store::drop_datastore_tables(&mut tx, dataset_id, listed).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// The file uploaded as a resource.

@@ -499,6 +499,32 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![index("od_reuse_datasets_by_dataset", "od_reuse_datasets", &["dataset_id"])],
             drops: vec![],
         },
+        Migration {
+            version: 24,
+            name: "open data datastore",
+            // The datastore's tables (issue #6): one per loaded tabular resource, `ds_{id}`,
+            // with its columns as JSON and how far its load got (see `crate::datastore`).
+            tables: vec![
+                Table::create()
+                    .table("od_datastore")
+                    .if_not_exists()
+                    .col(id("id"))
+                    .col(text("resource_id"))
+                    .col(text("dataset_id"))
+                    .col(text("fields"))
+                    .col(text("state"))
+                    .col(big("rows"))
+                    .col(text_null("error"))
+                    .col(ts("updated_at"))
+                    .to_owned(),
+            ],
+            indexes: vec![
+                unique("od_datastore_by_resource", "od_datastore", &["resource_id"]),
+                index("od_datastore_by_state", "od_datastore", &["state", "updated_at"]),
+                index("od_datastore_by_dataset", "od_datastore", &["dataset_id"]),
+            ],
+            drops: vec![],
+        },
     ]
 }
 

@@ -79,11 +79,11 @@ impl From<QueryError> for CkanError {
     }
 }
 
-fn field_error(field: &str, message: &str) -> CkanError {
+pub(crate) fn field_error(field: &str, message: &str) -> CkanError {
     CkanError::Validation([(field.to_string(), vec![message.to_string()])].into())
 }
 
-type CkanResult<T> = Result<T, CkanError>;
+pub(crate) type CkanResult<T> = Result<T, CkanError>;
 
 fn envelope(st: &AppState, action: &str, outcome: CkanResult<Value>) -> Response {
     let help = format!("{}/api/3/action/help_show?name={action}", st.config.public_url.trim_end_matches('/'));
@@ -253,13 +253,15 @@ async fn dispatch(
             "site_url": st.config.public_url,
             "ckan_version": "2.10.4",
             "locale_default": "vi",
-            "extensions": ["sen", "dcat"],
+            "extensions": ["sen", "dcat", "datastore"],
         })),
         "package_list" => package_list(st, &p).await,
         "package_show" => package_show(st, &p).await.inspect(|v| {
             st.usage.count(headers, v["id"].as_str().unwrap_or_default(), "", Kind::Api);
         }),
         "package_search" => package_search(st, &p).await,
+        "datastore_search" => crate::datastore_http::datastore_search(st, headers, &p).await,
+        "datastore_search_sql" => crate::datastore_http::datastore_search_sql(st, &p).await,
         "current_package_list_with_resources" => current_packages(st, &p).await,
         "organization_list" => organization_list(st, &p),
         "organization_show" => organization_show(st, &p),
@@ -289,7 +291,7 @@ async fn dispatch(
     }
 }
 
-fn str_param<'a>(p: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+pub(crate) fn str_param<'a>(p: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     p.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -779,6 +781,13 @@ fn resources_for(
         .enumerate()
         .map(|(i, body)| {
             let prior = sent.get(i).cloned().flatten().and_then(|id| old.iter().find(|r| r.id == id).cloned());
+            // Whether a resource's table is in the datastore is Sen's to say, not the
+            // client's: a kept resource keeps its state, a new one has none yet.
+            let mut body = body;
+            match prior.as_ref().and_then(|r| r.body.get("datastore_active")) {
+                Some(v) => body.insert("datastore_active".into(), v.clone()),
+                None => body.remove("datastore_active"),
+            };
             StoredResource {
                 id: prior.as_ref().map(|r| r.id.clone()).unwrap_or_else(new_id),
                 dataset_id: dataset_id.to_string(),
@@ -924,6 +933,7 @@ async fn resource_create(
     }
     let t = now();
     body.remove("package_id");
+    body.remove("datastore_active");
     let id = new_id();
     let file = match upload {
         Some(u) => Some(take_upload(&d.id, &id, &mut body, u)?),

@@ -10,6 +10,7 @@ pub mod ckan_http;
 pub mod completeness_http;
 pub mod consent_http;
 pub mod data_reads_http;
+pub mod datastore_http;
 pub mod dcat_http;
 pub mod error;
 pub mod exchange_http;
@@ -76,6 +77,10 @@ pub struct Config {
     /// The agency (its code) that publishes the platform's own statistics as open data;
     /// none: the first provincial People's Committee.
     pub own_data_agency: Option<String>,
+    /// Offer `datastore_search_sql` (read-only SELECTs over the datastore's tables).
+    pub datastore_sql: bool,
+    /// How long one `datastore_search_sql` query may run.
+    pub datastore_sql_timeout: Duration,
 }
 
 impl Default for Config {
@@ -95,6 +100,8 @@ impl Default for Config {
             check_links: false,
             link_check_private: false,
             own_data_agency: None,
+            datastore_sql: true,
+            datastore_sql_timeout: Duration::from_secs(5),
         }
     }
 }

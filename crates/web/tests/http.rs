@@ -3328,6 +3328,250 @@ async fn uploaded_tables_are_kept_described_and_packaged() {
     });
 }
 
+/// A table of dossier figures by province, with Vietnamese column names, as an agency
+/// would upload it.
+fn datastore_csv() -> String {
+    let provinces = ["Hà Nội", "Huế", "Đà Nẵng", "Cần Thơ", "Hải Phòng"];
+    let mut csv = String::from("Tỉnh,Năm,Số hồ sơ,Tỷ lệ đúng hạn,Hoàn thành,Ghi chú\n");
+    for i in 0..30 {
+        let note = if i % 7 == 0 { "Đã kiểm tra, \"\"đạt\"\"" } else { "" };
+        csv.push_str(&format!(
+            "{},{},{},{}.5,{},\"{note}\"\n",
+            provinces[i % 5],
+            2020 + i / 5,
+            100 + i * 10,
+            80 + i % 10,
+            if i % 2 == 0 { "true" } else { "false" }
+        ));
+    }
+    csv
+}
+
+/// Uploads `csv` as a new resource of the demo's air-quality dataset; gives its id.
+async fn upload_table(s: &Server, token: &str, csv: String) -> (String, String) {
+    use reqwest::multipart::{Form, Part};
+    let (_, v) = ckan(s, "package_show", None, Some(json!({"id": "chat-luong-khong-khi-theo-tram-quan-trac"}))).await;
+    let dataset = v["result"]["id"].as_str().unwrap().to_string();
+    let form = Form::new()
+        .text("package_id", dataset.clone())
+        .text("name", "Hồ sơ theo tỉnh")
+        .part("upload", Part::bytes(csv.into_bytes()).file_name("ho-so.csv"));
+    let r = Client::new()
+        .post(format!("{}/api/3/action/resource_create", s.base))
+        .header("Authorization", token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    (dataset, v["result"]["id"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn uploaded_tables_are_searched_in_the_datastore() {
+    on_both!(|s| {
+        let token = ckan_token(&s, "dulieumo").await;
+        let (dataset, rid) = upload_table(&s, &token, datastore_csv()).await;
+        let search = |body: Value| {
+            let mut body = body;
+            body["resource_id"] = json!(rid);
+            ckan(&s, "datastore_search", None, Some(body))
+        };
+        // Until the loader has run, the table is not there yet, and says so.
+        let (st, v) = search(json!({})).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+        assert_eq!(v["error"]["__type"], "Not Found Error");
+        assert!(v["error"]["message"].as_str().unwrap().contains("being loaded"), "{v}");
+        assert!(sen_web::datastore_http::load_due(&s.state).await.unwrap() >= 1);
+        let (_, shown) = ckan(&s, "resource_show", None, Some(json!({"id": rid}))).await;
+        assert_eq!(shown["result"]["datastore_active"], true, "{shown}");
+
+        let (st, v) = search(json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let r = &v["result"];
+        assert_eq!(r["total"], 30);
+        assert_eq!(r["limit"], 100);
+        let fields: Vec<(&str, &str)> = r["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap(), f["type"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("_id", "int"),
+                ("Tỉnh", "text"),
+                ("Năm", "int"),
+                ("Số hồ sơ", "int"),
+                ("Tỷ lệ đúng hạn", "numeric"),
+                ("Hoàn thành", "bool"),
+                ("Ghi chú", "text")
+            ]
+        );
+        assert_eq!(
+            r["records"][0],
+            json!({"_id": 1, "Tỉnh": "Hà Nội", "Năm": 2020, "Số hồ sơ": 100, "Tỷ lệ đúng hạn": 80.5, "Hoàn thành": true, "Ghi chú": "Đã kiểm tra, \"đạt\""})
+        );
+        assert_eq!(r["records"][1]["Ghi chú"], Value::Null, "an empty cell is null");
+
+        // Filters (one value, several, in the column's type), sorting, paging and fields.
+        let (_, v) = search(json!({"filters": {"Tỉnh": "Huế"}})).await;
+        assert_eq!(v["result"]["total"], 6);
+        assert!(v["result"]["records"].as_array().unwrap().iter().all(|r| r["Tỉnh"] == "Huế"));
+        let (_, v) = search(json!({"filters": {"Năm": ["2021", 2022], "Hoàn thành": true}, "sort": "Số hồ sơ desc", "fields": ["_id", "Số hồ sơ"], "limit": 2, "offset": 1})).await;
+        let r = &v["result"];
+        assert_eq!(r["total"], 5, "{v}");
+        assert_eq!(r["records"], json!([{"_id": 13, "Số hồ sơ": 220}, {"_id": 11, "Số hồ sơ": 200}]));
+        assert_eq!(r["offset"], 1);
+        assert!(r["_links"]["next"].as_str().unwrap().ends_with("offset=3"));
+        // Full text, with or without diacritics.
+        for q in ["đà nẵng", "da nang"] {
+            let (_, v) = search(json!({"q": q, "include_total": false})).await;
+            assert_eq!(v["result"]["records"].as_array().unwrap().len(), 6, "{q}");
+            assert!(v["result"].get("total").is_none());
+        }
+        // Records as lists and as CSV; a limit above the maximum is brought down to it.
+        let (_, v) = search(json!({"records_format": "lists", "fields": "Tỉnh,Năm", "limit": 1})).await;
+        assert_eq!(v["result"]["records"], json!([["Hà Nội", 2020]]));
+        let (_, v) = search(json!({"records_format": "csv", "fields": ["_id", "Ghi chú"], "limit": 50_000})).await;
+        assert!(v["result"]["records"].as_str().unwrap().starts_with("1,\"Đã kiểm tra, \"\"đạt\"\"\"\n"), "{v}");
+        assert_eq!(v["result"]["limit"], 32_000);
+        // GET, with the filters as JSON text in the query string.
+        let got: Value = Client::new()
+            .get(format!("{}/api/action/datastore_search", s.base))
+            .query(&[("resource_id", rid.as_str()), ("filters", r#"{"Tỉnh":"Cần Thơ"}"#), ("limit", "1")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["result"]["total"], 6, "{got}");
+
+        // Bad input: CKAN's error types, and nothing changes.
+        for (body, key) in [
+            (json!({"filters": {"Huyện": "x"}}), "filters"),
+            (json!({"filters": {"Năm": "hai nghìn"}}), "filters"),
+            (json!({"sort": "Huyện"}), "sort"),
+            (json!({"fields": ["Tỉnh", "nope"]}), "fields"),
+            (json!({"limit": -5}), "limit"),
+            (json!({"records_format": "xml"}), "records_format"),
+        ] {
+            let (st, v) = search(body.clone()).await;
+            assert_eq!(st, StatusCode::CONFLICT, "{body}: {v}");
+            assert_eq!(v["error"]["__type"], "Validation Error");
+            assert!(v["error"][key].is_array(), "{body}: {v}");
+        }
+        let (st, v) = ckan(&s, "datastore_search", None, Some(json!({}))).await;
+        assert_eq!((st, v["error"]["resource_id"].is_array()), (StatusCode::CONFLICT, true), "{v}");
+        let (st, _) = ckan(&s, "datastore_search", None, Some(json!({"resource_id": "khong-co"}))).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+
+        // One checked SELECT, with the resource id as the table's name.
+        let sql = |q: String| ckan(&s, "datastore_search_sql", None, Some(json!({"sql": q})));
+        let (st, v) = sql(format!(
+            r#"SELECT "Tỉnh", count(*) AS n, sum("Số hồ sơ") AS tong FROM "{rid}" WHERE "Năm" >= 2021 GROUP BY "Tỉnh" ORDER BY "Tỉnh""#
+        ))
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let records = v["result"]["records"].as_array().unwrap();
+        assert_eq!(records.len(), 5);
+        let can_tho = records.iter().find(|r| r["Tỉnh"] == "Cần Thơ").unwrap();
+        assert_eq!(can_tho["n"], 5);
+        assert_eq!(can_tho["tong"], json!(180 + 230 + 280 + 330 + 380), "{v}");
+        let names: Vec<&str> =
+            v["result"]["fields"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Tỉnh", "n", "tong"]);
+        // Casts are written the standard way, so both backends read them.
+        let (st, v) = sql(format!(r#"SELECT "Năm"::text AS nam FROM "{rid}" WHERE "_id" = 1"#)).await;
+        assert_eq!((st, &v["result"]["records"][0]["nam"]), (StatusCode::OK, &json!("2020")), "{v}");
+        // Not one SELECT, or over what is not a datastore table: refused before the database.
+        for bad in [
+            format!(r#"DELETE FROM "{rid}""#),
+            format!(r#"SELECT 1; DROP TABLE "{rid}""#),
+            "SELEC * FROM x".to_string(),
+            format!(r#"SELECT pg_sleep(5) FROM "{rid}""#),
+            format!(r#"SELECT "Tỉnh" INTO copy FROM "{rid}""#),
+        ] {
+            let (st, v) = sql(bad.clone()).await;
+            assert_eq!(
+                (st, v["error"]["__type"].as_str()),
+                (StatusCode::CONFLICT, Some("Validation Error")),
+                "{bad}: {v}"
+            );
+            assert!(v["error"]["query"].is_array(), "{v}");
+        }
+        for bad in ["SELECT * FROM users", "SELECT * FROM sqlite_master", "SELECT * FROM pg_catalog.pg_user"] {
+            let (st, v) = sql(bad.to_string()).await;
+            assert_eq!(
+                (st, v["error"]["__type"].as_str()),
+                (StatusCode::FORBIDDEN, Some("Authorization Error")),
+                "{bad}: {v}"
+            );
+        }
+        // What the database refuses comes back as a validation error naming the resource.
+        let (st, v) = sql(format!(r#"SELECT "Huyện" FROM "{rid}""#)).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{v}");
+        assert!(!v["error"]["query"][0].as_str().unwrap().contains("ds_"), "{v}");
+        let (_, v) = search(json!({"limit": 0})).await;
+        assert_eq!(v["result"]["total"], 30, "nothing changed");
+        assert!(s.store.user_by_username("dulieumo").await.is_ok());
+
+        // A resource dropped from its dataset takes its table with it.
+        let (_, shown) = ckan(&s, "package_show", None, Some(json!({"id": dataset}))).await;
+        let mut resources = shown["result"]["resources"].as_array().unwrap().clone();
+        resources.retain(|r| r["id"] != json!(rid));
+        let (st, _) =
+            ckan(&s, "package_patch", Some(&token), Some(json!({"id": dataset, "resources": resources}))).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(search(json!({})).await.0, StatusCode::NOT_FOUND);
+        let (st, v) = sql(format!(r#"SELECT count(*) FROM "{rid}""#)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    });
+}
+
+#[tokio::test]
+async fn datastore_sql_stops_at_its_time_limit_and_can_be_turned_off() {
+    for backend in ["sqlite", "postgres"] {
+        let config = sen_web::Config { datastore_sql_timeout: std::time::Duration::from_millis(300), ..test_config() };
+        let Some(s) = start(backend, config).await else { continue };
+        eprintln!("-- {backend}");
+        let token = ckan_token(&s, "dulieumo").await;
+        let (_, rid) = upload_table(&s, &token, datastore_csv()).await;
+        sen_web::datastore_http::load_due(&s.state).await.unwrap();
+        // 30⁶ rows to count: far more than 300 ms.
+        let from: Vec<String> = ["a", "b", "c", "d", "e", "f"].iter().map(|t| format!(r#""{rid}" {t}"#)).collect();
+        let started = std::time::Instant::now();
+        let (st, v) = ckan(
+            &s,
+            "datastore_search_sql",
+            None,
+            Some(json!({"sql": format!("SELECT count(*) FROM {}", from.join(", "))})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["error"]["query"][0], "Query took too long");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        // The connection it ran on is as good as before.
+        for _ in 0..3 {
+            let (st, v) = ckan(
+                &s,
+                "datastore_search_sql",
+                None,
+                Some(json!({"sql": format!(r#"SELECT count(*) AS n FROM "{rid}""#)})),
+            )
+            .await;
+            assert_eq!((st, &v["result"]["records"][0]["n"]), (StatusCode::OK, &json!(30)), "{v}");
+        }
+        let config = sen_web::Config { datastore_sql: false, ..test_config() };
+        let Some(off) = start(backend, config).await else { continue };
+        let (st, v) = ckan(&off, "datastore_search_sql", None, Some(json!({"sql": "SELECT 1"}))).await;
+        assert_eq!((st, v["error"]["__type"].as_str()), (StatusCode::BAD_REQUEST, Some("Bad Request")), "{v}");
+    }
+}
+
 #[tokio::test]
 async fn the_open_data_pages_search_with_facets_and_show_tables_with_charts() {
     on_both!(|s| {

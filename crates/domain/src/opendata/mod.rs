@@ -1,6 +1,7 @@
 //! Open data (issue #6): the catalogue's vocabularies, the query language CKAN clients
 //! speak, and the search index that answers them. No I/O.
 
+pub mod datastore;
 pub mod dcat;
 pub mod index;
 pub mod own_stats;
