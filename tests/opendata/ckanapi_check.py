@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import ckanapi
 import requests
@@ -66,6 +67,37 @@ def errors(ckan, anonymous):
     raises(ckanapi.SearchQueryError, lambda: ckan.action.package_search(fq="colour:red"), "SearchQueryError for an unknown fq field")
     raises(ckanapi.ValidationError, lambda: ckan.action.package_search(rows=1001), "ValidationError for rows over 1000")
     raises(ckanapi.NotAuthorized, lambda: anonymous.action.package_create(name="khong-duoc", owner_org="h01-snnmt"), "NotAuthorized without a token")
+
+
+def datastore(anonymous):
+    """datastore_search and datastore_search_sql on a demo table, as a reuser calls them."""
+    d = anonymous.action.package_show(id="chat-luong-khong-khi-theo-tram-quan-trac")
+    rid = next(r["id"] for r in d["resources"] if r["format"] == "CSV" and r.get("url_type") == "upload")
+    # The loader fills the demo's tables in the background, right after start.
+    for _ in range(120):
+        if anonymous.action.resource_show(id=rid)["datastore_active"]:
+            break
+        time.sleep(0.5)
+    check(anonymous.action.resource_show(id=rid)["datastore_active"] is True, "datastore_active after the load")
+    r = anonymous.action.datastore_search(resource_id=rid, limit=5)
+    total = r["total"]
+    check(r["fields"][0]["id"] == "_id" and 0 < len(r["records"]) <= 5 and total >= len(r["records"]), f"datastore_search: {total} rows")
+    field = r["fields"][1]["id"]
+    value = r["records"][0][field]
+    f = anonymous.action.datastore_search(resource_id=rid, filters={field: value}, sort="_id desc", limit=1000)
+    check(f["total"] >= 1 and all(x[field] == value for x in f["records"]), f"filters on {field}")
+    check(f["records"][0]["_id"] > f["records"][-1]["_id"] or f["total"] == 1, "sort")
+    c = anonymous.action.datastore_search(resource_id=rid, records_format="csv", limit=2, offset=1)
+    check(isinstance(c["records"], str) and c["records"].startswith("2,"), "records_format=csv with offset")
+    q = anonymous.action.datastore_search_sql(sql=f'SELECT count(*) AS n FROM "{rid}"')
+    check(q["records"][0]["n"] == total, "datastore_search_sql")
+    raises(ckanapi.ValidationError, lambda: anonymous.action.datastore_search(resource_id=rid, filters={"khong_co": 1}), "ValidationError for an unknown filter field")
+    raises(ckanapi.NotFound, lambda: anonymous.action.datastore_search(resource_id="khong-co"), "NotFound for an unknown resource")
+    raises(ckanapi.ValidationError, lambda: anonymous.action.datastore_search_sql(sql=f'DELETE FROM "{rid}"'), "ValidationError for SQL that is not a SELECT")
+    raises(ckanapi.ValidationError, lambda: anonymous.action.datastore_search_sql(sql="SELECT 1; SELECT 2"), "ValidationError for two statements")
+    raises(ckanapi.ValidationError, lambda: anonymous.action.datastore_search_sql(sql="SELEC 1"), "ValidationError for malformed SQL")
+    raises(ckanapi.NotAuthorized, lambda: anonymous.action.datastore_search_sql(sql="SELECT * FROM users"), "NotAuthorized for a table that is not a datastore resource")
+    check(anonymous.action.datastore_search(resource_id=rid, limit=0)["total"] == total, "refused SQL changed nothing")
 
 
 def writes(ckan, other):
@@ -139,6 +171,7 @@ def main():
     anonymous = ckanapi.RemoteCKAN(base_a)
     reads(anonymous)
     errors(ckan, anonymous)
+    datastore(anonymous)
     writes(ckan, other)
     cli(base_a, base_b, token(base_b, "admin"), anonymous.action.package_list())
     finish("ckanapi")
