@@ -71,21 +71,21 @@ const FORMATS: &[&str] = &["CSV", "JSON", "XLSX", "GEOJSON", "XML", "PDF"];
 const THEMES: &[&str] = &["agri", "econ", "educ", "envi", "gove", "heal", "regi", "soci", "tech", "tran"];
 const FREQ: &[&str] = &["DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "ANNUAL", "IRREG"];
 
-fn uuid(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn uuid(rng: &mut ChaCha8Rng) -> String {
     let v: u128 = rng.r#gen();
     let h = format!("{v:032x}");
     format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
-struct Phase {
-    calls: usize,
-    errors: usize,
-    rate: f64,
-    p50: f64,
-    p99: f64,
+pub(crate) struct Phase {
+    pub(crate) calls: usize,
+    pub(crate) errors: usize,
+    pub(crate) rate: f64,
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
 }
 
-async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
+pub(crate) async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -282,7 +282,7 @@ pub async fn run(args: BenchOpenDataArgs) -> anyhow::Result<()> {
 }
 
 /// A figure of this process's memory from /proc (kB): `VmRSS` now, `VmHWM` at its peak.
-fn memory_kb(field: &str) -> u64 {
+pub(crate) fn memory_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

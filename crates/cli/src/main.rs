@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_exchange;
+mod bench_datastore;
 mod bench_open_data;
 mod bench_prefill;
 mod bench_trust;
@@ -280,6 +281,9 @@ enum Command {
     BenchPrefill(bench_prefill::BenchPrefillArgs),
     /// Benchmark the open-data portal's CKAN API over a large catalogue.
     BenchOpenData(bench_open_data::BenchOpenDataArgs),
+    /// Benchmark the open-data datastore: datastore_search and datastore_search_sql on a
+    /// table of millions of rows.
+    BenchDatastore(bench_datastore::BenchDatastoreArgs),
     /// Sen's certificate authority: initialise, issue, revoke, rotate seals.
     Ca {
         #[command(flatten)]
@@ -831,6 +835,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchExchange(args) => bench_exchange::run(args).await,
         Command::BenchPrefill(args) => bench_prefill::run(args).await,
         Command::BenchOpenData(args) => bench_open_data::run(args).await,
+        Command::BenchDatastore(args) => bench_datastore::run(args).await,
         Command::Eval(cmd) => eval::run(cmd).await,
         Command::Ca { db, trust, action } => ca_command(db, trust, action).await,
         Command::Verify { db, ca, crl, json, files } => {

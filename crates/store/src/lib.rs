@@ -207,6 +207,18 @@ impl Store {
         Ok(Store { db, submitter, message_log, data_reads, tiles: Default::default(), checkpointer: None })
     }
 
+    /// Drops a schema made by [`Store::connect_postgres_schema`], with everything in it
+    /// (benchmarks clean up after themselves). Nothing to do on SQLite.
+    pub async fn drop_postgres_schema(&self, schema: &str) -> Result<()> {
+        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Invalid("schema name".into()));
+        }
+        if let Db::Postgres(p) = &self.db {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(p).await?;
+        }
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         self.db.backend()
     }
