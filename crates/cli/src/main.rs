@@ -1,8 +1,8 @@
 //! `sen`: start the platform, manage its database and accounts, and measure it.
 
 mod bench;
-mod bench_exchange;
 mod bench_datastore;
+mod bench_exchange;
 mod bench_open_data;
 mod bench_prefill;
 mod bench_trust;

@@ -30,6 +30,9 @@ pub const FAILED: &str = "failed";
 /// starts it again.
 const STALE_LOAD: Duration = Duration::from_secs(60);
 
+/// Totals of filtered searches kept in memory, at most (then forgotten all at once).
+const TOTALS_KEPT: usize = 10_000;
+
 /// A resource's datastore table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatastoreTable {
@@ -523,13 +526,37 @@ impl Store {
         for c in &s.fields {
             page.expr(col(column_name(&t.columns, *c)));
         }
+        let narrowed = !s.filters.is_empty() || !s.words.is_empty();
         for (c, desc) in &s.sort {
-            page.order_by_expr(col(column_name(&t.columns, *c)), if *desc { Order::Desc } else { Order::Asc });
+            let key = col(column_name(&t.columns, *c));
+            // With a filter, SQLite is told not to walk the sort column's index (`+x` is an
+            // expression no index orders): it would read the table in that order looking for
+            // the few rows that match — seconds on millions of rows — where reading the
+            // matches by the filter's index and sorting them takes milliseconds.
+            let key = if narrowed && *c != Column::RowId && self.db.backend() == crate::Backend::Sqlite {
+                // (sea-query puts the column where SQLite's placeholder is.)
+                Expr::cust_with_expr("+?", key)
+            } else {
+                key
+            };
+            page.order_by_expr(key, if *desc { Order::Desc } else { Order::Asc });
         }
         if !s.sort.iter().any(|(c, _)| *c == Column::RowId) {
             page.order_by_expr(col(ROW_ID), Order::Asc);
         }
-        page.limit(s.limit).offset(s.offset);
+        match (&s.sort[..], narrowed) {
+            // Without a filter, in `_id` order, a page is a range of `_id`: rows are numbered
+            // 1, 2, … with no gap and a loaded table never changes, so `offset` needs no scan.
+            ([] | [(Column::RowId, false)], false) => {
+                page.and_where(col(ROW_ID).gt(s.offset as i64)).limit(s.limit);
+            }
+            ([(Column::RowId, true)], false) => {
+                page.and_where(col(ROW_ID).lte(t.rows - s.offset as i64)).limit(s.limit);
+            }
+            _ => {
+                page.limit(s.limit).offset(s.offset);
+            }
+        }
         let kinds: Vec<Kind> = s
             .fields
             .iter()
@@ -539,12 +566,29 @@ impl Store {
             })
             .collect();
         let rows = self.fetch_values(&page, &kinds).await?;
-        let total = if s.include_total {
-            let mut count = filtered;
-            count.expr(Expr::cust("COUNT(*)"));
-            Some(self.fetch_values(&count, &[Kind::Int]).await?[0][0].as_i64().unwrap_or(0))
-        } else {
+        let total = if !s.include_total {
             None
+        } else if s.filters.is_empty() && s.words.is_empty() {
+            Some(t.rows)
+        } else {
+            // A loaded table never changes: a total, once counted, holds until the next load
+            // (which makes a new `updated_at`).
+            let key = format!("{}:{}:{:?}:{:?}", t.no, t.updated_at.timestamp_micros(), s.filters, s.words);
+            let cached = self.datastore_totals.lock().expect("datastore totals").get(&key).copied();
+            match cached {
+                Some(n) => Some(n),
+                None => {
+                    let mut count = filtered;
+                    count.expr(Expr::cust("COUNT(*)"));
+                    let n = self.fetch_values(&count, &[Kind::Int]).await?[0][0].as_i64().unwrap_or(0);
+                    let mut totals = self.datastore_totals.lock().expect("datastore totals");
+                    if totals.len() >= TOTALS_KEPT {
+                        totals.clear();
+                    }
+                    totals.insert(key, n);
+                    Some(n)
+                }
+            }
         };
         Ok((rows, total))
     }

@@ -109,6 +109,8 @@ pub struct Store {
     pub(crate) tiles: Arc<log::TileCache>,
     /// SQLite only: the task that checkpoints the write-ahead log; stops with the last handle.
     checkpointer: Option<Arc<WalCheckpointer>>,
+    /// Totals of datastore searches, by table, load and conditions (see [`datastore`]).
+    pub(crate) datastore_totals: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 /// How often the background task checkpoints SQLite's write-ahead log.
@@ -187,7 +189,15 @@ impl Store {
         let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
         let data_reads = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
         let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
-        Ok(Store { db, submitter, message_log, data_reads, tiles: Default::default(), checkpointer })
+        Ok(Store {
+            db,
+            submitter,
+            message_log,
+            data_reads,
+            tiles: Default::default(),
+            checkpointer,
+            datastore_totals: Default::default(),
+        })
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -204,7 +214,15 @@ impl Store {
         let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
         let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
         let data_reads = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
-        Ok(Store { db, submitter, message_log, data_reads, tiles: Default::default(), checkpointer: None })
+        Ok(Store {
+            db,
+            submitter,
+            message_log,
+            data_reads,
+            tiles: Default::default(),
+            checkpointer: None,
+            datastore_totals: Default::default(),
+        })
     }
 
     /// Drops a schema made by [`Store::connect_postgres_schema`], with everything in it

@@ -296,7 +296,8 @@ async fn dataset(
         if text(&res.body, "url_type") == "upload" && text(&res.body, "format") == "CSV" {
             let file = st.store.resource_file(&res.id).await.page(lang)?;
             if let Ok(t) = od::table::read_csv(&file.content, od::table::MAX_UPLOAD_ROWS) {
-                tables.push((res.id.clone(), t));
+                let loaded = st.store.datastore_table(&res.id).await.ok();
+                tables.push((res.id.clone(), t, loaded));
             }
         }
     }
@@ -330,11 +331,12 @@ async fn dataset(
                 }
             } }
         }
-        @for (rid, t) in &tables {
+        @for (rid, t, loaded) in &tables {
             @let name = r.iter().find(|x| &x.id == rid).map(|x| text(&x.body, "name").to_string()).unwrap_or_default();
             section aria-labelledby={"t-" (rid)} {
                 h2 #{"t-" (rid)} { (name) }
                 p.hint { (t.rows.len()) " " (lang.t("dòng", "rows")) ", " (t.columns.len()) " " (lang.t("cột", "columns")) }
+                (datastore_state(lang, rid, t.rows.len(), loaded.as_ref()))
                 (chart(lang, t, rid))
                 (summary(lang, t))
                 h3 { (lang.t("Xem trước", "Preview")) " (" (PREVIEW_ROWS.min(t.rows.len())) " " (lang.t("dòng đầu", "first rows")) ")" }
@@ -357,6 +359,35 @@ async fn dataset(
             "frictionless validate " (base) "/dataset/" (d.id) "/datapackage.json" } }
     };
     Ok(html_page(lang, Some(lang_jar(&uri, jar, lang)), who.as_ref(), title, body))
+}
+
+/// Where a table stands in the datastore: searchable through the API (with an example),
+/// being loaded (how far, as a progress bar), or not loadable (why).
+fn datastore_state(
+    lang: Lang,
+    rid: &str,
+    rows: usize,
+    loaded: Option<&sen_store::datastore::DatastoreTable>,
+) -> Markup {
+    use sen_store::datastore::{ACTIVE, FAILED};
+    html! {
+        @match loaded {
+            Some(t) if t.state == ACTIVE => p {
+                (lang.t("Tra cứu qua API kho dữ liệu: ", "Searchable through the datastore API: "))
+                a href={"/api/3/action/datastore_search?resource_id=" (rid) "&limit=5"} { code { "datastore_search" } }
+                " · " code { "datastore_search_sql" }
+            },
+            Some(t) if t.state == FAILED => p.hint {
+                (lang.t("Không nạp được vào kho dữ liệu: ", "Could not be loaded into the datastore: "))
+                (t.error.clone().unwrap_or_default())
+            },
+            Some(t) => p {
+                label for={"load-" (rid)} { (lang.t("Đang nạp vào kho dữ liệu: ", "Loading into the datastore: ")) (t.rows) " / " (rows) " " (lang.t("dòng", "rows")) " " }
+                progress id={"load-" (rid)} max=(rows.max(1)) value=(t.rows) { (t.rows) " / " (rows) }
+            },
+            None => {},
+        }
+    }
 }
 
 /// Per numeric column: how many values, the least, the mean, the most.

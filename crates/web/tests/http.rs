@@ -3383,7 +3383,22 @@ async fn uploaded_tables_are_searched_in_the_datastore() {
         assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
         assert_eq!(v["error"]["__type"], "Not Found Error");
         assert!(v["error"]["message"].as_str().unwrap().contains("being loaded"), "{v}");
+        let page = || async {
+            Client::new()
+                .get(format!("{}/dataset/chat-luong-khong-khi-theo-tram-quan-trac", s.base))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        assert!(
+            page().await.contains(&format!(r#"<progress id="load-{rid}" max="30" value="0">"#)),
+            "the load's progress"
+        );
         assert!(sen_web::datastore_http::load_due(&s.state).await.unwrap() >= 1);
+        assert!(page().await.contains(&format!("/api/3/action/datastore_search?resource_id={rid}&amp;limit=5")));
         let (_, shown) = ckan(&s, "resource_show", None, Some(json!({"id": rid}))).await;
         assert_eq!(shown["result"]["datastore_active"], true, "{shown}");
 
@@ -3426,6 +3441,19 @@ async fn uploaded_tables_are_searched_in_the_datastore() {
         assert_eq!(r["records"], json!([{"_id": 13, "Số hồ sơ": 220}, {"_id": 11, "Số hồ sơ": 200}]));
         assert_eq!(r["offset"], 1);
         assert!(r["_links"]["next"].as_str().unwrap().ends_with("offset=3"));
+        // Pages without a filter, either way.
+        let (_, v) = search(json!({"offset": 28, "fields": "_id"})).await;
+        assert_eq!(
+            (v["result"]["records"].clone(), v["result"]["total"].clone()),
+            (json!([{"_id": 29}, {"_id": 30}]), json!(30))
+        );
+        let (_, v) = search(json!({"offset": 1, "limit": 2, "sort": "_id desc", "fields": "_id"})).await;
+        assert_eq!(v["result"]["records"], json!([{"_id": 29}, {"_id": 28}]));
+        let (_, v) = search(
+            json!({"offset": 1, "limit": 2, "sort": "Số hồ sơ desc", "filters": {"Tỉnh": "Huế"}, "fields": "Số hồ sơ"}),
+        )
+        .await;
+        assert_eq!(v["result"]["records"], json!([{"Số hồ sơ": 310}, {"Số hồ sơ": 260}]), "{v}");
         // Full text, with or without diacritics.
         for q in ["đà nẵng", "da nang"] {
             let (_, v) = search(json!({"q": q, "include_total": false})).await;

@@ -387,16 +387,8 @@ impl DatasetIndex {
                 }
             }
             Query::Range { field, lo, hi, lo_inclusive, hi_inclusive } => {
-                let key = |d: &IndexDoc| -> Option<RangeValue> {
-                    match field.as_str() {
-                        "metadata_modified" => Some(RangeValue::Text(d.metadata_modified.clone())),
-                        "metadata_created" => Some(RangeValue::Text(d.metadata_created.clone())),
-                        "num_resources" => Some(RangeValue::Num(d.num_resources)),
-                        "num_tags" => Some(RangeValue::Num(d.num_tags)),
-                        "name" => Some(RangeValue::Text(d.name.clone())),
-                        _ => None,
-                    }
-                };
+                // Each live record is compared where it lies: no copy of its text.
+                let key = |d| range_key(field, d);
                 let numeric = matches!(field.as_str(), "num_resources" | "num_tags");
                 let is_time = field.starts_with("metadata_");
                 let lo = lo.as_deref().map(|v| RangeValue::parse(v, numeric, is_time, false)).transpose()?;
@@ -406,8 +398,12 @@ impl DatasetIndex {
                     let Some(v) = self.docs[s].as_ref().and_then(key) else {
                         return Err(QueryError::Syntax { at: 0, what: format!("{field} has no ranges") });
                     };
-                    let above = lo.as_ref().is_none_or(|l| if *lo_inclusive { v >= *l } else { v > *l });
-                    let below = hi.as_ref().is_none_or(|h| if *hi_inclusive { v <= *h } else { v < *h });
+                    let above = lo
+                        .as_ref()
+                        .is_none_or(|l| v.cmp_bound(l).is_some_and(|o| o.is_gt() || (*lo_inclusive && o.is_eq())));
+                    let below = hi
+                        .as_ref()
+                        .is_none_or(|h| v.cmp_bound(h).is_some_and(|o| o.is_lt() || (*hi_inclusive && o.is_eq())));
                     if above && below {
                         bits.set(s);
                     }
@@ -622,25 +618,25 @@ impl DatasetIndex {
     }
 
     fn facet(&self, field: &str, slots: &[usize], limit: Option<usize>) -> Vec<(String, usize)> {
+        // Counted straight from each hit's record, without collecting its values first.
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for s in slots {
             let d = self.docs[*s].as_ref().expect("live slot");
-            let values: Vec<&str> = match field {
-                "organization" => vec![d.organization.as_str()],
-                "license_id" => vec![d.license_id.as_str()],
-                "frequency" => vec![d.frequency.as_str()],
-                "tags" => d.tags.iter().map(String::as_str).collect(),
-                "groups" => d.groups.iter().map(String::as_str).collect(),
+            match field {
+                "organization" => bump(&mut counts, &d.organization),
+                "license_id" => bump(&mut counts, &d.license_id),
+                "frequency" => bump(&mut counts, &d.frequency),
+                "tags" => d.tags.iter().for_each(|t| bump(&mut counts, t)),
+                "groups" => d.groups.iter().for_each(|g| bump(&mut counts, g)),
+                // A format counts once per dataset, however many resources have it.
                 "res_format" => {
-                    let mut v: Vec<&str> = d.res_format.iter().map(String::as_str).collect();
-                    v.sort_unstable();
-                    v.dedup();
-                    v
+                    for (i, f) in d.res_format.iter().enumerate() {
+                        if !d.res_format[..i].contains(f) {
+                            bump(&mut counts, f);
+                        }
+                    }
                 }
-                _ => vec![],
-            };
-            for v in values.into_iter().filter(|v| !v.is_empty()) {
-                *counts.entry(v).or_default() += 1;
+                _ => {}
             }
         }
         let mut out: Vec<(String, usize)> = counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -666,6 +662,40 @@ fn positive_terms(q: &Query) -> Vec<String> {
 enum RangeValue {
     Num(i64),
     Text(String),
+}
+
+fn range_key<'a>(field: &str, d: &'a IndexDoc) -> Option<RangeRef<'a>> {
+    match field {
+        "metadata_modified" => Some(RangeRef::Text(&d.metadata_modified)),
+        "metadata_created" => Some(RangeRef::Text(&d.metadata_created)),
+        "num_resources" => Some(RangeRef::Num(d.num_resources)),
+        "num_tags" => Some(RangeRef::Num(d.num_tags)),
+        "name" => Some(RangeRef::Text(&d.name)),
+        _ => None,
+    }
+}
+
+fn bump<'a>(counts: &mut HashMap<&'a str, usize>, v: &'a str) {
+    if !v.is_empty() {
+        *counts.entry(v).or_default() += 1;
+    }
+}
+
+/// A record's value compared with a range's bounds, borrowed from the record.
+enum RangeRef<'a> {
+    Num(i64),
+    Text(&'a str),
+}
+
+impl RangeRef<'_> {
+    /// How the value compares with a bound of the same kind (none across kinds).
+    fn cmp_bound(&self, b: &RangeValue) -> Option<std::cmp::Ordering> {
+        match (self, b) {
+            (RangeRef::Num(x), RangeValue::Num(y)) => Some(x.cmp(y)),
+            (RangeRef::Text(x), RangeValue::Text(y)) => Some((*x).cmp(y.as_str())),
+            _ => None,
+        }
+    }
 }
 
 impl RangeValue {
