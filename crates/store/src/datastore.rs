@@ -450,6 +450,17 @@ impl Store {
             index.col(Alias::new(&t.columns[i].0)).col(Alias::new(ROW_ID));
             tx.execute_schema(&index).await?;
         }
+        tx.commit().await?;
+        // The planner's statistics, before the first search, so that of two filtered columns
+        // it reads the more selective one's index. SQLite reads every index in full: a sample
+        // (analysis_limit) takes the first entries of a sorted index, sees one value, and
+        // misleads the planner by orders of magnitude. PostgreSQL samples at random.
+        let analyze = format!("ANALYZE {name}");
+        match &self.db {
+            Db::Sqlite(p, _) => sqlx::query(AssertSqlSafe(analyze)).execute(p).await.map(|_| ())?,
+            Db::Postgres(p) => sqlx::query(AssertSqlSafe(analyze)).execute(p).await.map(|_| ())?,
+        }
+        let mut tx = self.db.begin_write().await?;
         let active = tx
             .execute(
                 &Query::update()
@@ -467,17 +478,6 @@ impl Store {
         }
         set_datastore_active(&mut tx, &t.resource_id, true).await?;
         tx.commit().await?;
-        // The planner's statistics; SQLite reads a sample of each index, not all of it.
-        match &self.db {
-            Db::Sqlite(p, _) => {
-                sqlx::raw_sql(AssertSqlSafe(format!("PRAGMA analysis_limit = 1000; ANALYZE {name}")))
-                    .execute(p)
-                    .await?;
-            }
-            Db::Postgres(p) => {
-                sqlx::query(AssertSqlSafe(format!("ANALYZE {name}"))).execute(p).await?;
-            }
-        }
         Ok(true)
     }
 

@@ -217,6 +217,11 @@ struct Ranks {
     created: Vec<u32>,
     num_resources: Vec<i64>,
     num_tags: Vec<i64>,
+    /// The sorted keys behind `name`, `modified` and `created`: a range's bounds are looked
+    /// up here and become thresholds on the ranks.
+    name_keys: Vec<String>,
+    modified_keys: Vec<String>,
+    created_keys: Vec<String>,
 }
 
 fn keyword_fields(d: &IndexDoc) -> Vec<(&'static str, String)> {
@@ -387,26 +392,57 @@ impl DatasetIndex {
                 }
             }
             Query::Range { field, lo, hi, lo_inclusive, hi_inclusive } => {
-                // Each live record is compared where it lies: no copy of its text.
-                let key = |d| range_key(field, d);
                 let numeric = matches!(field.as_str(), "num_resources" | "num_tags");
                 let is_time = field.starts_with("metadata_");
                 let lo = lo.as_deref().map(|v| RangeValue::parse(v, numeric, is_time, false)).transpose()?;
                 let hi = hi.as_deref().map(|v| RangeValue::parse(v, numeric, is_time, true)).transpose()?;
+                // A range is a scan of one contiguous column — the numbers, or the sort ranks
+                // with each bound turned into a rank — never of the records themselves.
+                let r = self.ranks();
                 let mut bits = Bits::with_len(self.docs.len());
-                for s in self.live.ones() {
-                    let Some(v) = self.docs[s].as_ref().and_then(key) else {
-                        return Err(QueryError::Syntax { at: 0, what: format!("{field} has no ranges") });
-                    };
-                    let above = lo
-                        .as_ref()
-                        .is_none_or(|l| v.cmp_bound(l).is_some_and(|o| o.is_gt() || (*lo_inclusive && o.is_eq())));
-                    let below = hi
-                        .as_ref()
-                        .is_none_or(|h| v.cmp_bound(h).is_some_and(|o| o.is_lt() || (*hi_inclusive && o.is_eq())));
-                    if above && below {
-                        bits.set(s);
+                match field.as_str() {
+                    "num_resources" | "num_tags" => {
+                        let column = if field == "num_resources" { &r.num_resources } else { &r.num_tags };
+                        let num = |b: &Option<RangeValue>| match b {
+                            Some(RangeValue::Num(n)) => Some(*n),
+                            _ => None,
+                        };
+                        let (lo, hi) = (num(&lo), num(&hi));
+                        for s in self.live.ones() {
+                            let v = column[s];
+                            if lo.is_none_or(|l| if *lo_inclusive { v >= l } else { v > l })
+                                && hi.is_none_or(|h| if *hi_inclusive { v <= h } else { v < h })
+                            {
+                                bits.set(s);
+                            }
+                        }
                     }
+                    "metadata_modified" | "metadata_created" | "name" => {
+                        let (ranks, keys) = match field.as_str() {
+                            "metadata_modified" => (&r.modified, &r.modified_keys),
+                            "metadata_created" => (&r.created, &r.created_keys),
+                            _ => (&r.name, &r.name_keys),
+                        };
+                        let text = |b: &Option<RangeValue>| match b {
+                            Some(RangeValue::Text(t)) => Some(t.clone()),
+                            _ => None,
+                        };
+                        // Keys at or above `from`'s position are above the lower bound;
+                        // keys below `to`'s position are below the upper bound.
+                        let from = text(&lo).map_or(0, |l| {
+                            keys.partition_point(|k| if *lo_inclusive { *k < l } else { *k <= l }) as u32
+                        });
+                        let to = text(&hi).map_or(u32::MAX, |h| {
+                            keys.partition_point(|k| if *hi_inclusive { *k <= h } else { *k < h }) as u32
+                        });
+                        for s in self.live.ones() {
+                            let x = ranks[s];
+                            if x >= from && x < to {
+                                bits.set(s);
+                            }
+                        }
+                    }
+                    _ => return Err(QueryError::Syntax { at: 0, what: format!("{field} has no ranges") }),
                 }
                 bits
             }
@@ -523,7 +559,7 @@ impl DatasetIndex {
         }
         let live: Vec<usize> = self.live.ones().collect();
         let doc = |s: usize| self.docs[s].as_ref().expect("live slot");
-        let rank_by = |key: &dyn Fn(&IndexDoc) -> String| -> Vec<u32> {
+        let rank_by = |key: &dyn Fn(&IndexDoc) -> String| -> (Vec<u32>, Vec<String>) {
             let mut keyed: Vec<(String, usize)> = live.iter().map(|s| (key(doc(*s)), *s)).collect();
             keyed.sort_unstable();
             let mut ranks = vec![u32::MAX; self.docs.len()];
@@ -534,19 +570,25 @@ impl DatasetIndex {
                 }
                 ranks[*s] = rank;
             }
-            ranks
+            (ranks, keyed.into_iter().map(|(k, _)| k).collect())
         };
         let ints = |key: &dyn Fn(&IndexDoc) -> i64| -> Vec<i64> {
             self.docs.iter().map(|d| d.as_ref().map(key).unwrap_or(0)).collect()
         };
+        let (name, name_keys) = rank_by(&|d| d.name.clone());
+        let (modified, modified_keys) = rank_by(&|d| d.metadata_modified.clone());
+        let (created, created_keys) = rank_by(&|d| d.metadata_created.clone());
         let r = Arc::new(Ranks {
-            id: rank_by(&|d| d.id.clone()),
-            name: rank_by(&|d| d.name.clone()),
-            title: rank_by(&|d| fold(&d.title)),
-            modified: rank_by(&|d| d.metadata_modified.clone()),
-            created: rank_by(&|d| d.metadata_created.clone()),
+            id: rank_by(&|d| d.id.clone()).0,
+            name,
+            title: rank_by(&|d| fold(&d.title)).0,
+            modified,
+            created,
             num_resources: ints(&|d| d.num_resources),
             num_tags: ints(&|d| d.num_tags),
+            name_keys,
+            modified_keys,
+            created_keys,
         });
         *cached = Some(r.clone());
         r
@@ -664,37 +706,9 @@ enum RangeValue {
     Text(String),
 }
 
-fn range_key<'a>(field: &str, d: &'a IndexDoc) -> Option<RangeRef<'a>> {
-    match field {
-        "metadata_modified" => Some(RangeRef::Text(&d.metadata_modified)),
-        "metadata_created" => Some(RangeRef::Text(&d.metadata_created)),
-        "num_resources" => Some(RangeRef::Num(d.num_resources)),
-        "num_tags" => Some(RangeRef::Num(d.num_tags)),
-        "name" => Some(RangeRef::Text(&d.name)),
-        _ => None,
-    }
-}
-
 fn bump<'a>(counts: &mut HashMap<&'a str, usize>, v: &'a str) {
     if !v.is_empty() {
         *counts.entry(v).or_default() += 1;
-    }
-}
-
-/// A record's value compared with a range's bounds, borrowed from the record.
-enum RangeRef<'a> {
-    Num(i64),
-    Text(&'a str),
-}
-
-impl RangeRef<'_> {
-    /// How the value compares with a bound of the same kind (none across kinds).
-    fn cmp_bound(&self, b: &RangeValue) -> Option<std::cmp::Ordering> {
-        match (self, b) {
-            (RangeRef::Num(x), RangeValue::Num(y)) => Some(x.cmp(y)),
-            (RangeRef::Text(x), RangeValue::Text(y)) => Some((*x).cmp(y.as_str())),
-            _ => None,
-        }
     }
 }
 
