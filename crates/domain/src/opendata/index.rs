@@ -70,7 +70,7 @@ pub const SORT_FIELDS: &[&str] =
 
 pub const MAX_ROWS: usize = 1000;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SortKey {
     Score,
     Modified,
@@ -149,6 +149,9 @@ impl Bits {
         }
         self.0[w] |= 1 << (i % 64);
     }
+    fn get(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
     fn clear(&mut self, i: usize) {
         if let Some(w) = self.0.get_mut(i / 64) {
             *w &= !(1 << (i % 64));
@@ -222,6 +225,40 @@ struct Ranks {
     name_keys: Vec<String>,
     modified_keys: Vec<String>,
     created_keys: Vec<String>,
+    /// The live slots.
+    live: Vec<u32>,
+    /// Per sort key and direction (see [`Ranks::order`]), the live slots in that order, made
+    /// the first time a search asks.
+    orders: [std::sync::OnceLock<Vec<u32>>; 12],
+}
+
+impl Ranks {
+    fn compare(&self, key: SortKey, x: usize, y: usize) -> std::cmp::Ordering {
+        match key {
+            SortKey::Score => std::cmp::Ordering::Equal,
+            SortKey::Modified => self.modified[x].cmp(&self.modified[y]),
+            SortKey::Created => self.created[x].cmp(&self.created[y]),
+            SortKey::Name => self.name[x].cmp(&self.name[y]),
+            SortKey::Title => self.title[x].cmp(&self.title[y]),
+            SortKey::NumResources => self.num_resources[x].cmp(&self.num_resources[y]),
+            SortKey::NumTags => self.num_tags[x].cmp(&self.num_tags[y]),
+        }
+    }
+
+    /// Every live slot in the order of one key (ties by id, as searches break them).
+    fn order(&self, key: SortKey, asc: bool) -> &[u32] {
+        let i = key as usize * 2 + usize::from(asc);
+        self.orders[i].get_or_init(|| {
+            let mut v = self.live.clone();
+            v.sort_unstable_by(|a, b| {
+                let (x, y) = (*a as usize, *b as usize);
+                let o = self.compare(key, x, y);
+                let o = if asc { o } else { o.reverse() };
+                o.then_with(|| self.id[x].cmp(&self.id[y]))
+            });
+            v
+        })
+    }
 }
 
 fn keyword_fields(d: &IndexDoc) -> Vec<(&'static str, String)> {
@@ -589,6 +626,8 @@ impl DatasetIndex {
             name_keys,
             modified_keys,
             created_keys,
+            live: live.iter().map(|s| *s as u32).collect(),
+            orders: Default::default(),
         });
         *cached = Some(r.clone());
         r
@@ -609,6 +648,39 @@ impl DatasetIndex {
         hits.and(&self.eval(&fq)?);
         let count = hits.count();
         let terms: Vec<String> = positive_terms(&q).iter().flat_map(|t| folded_tokens(t)).collect();
+        let rows = req.rows.min(MAX_ROWS);
+        // One sort key (a score without words to weigh ties everywhere, so it drops out) over
+        // a broad match: walk that key's order, keeping hits, until the page is full — no
+        // sort of the hits, and a deep page costs a bit test per dataset before it.
+        let keys: Vec<(SortKey, bool)> =
+            sort.iter().copied().filter(|(k, _)| !(*k == SortKey::Score && terms.is_empty())).collect();
+        let live = self.live.count();
+        if let [(key, asc)] = keys[..]
+            && key != SortKey::Score
+            && count.saturating_mul(8) >= live
+        {
+            let r = self.ranks();
+            let mut ids = Vec::with_capacity(rows);
+            let mut seen = 0usize;
+            if rows > 0 {
+                for &s in r.order(key, asc) {
+                    let s = s as usize;
+                    if !hits.get(s) {
+                        continue;
+                    }
+                    if seen >= req.start {
+                        ids.push(self.docs[s].as_ref().expect("live slot").id.clone());
+                        if ids.len() == rows {
+                            break;
+                        }
+                    }
+                    seen += 1;
+                }
+            }
+            let slots: Vec<usize> = if req.facet_fields.is_empty() { vec![] } else { hits.ones().collect() };
+            let facets = req.facet_fields.iter().map(|f| (f.clone(), self.facet(f, &slots, req.facet_limit))).collect();
+            return Ok(SearchResult { count, ids, facets });
+        }
         let slots: Vec<usize> = hits.ones().collect();
         let scored: Vec<(usize, f64)> = if sort.iter().any(|(k, _)| *k == SortKey::Score) && !terms.is_empty() {
             let bits = self.term_bits(&terms);
@@ -637,7 +709,6 @@ impl DatasetIndex {
             }
             r.id[x].cmp(&r.id[y])
         };
-        let rows = req.rows.min(MAX_ROWS);
         let end = req.start.saturating_add(rows).min(scored.len());
         let mut scored = scored;
         let ids = if req.start >= scored.len() || rows == 0 {
@@ -799,6 +870,60 @@ mod tests {
             "2024-11-01T00:00:00.000000Z",
         ));
         ix
+    }
+
+    /// The walk along one key's order (a broad match) gives the pages a full sort gives,
+    /// ties and deleted slots included.
+    #[test]
+    fn pages_along_a_sort_order_match_a_full_sort() {
+        let mut ix = DatasetIndex::new();
+        let formats = ["CSV", "JSON", "XLSX"];
+        for i in 0..300usize {
+            let f: Vec<&str> = formats[..1 + i % 3].to_vec();
+            let tags: &[&str] = if i % 10 == 0 { &["hiếm"] } else { &["thường", "dữ liệu"] };
+            let modified = format!("2025-01-{:02}T00:00:00.000000Z", 1 + (i * 7) % 28);
+            ix.upsert(doc(&format!("{:04}", (i * 37) % 1000), &format!("Bộ {}", i % 50), "org", tags, &f, &modified));
+        }
+        ix.remove("0037");
+        let all: Vec<IndexDoc> = ix.docs.iter().flatten().cloned().collect();
+        for (sort, key) in [
+            ("name asc", "name"),
+            ("name desc", "name"),
+            ("metadata_modified desc", "modified"),
+            ("metadata_modified asc", "modified"),
+            ("num_resources desc", "num"),
+            ("num_resources asc", "num"),
+        ] {
+            for (fq, keep) in [("", None), ("tags:thường", Some("thường")), ("tags:hiếm", Some("hiếm"))] {
+                let mut want: Vec<&IndexDoc> =
+                    all.iter().filter(|d| keep.is_none_or(|t| d.tags.iter().any(|x| x == t))).collect();
+                want.sort_by(|a, b| {
+                    let o = match key {
+                        "name" => a.name.cmp(&b.name),
+                        "modified" => a.metadata_modified.cmp(&b.metadata_modified),
+                        _ => a.num_resources.cmp(&b.num_resources),
+                    };
+                    let o = if sort.ends_with("desc") { o.reverse() } else { o };
+                    o.then_with(|| a.id.cmp(&b.id))
+                });
+                for start in [0, 7, 250, 299] {
+                    let got = ix
+                        .search(&SearchRequest {
+                            q: "*:*",
+                            fq,
+                            sort,
+                            rows: 10,
+                            start,
+                            facet_fields: &[],
+                            facet_limit: None,
+                        })
+                        .unwrap();
+                    let expected: Vec<String> = want.iter().skip(start).take(10).map(|d| d.id.clone()).collect();
+                    assert_eq!(got.ids, expected, "{sort} {fq} {start}");
+                    assert_eq!(got.count, want.len());
+                }
+            }
+        }
     }
 
     fn search(ix: &DatasetIndex, q: &str, fq: &str, sort: &str) -> Result<SearchResult, QueryError> {
