@@ -455,10 +455,13 @@ impl Store {
         // it reads the more selective one's index. SQLite reads every index in full: a sample
         // (analysis_limit) takes the first entries of a sorted index, sees one value, and
         // misleads the planner by orders of magnitude. PostgreSQL samples at random.
-        let analyze = format!("ANALYZE {name}");
+        // On PostgreSQL, VACUUM also marks the new pages all-visible, so that counts and
+        // filters read the indexes alone instead of visiting the table for every match.
         match &self.db {
-            Db::Sqlite(p, _) => sqlx::query(AssertSqlSafe(analyze)).execute(p).await.map(|_| ())?,
-            Db::Postgres(p) => sqlx::query(AssertSqlSafe(analyze)).execute(p).await.map(|_| ())?,
+            Db::Sqlite(p, _) => sqlx::query(AssertSqlSafe(format!("ANALYZE {name}"))).execute(p).await.map(|_| ())?,
+            Db::Postgres(p) => {
+                sqlx::query(AssertSqlSafe(format!("VACUUM (ANALYZE) {name}"))).execute(p).await.map(|_| ())?
+            }
         }
         let mut tx = self.db.begin_write().await?;
         let active = tx
@@ -477,6 +480,16 @@ impl Store {
             return Ok(false);
         }
         set_datastore_active(&mut tx, &t.resource_id, true).await?;
+        // As in CKAN, where the datastore patches the resource: the dataset's metadata
+        // changed, so harvesters, other nodes' indexes and cached dictionaries see it.
+        tx.execute(
+            &Query::update()
+                .table("od_datasets")
+                .value("modified_at", Utc::now())
+                .and_where(Expr::col("id").eq(&t.dataset_id))
+                .to_owned(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -726,8 +739,7 @@ fn apply_conditions(q: &mut SelectStatement, t: &DatastoreTable, s: &Search) {
     }
 }
 
-/// Sets a resource's `datastore_active` in its stored dictionary (not a change of the
-/// dataset: its modification time stays).
+/// Sets a resource's `datastore_active` in its stored dictionary.
 async fn set_datastore_active(tx: &mut crate::Tx, resource_id: &str, active: bool) -> Result<()> {
     #[derive(sqlx::FromRow)]
     struct Body {

@@ -28,7 +28,20 @@ use std::sync::{Arc, RwLock};
 pub struct OpenData {
     pub index: RwLock<DatasetIndex>,
     seen: std::sync::Mutex<DateTime<Utc>>,
+    /// Datasets' dictionaries as `package_search` last built them, by id: valid while the
+    /// index has the same modification time for the dataset and the catalogue of agencies is
+    /// the same. Search pages then need no database read.
+    dicts: std::sync::Mutex<std::collections::HashMap<String, CachedDict>>,
 }
+
+struct CachedDict {
+    modified: String,
+    catalogue: usize,
+    dict: Arc<Value>,
+}
+
+/// Dictionaries kept for search pages, at most (then forgotten all at once).
+const DICTS_KEPT: usize = 20_000;
 
 pub type OpenDataIndex = Arc<OpenData>;
 
@@ -476,7 +489,7 @@ pub async fn load_index(store: &sen_store::Store) -> Result<OpenDataIndex, Store
         ix.upsert(index_doc(&agencies, &d, &r));
     }
     ix.warm();
-    Ok(Arc::new(OpenData { index: RwLock::new(ix), seen: std::sync::Mutex::new(started) }))
+    Ok(Arc::new(OpenData { index: RwLock::new(ix), seen: std::sync::Mutex::new(started), dicts: Default::default() }))
 }
 
 /// Applies the changes other nodes (or this one) stored since the last refresh: a changed
@@ -575,9 +588,9 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
         }
     }
     let sort = str_param(p, "sort").unwrap_or_default();
-    let result = {
+    let (result, versions) = {
         let ix = st.open_data.index.read().expect("open data index");
-        ix.search(&SearchRequest {
+        let result = ix.search(&SearchRequest {
             q: str_param(p, "q").unwrap_or_default(),
             fq: &fq,
             sort,
@@ -585,17 +598,47 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
             start,
             facet_fields: &fields,
             facet_limit,
-        })?
+        })?;
+        let versions: Vec<String> =
+            result.ids.iter().map(|id| ix.get(id).map(|d| d.metadata_modified.clone()).unwrap_or_default()).collect();
+        (result, versions)
     };
     let cat = st.catalogue();
     let agencies = &cat.agencies;
-    let results: Vec<Value> = st
-        .store
-        .datasets_with_resources(&result.ids)
-        .await?
-        .iter()
-        .map(|(d, r)| package_dict(&st.config.public_url, agencies, d, r))
-        .collect();
+    let generation = Arc::as_ptr(&cat) as usize;
+    let mut page: Vec<Option<Arc<Value>>> = {
+        let dicts = st.open_data.dicts.lock().expect("search dictionaries");
+        result
+            .ids
+            .iter()
+            .zip(&versions)
+            .map(|(id, v)| {
+                dicts.get(id).filter(|c| &c.modified == v && c.catalogue == generation).map(|c| c.dict.clone())
+            })
+            .collect()
+    };
+    let missing: Vec<String> =
+        result.ids.iter().zip(&page).filter(|(_, d)| d.is_none()).map(|(id, _)| id.clone()).collect();
+    if !missing.is_empty() {
+        let read = st.store.datasets_with_resources(&missing).await?;
+        let mut dicts = st.open_data.dicts.lock().expect("search dictionaries");
+        if dicts.len() + read.len() > DICTS_KEPT {
+            dicts.clear();
+        }
+        for (d, r) in &read {
+            let dict = Arc::new(package_dict(&st.config.public_url, agencies, d, r));
+            if let Some(i) = result.ids.iter().position(|id| *id == d.id) {
+                // Kept under the version the index had when this search began: a write
+                // since then makes the entry stale at the next search, not wrong now.
+                dicts.insert(
+                    d.id.clone(),
+                    CachedDict { modified: versions[i].clone(), catalogue: generation, dict: dict.clone() },
+                );
+                page[i] = Some(dict);
+            }
+        }
+    }
+    let results: Vec<Value> = page.into_iter().flatten().map(|d| d.as_ref().clone()).collect();
     let mut facets = Map::new();
     let mut search_facets = Map::new();
     for (field, items) in &result.facets {

@@ -3397,7 +3397,16 @@ async fn uploaded_tables_are_searched_in_the_datastore() {
             page().await.contains(&format!(r#"<progress id="load-{rid}" max="30" value="0">"#)),
             "the load's progress"
         );
+        let in_search = || async {
+            let (_, v) =
+                ckan(&s, "package_search", None, Some(json!({"q": "name:chat-luong-khong-khi-theo-tram-quan-trac"})))
+                    .await;
+            let resources = v["result"]["results"][0]["resources"].as_array().unwrap().clone();
+            resources.iter().find(|r| r["id"] == json!(rid)).unwrap()["datastore_active"].clone()
+        };
+        assert_eq!(in_search().await, false);
         assert!(sen_web::datastore_http::load_due(&s.state).await.unwrap() >= 1);
+        assert_eq!(in_search().await, true, "search pages are not served from a stale dictionary");
         assert!(page().await.contains(&format!("/api/3/action/datastore_search?resource_id={rid}&amp;limit=5")));
         let (_, shown) = ckan(&s, "resource_show", None, Some(json!({"id": rid}))).await;
         assert_eq!(shown["result"]["datastore_active"], true, "{shown}");
