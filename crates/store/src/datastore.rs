@@ -479,17 +479,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
+        // Not a change of the dataset's metadata: its modification time (what harvesters,
+        // the plan's staleness and the quality score read) stays.
         set_datastore_active(&mut tx, &t.resource_id, true).await?;
-        // As in CKAN, where the datastore patches the resource: the dataset's metadata
-        // changed, so harvesters, other nodes' indexes and cached dictionaries see it.
-        tx.execute(
-            &Query::update()
-                .table("od_datasets")
-                .value("modified_at", Utc::now())
-                .and_where(Expr::col("id").eq(&t.dataset_id))
-                .to_owned(),
-        )
-        .await?;
         tx.commit().await?;
         Ok(true)
     }

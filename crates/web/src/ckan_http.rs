@@ -37,11 +37,22 @@ pub struct OpenData {
 struct CachedDict {
     modified: String,
     catalogue: usize,
+    built: std::time::Instant,
     dict: Arc<Value>,
 }
 
 /// Dictionaries kept for search pages, at most (then forgotten all at once).
 const DICTS_KEPT: usize = 20_000;
+/// How long a kept dictionary serves: what changes a resource without changing its dataset
+/// (a datastore load on another node) shows within this time.
+const DICT_LIFE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl OpenData {
+    /// Forgets a dataset's kept dictionary (its resources changed without a new version).
+    pub fn forget_dict(&self, dataset_id: &str) {
+        self.dicts.lock().expect("search dictionaries").remove(dataset_id);
+    }
+}
 
 pub type OpenDataIndex = Arc<OpenData>;
 
@@ -613,7 +624,10 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
             .iter()
             .zip(&versions)
             .map(|(id, v)| {
-                dicts.get(id).filter(|c| &c.modified == v && c.catalogue == generation).map(|c| c.dict.clone())
+                dicts
+                    .get(id)
+                    .filter(|c| &c.modified == v && c.catalogue == generation && c.built.elapsed() < DICT_LIFE)
+                    .map(|c| c.dict.clone())
             })
             .collect()
     };
@@ -632,7 +646,12 @@ async fn package_search(st: &AppState, p: &Map<String, Value>) -> CkanResult<Val
                 // since then makes the entry stale at the next search, not wrong now.
                 dicts.insert(
                     d.id.clone(),
-                    CachedDict { modified: versions[i].clone(), catalogue: generation, dict: dict.clone() },
+                    CachedDict {
+                        modified: versions[i].clone(),
+                        catalogue: generation,
+                        built: std::time::Instant::now(),
+                        dict: dict.clone(),
+                    },
                 );
                 page[i] = Some(dict);
             }

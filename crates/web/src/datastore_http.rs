@@ -186,16 +186,9 @@ async fn load(st: &AppState, rid: &str) -> Result<bool, StoreError> {
     let opened = st.store.datastore_finish(&t, &indexed).await?;
     if opened {
         tracing::info!(resource = %rid, rows = table.rows.len(), "datastore table loaded");
-        // This node's index has the dataset's new modification time at once (others within
-        // their next refresh).
-        if let Ok((d, r)) = st.store.published_dataset(&t.dataset_id).await {
-            let cat = st.catalogue();
-            st.open_data.index.write().expect("open data index").upsert(crate::ckan_http::index_doc(
-                &cat.agencies,
-                &d,
-                &r,
-            ));
-        }
+        // Search pages on this node show `datastore_active` at once (other nodes when their
+        // kept dictionary expires).
+        st.open_data.forget_dict(&t.dataset_id);
     }
     Ok(opened)
 }

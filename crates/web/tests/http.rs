@@ -3405,8 +3405,13 @@ async fn uploaded_tables_are_searched_in_the_datastore() {
             resources.iter().find(|r| r["id"] == json!(rid)).unwrap()["datastore_active"].clone()
         };
         assert_eq!(in_search().await, false);
+        let modified = || async {
+            ckan(&s, "package_show", None, Some(json!({"id": dataset}))).await.1["result"]["metadata_modified"].clone()
+        };
+        let before = modified().await;
         assert!(sen_web::datastore_http::load_due(&s.state).await.unwrap() >= 1);
         assert_eq!(in_search().await, true, "search pages are not served from a stale dictionary");
+        assert_eq!(modified().await, before, "loading is not a change of the dataset's metadata");
         assert!(page().await.contains(&format!("/api/3/action/datastore_search?resource_id={rid}&amp;limit=5")));
         let (_, shown) = ckan(&s, "resource_show", None, Some(json!({"id": rid}))).await;
         assert_eq!(shown["result"]["datastore_active"], true, "{shown}");
