@@ -17,7 +17,7 @@ use sen_store::opendata::{ResourceFile, StoredDataset, StoredResource};
 use sen_store::{Store, StoreError};
 use serde_json::json;
 
-use crate::bench_exchange::{serve, sqlite};
+use crate::bench_exchange::{bench_portal, serve, sqlite};
 use crate::bench_open_data::{load, memory_kb, uuid};
 
 #[derive(Args)]
@@ -163,17 +163,7 @@ pub async fn run(args: BenchDatastoreArgs) -> anyhow::Result<()> {
         store.backend().as_str()
     );
 
-    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
-    let trust = sen_web::trust::TrustService::init(&store, "bench-only-passphrase", urls)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let state = sen_web::AppState::new(
-        store.clone(),
-        sen_web::Config { secure_cookies: false, ..Default::default() },
-        Arc::new(trust),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = bench_portal(&store, Default::default()).await?;
     let addr = serve(sen_web::router(state)).await?;
     let base = format!("http://{addr}/api/3/action");
     let enc = |s: &str| {

@@ -40,6 +40,18 @@ pub(crate) async fn sqlite(dir: &Path) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The portal of a benchmark over `store`: a trust service with a throwaway passphrase and
+/// `config` (plain-HTTP cookies).
+pub(crate) async fn bench_portal(store: &Store, config: sen_web::Config) -> anyhow::Result<sen_web::AppState> {
+    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
+    let trust = sen_web::trust::TrustService::init(store, "bench-only-passphrase", urls)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    sen_web::AppState::new(store.clone(), sen_web::Config { secure_cookies: false, ..config }, Arc::new(trust))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 pub(crate) async fn serve(app: axum::Router) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -128,17 +140,7 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
     println!("setting up: central directory, registry ({} people), two gateways…", args.citizens);
     let central_store = sqlite(&work.join("central")).await?;
     sen_demo::seed(&central_store, &opts(200)).await?;
-    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
-    let trust = sen_web::trust::TrustService::init(&central_store, "bench-only-passphrase", urls)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let central = sen_web::AppState::new(
-        central_store.clone(),
-        sen_web::Config { secure_cookies: false, ..Default::default() },
-        Arc::new(trust),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let central = bench_portal(&central_store, Default::default()).await?;
     let central_addr = serve(sen_web::router(central.clone())).await?;
 
     let registry_store = sqlite(&work.join("registry")).await?;

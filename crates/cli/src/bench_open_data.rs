@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use sen_store::opendata::{StoredDataset, StoredResource};
 use serde_json::{Value, json};
 
-use crate::bench_exchange::{serve, sqlite};
+use crate::bench_exchange::{bench_portal, serve, sqlite};
 
 #[derive(Args)]
 pub struct BenchOpenDataArgs {
@@ -86,6 +86,9 @@ pub(crate) struct Phase {
 }
 
 pub(crate) async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
+    if urls.is_empty() {
+        return Phase { calls: 0, errors: 0, rate: 0.0, p50: 0.0, p99: 0.0 };
+    }
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -178,17 +181,7 @@ pub async fn run(args: BenchOpenDataArgs) -> anyhow::Result<()> {
     println!("{} datasets stored in {:.1} s", args.datasets, started.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
-    let trust = sen_web::trust::TrustService::init(&store, "bench-only-passphrase", urls)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let state = sen_web::AppState::new(
-        store.clone(),
-        sen_web::Config { secure_cookies: false, ..Default::default() },
-        Arc::new(trust),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = bench_portal(&store, Default::default()).await?;
     println!("portal started, search index built, in {:.1} s", t.elapsed().as_secs_f64());
     let addr = serve(sen_web::router(state)).await?;
     let base = format!("http://{addr}/api/3/action");
@@ -220,7 +213,12 @@ pub async fn run(args: BenchOpenDataArgs) -> anyhow::Result<()> {
     let deep_start = args.datasets.saturating_sub(10_000).min(90_000);
     let deep = Arc::new(vec![format!("{base}/package_search?q=*:*&sort=name%20asc&rows=10&start={deep_start}")]);
     let http = reqwest::Client::new();
-    let names: Value = http.get(format!("{base}/package_list?limit=1000&offset=5000")).send().await?.json().await?;
+    let names: Value = http
+        .get(format!("{base}/package_list?limit=1000&offset={}", (args.datasets / 2).min(5_000)))
+        .send()
+        .await?
+        .json()
+        .await?;
     let shows: Vec<String> = names["result"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).map(|n| format!("{base}/package_show?id={n}")).collect())

@@ -6,7 +6,6 @@
 //! batch stored) and the pre-filled form rendered from a confirmed batch.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -17,7 +16,7 @@ use sen_exchange::ClientId;
 use sen_store::dossiers::Actor;
 use serde_json::{Value, json};
 
-use crate::bench_exchange::{free_port, serve, sqlite};
+use crate::bench_exchange::{bench_portal, free_port, serve, sqlite};
 
 #[derive(Args)]
 pub struct BenchPrefillArgs {
@@ -93,19 +92,10 @@ pub async fn run(args: BenchPrefillArgs) -> anyhow::Result<()> {
     sen_demo::seed(&registry_store, &opts).await?;
 
     let portal_client = free_port()?;
-    let urls = sen_trust::cert::PublicUrls { base: "http://127.0.0.1:8080".into() };
-    let trust = sen_web::trust::TrustService::init(&portal_store, "bench-only-passphrase", urls)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let exchange =
         sen_web::data_reads_http::ExchangeClient { gateway: format!("http://{portal_client}"), client: PORTAL.into() };
-    let portal = sen_web::AppState::new(
-        portal_store.clone(),
-        sen_web::Config { secure_cookies: false, exchange: Some(exchange), ..Default::default() },
-        Arc::new(trust),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let portal =
+        bench_portal(&portal_store, sen_web::Config { exchange: Some(exchange), ..Default::default() }).await?;
     let portal_addr = serve(sen_web::router(portal.clone())).await?;
     let registry_addr = serve(sen_web::registry_http::routes(registry_store.clone(), None)).await?;
     let client = ClientId::parse(PORTAL).map_err(anyhow::Error::msg)?;
