@@ -406,17 +406,7 @@ impl Store {
         // SQLite binds at most 32,766 values a statement.
         let per_statement = (30_000 / names.len()).max(1);
         let mut tx = self.db.begin_write().await?;
-        let live = tx
-            .execute(
-                &Query::update()
-                    .table("od_datastore")
-                    .value("rows", first_id - 1 + rows.len() as i64)
-                    .value("updated_at", Utc::now())
-                    .and_where(Expr::col("id").eq(t.no))
-                    .and_where(Expr::col("state").eq(LOADING))
-                    .to_owned(),
-            )
-            .await?;
+        let live = tx.execute(while_loading(t.no).value("rows", first_id - 1 + rows.len() as i64)).await?;
         if live == 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -464,17 +454,7 @@ impl Store {
             }
         }
         let mut tx = self.db.begin_write().await?;
-        let active = tx
-            .execute(
-                &Query::update()
-                    .table("od_datastore")
-                    .value("state", ACTIVE)
-                    .value("updated_at", Utc::now())
-                    .and_where(Expr::col("id").eq(t.no))
-                    .and_where(Expr::col("state").eq(LOADING))
-                    .to_owned(),
-            )
-            .await?;
+        let active = tx.execute(while_loading(t.no).value("state", ACTIVE)).await?;
         if active == 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -709,6 +689,17 @@ impl Store {
             }
         }
     }
+}
+
+/// An update of table `no`'s load that applies only while it is still loading (a newer
+/// request for the resource makes it a no-op), marking it heard from.
+fn while_loading(no: i64) -> sea_query::UpdateStatement {
+    Query::update()
+        .table("od_datastore")
+        .value("updated_at", Utc::now())
+        .and_where(Expr::col("id").eq(no))
+        .and_where(Expr::col("state").eq(LOADING))
+        .to_owned()
 }
 
 /// The conditions of a search: each filter (one value, several, or NULL) and each word of

@@ -185,19 +185,22 @@ impl Store {
                 redact_url(&cfg.url)
             )));
         };
-        let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
-        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
-        let data_reads = Arc::new(group_commit::GroupCommit::start(db.clone(), cfg.group_commit_max));
         let checkpointer = matches!(db, Db::Sqlite(..)).then(|| Arc::new(WalCheckpointer::start(db.clone())));
-        Ok(Store {
+        Ok(Store::assemble(db, cfg.group_commit_max, checkpointer))
+    }
+
+    /// A store over `db`, with its group commits started (batches of at most
+    /// `group_commit_max`) and empty caches.
+    fn assemble(db: Db, group_commit_max: usize, checkpointer: Option<Arc<WalCheckpointer>>) -> Store {
+        Store {
+            submitter: Arc::new(group_commit::GroupCommit::start(db.clone(), group_commit_max)),
+            message_log: Arc::new(group_commit::GroupCommit::start(db.clone(), group_commit_max)),
+            data_reads: Arc::new(group_commit::GroupCommit::start(db.clone(), group_commit_max)),
             db,
-            submitter,
-            message_log,
-            data_reads,
             tiles: Default::default(),
             checkpointer,
             datastore_totals: Default::default(),
-        })
+        }
     }
 
     /// Connects to PostgreSQL inside `schema` (created if missing). Tests use this to get a
@@ -211,18 +214,7 @@ impl Store {
         admin.close().await;
         let opts = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let db = Db::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?);
-        let submitter = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
-        let message_log = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
-        let data_reads = Arc::new(group_commit::GroupCommit::start(db.clone(), 512));
-        Ok(Store {
-            db,
-            submitter,
-            message_log,
-            data_reads,
-            tiles: Default::default(),
-            checkpointer: None,
-            datastore_totals: Default::default(),
-        })
+        Ok(Store::assemble(db, 512, None))
     }
 
     /// Drops a schema made by [`Store::connect_postgres_schema`], with everything in it

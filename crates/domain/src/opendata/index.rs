@@ -235,6 +235,7 @@ struct Ranks {
 impl Ranks {
     fn compare(&self, key: SortKey, x: usize, y: usize) -> std::cmp::Ordering {
         match key {
+            // Scores are per search, not per dataset: the caller weighs them.
             SortKey::Score => std::cmp::Ordering::Equal,
             SortKey::Modified => self.modified[x].cmp(&self.modified[y]),
             SortKey::Created => self.created[x].cmp(&self.created[y]),
@@ -695,12 +696,7 @@ impl DatasetIndex {
             for (key, asc) in &sort {
                 let o = match key {
                     SortKey::Score => a.1.total_cmp(&b.1),
-                    SortKey::Modified => r.modified[x].cmp(&r.modified[y]),
-                    SortKey::Created => r.created[x].cmp(&r.created[y]),
-                    SortKey::Name => r.name[x].cmp(&r.name[y]),
-                    SortKey::Title => r.title[x].cmp(&r.title[y]),
-                    SortKey::NumResources => r.num_resources[x].cmp(&r.num_resources[y]),
-                    SortKey::NumTags => r.num_tags[x].cmp(&r.num_tags[y]),
+                    k => r.compare(*k, x, y),
                 };
                 let o = if *asc { o } else { o.reverse() };
                 if o != std::cmp::Ordering::Equal {
@@ -771,7 +767,7 @@ fn positive_terms(q: &Query) -> Vec<String> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 enum RangeValue {
     Num(i64),
     Text(String),
