@@ -39,6 +39,8 @@ cargo test --workspace --all-targets
 # The assistant judged on its development set (issue #5): hit@1, hit@3, out of scope, latency;
 # with the embedding re-ranker too when its model is there.
 cargo run --quiet -p sen -- eval assistant tests/eval/assistant-dev.jsonl ${SEN_TEST_ASSISTANT_MODEL:+--model "$SEN_TEST_ASSISTANT_MODEL"}
+# …and on questions written apart from it (other phrasings, English, harder out-of-scope ones).
+cargo run --quiet -p sen -- eval assistant tests/eval/assistant-own.jsonl
 # The petition router (issue #5): accuracy and macro-F1 on held-out petitions.
 cargo run --quiet -p sen -- eval routing
 # The delay-risk model (issue #5): AUC on the newest fifth of a seeded history.

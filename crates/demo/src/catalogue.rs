@@ -691,7 +691,7 @@ fn catalogue() -> Vec<P> {
             basis: DN,
             result: "Giấy chứng nhận đăng ký doanh nghiệp (cập nhật)",
             comps: &[("Thông báo thay đổi nội dung đăng ký doanh nghiệp", true)],
-            kw: "thay đổi đăng ký kinh doanh đổi địa chỉ công ty đổi người đại diện tăng vốn",
+            kw: "thay đổi đăng ký kinh doanh đổi tên công ty đổi địa chỉ công ty đổi người đại diện tăng vốn",
             fields: &[
                 ("tax_code", "Mã số doanh nghiệp", "Enterprise code", "*mst"),
                 (
@@ -741,7 +741,7 @@ fn catalogue() -> Vec<P> {
             basis: "Luật Quản lý thuế 2019; Thông tư 86/2024/TT-BTC",
             result: "Giấy chứng nhận đăng ký thuế / Thông báo mã số thuế",
             comps: &[("Tờ khai đăng ký thuế (mẫu 05-ĐK-TCT)", true)],
-            kw: "mã số thuế MST đăng ký thuế thuế thu nhập cá nhân tax number",
+            kw: "mã số thuế MST đăng ký thuế thuế thu nhập cá nhân tax number tax code",
             fields: &[
                 ("taxpayer_kind", "Loại người nộp thuế", "Taxpayer", "*enum:Cá nhân|Hộ kinh doanh|Tổ chức"),
                 ("address", "Địa chỉ nhận thông báo thuế", "Address", "*text"),
@@ -1039,7 +1039,7 @@ fn catalogue() -> Vec<P> {
             basis: "Nghị định 105/2017/NĐ-CP; Nghị định 17/2020/NĐ-CP",
             result: "Giấy phép bán lẻ rượu",
             comps: &[("Đơn đề nghị cấp giấy phép", true), ("Bản sao giấy chứng nhận đăng ký kinh doanh", true)],
-            kw: "bán rượu giấy phép bán rượu kinh doanh rượu liquor licence",
+            kw: "bán rượu giấy phép bán rượu kinh doanh rượu liquor licence alcohol",
             fields: &[
                 ("shop_name", "Tên cửa hàng", "Shop", "*text"),
                 ("address", "Địa điểm bán lẻ", "Address", "*text"),

@@ -51,6 +51,24 @@ pub const MIN_SCORE: f64 = 6.0;
 /// The least share of the question's content words the best match must cover.
 pub const MIN_COVERAGE: f64 = 0.34;
 
+/// Words that ask for an administrative act (folded; English as stems): register, apply,
+/// issue, a paper, a fee, a benefit. A question that has none of them is grounded only when
+/// it names a procedure by a phrase of its name: "nhà hàng nào ngon" shares a word with the
+/// food-safety certificate's keywords but asks for no service.
+const INTENT_WORDS: [&str; 69] = [
+    "dang", "ky", "thu", "tuc", "ho", "so", "giay", "cap", "nop", "phi", "doi", "chuyen", "khai", "huong", "nhan",
+    "the", "bang", "chung", "phep", "lap", "sao", "xoa", "cat", "nhap", "online", "truc", "tuyen", "dich", "vu",
+    "sua", "thay", "xac", "tro", "che", "bao", "hiem", "tien", "thue", "mo", "gia", "han", "lai", "to", "tuat",
+    "huu", "register", "regist", "certif", "card", "permit", "licens", "benefit", "allow", "pension", "document",
+    "fee", "renew", "copi", "claim", "insur", "tax", "transfer", "registr", "suspend", "tam", "appli", "start",
+    "open", "issu",
+];
+
+/// Whether `question` asks for an administrative act (see [`INTENT_WORDS`]).
+fn asks_for_a_service(question: &str) -> bool {
+    CatalogueIndex::content_words(question).iter().any(|w| INTENT_WORDS.contains(&w.as_str()))
+}
+
 /// The questions's words with the catalogue's words for everyday phrases added.
 pub fn expand(question: &str) -> String {
     let folded = format!(" {} ", fold(&normalise(question)));
@@ -243,9 +261,16 @@ impl Assistant {
     pub fn answer_sources_with(&self, question: &str, limit: usize, question_vector: Option<&[f32]>) -> Vec<Source> {
         let question: String = question.chars().take(500).collect();
         let limit = limit.max(1);
-        let hits = self.index.search_with_coverage(&expand(&question), limit * 4);
+        let expanded = expand(&question);
+        let hits = self.index.search_with_coverage(&expanded, limit * 4);
         let best = match hits.first() {
-            Some((_, best, coverage)) if *best >= MIN_SCORE && *coverage >= MIN_COVERAGE => *best,
+            Some((id, best, coverage))
+                if *best >= MIN_SCORE
+                    && *coverage >= MIN_COVERAGE
+                    && (asks_for_a_service(&question) || self.index.phrase_in_name(*id, &expanded)) =>
+            {
+                *best
+            }
             _ => return vec![],
         };
         // Keep the close runners-up only: a weak tail is noise, not a source.

@@ -27,7 +27,11 @@ struct Indexed {
     name: Vec<String>,
     name_folded: String,
     keywords: Vec<String>,
+    /// The keywords' English stems (everyday English words sit among the keywords).
+    keyword_stems: HashSet<String>,
     english: HashSet<String>,
+    /// The English name's stems in order (for phrases).
+    english_words: Vec<String>,
     sector: HashSet<String>,
 }
 
@@ -44,23 +48,58 @@ fn folded_tokens(s: &str) -> Vec<String> {
 /// Function words that never identify a procedure. Checked on the accented token, so that
 /// `căn` (căn cước) is kept while `cần` (need) is dropped; the unaccented list holds only
 /// words whose folded form is not also a content word of the catalogue.
-const STOP_ACCENTED: [&str; 24] = [
+const STOP_ACCENTED: [&str; 34] = [
     "cần", "gì", "làm", "thế", "nào", "ở", "đâu", "tôi", "muốn", "thì", "cho", "của", "là", "bao", "nhiêu", "mấy",
-    "mất", "những", "để", "và", "với", "xin", "được", "em",
+    "mất", "những", "để", "và", "với", "xin", "được", "em", "có", "không", "phải", "khi", "ạ", "nhé", "vậy", "sao",
+    "rồi", "hay",
 ];
-const STOP_FOLDED: [&str; 22] = [
-    "lam", "gi", "nao", "dau", "toi", "muon", "thi", "cua", "nhieu", "nhung", "voi", "xin", "duoc", "how", "what",
-    "where", "my", "i", "is", "do", "of", "for",
+const STOP_FOLDED: [&str; 26] = [
+    "lam", "gi", "nao", "dau", "toi", "muon", "thi", "cua", "nhieu", "nhung", "voi", "xin", "duoc", "khong", "phai",
+    "nhe", "vay", "roi", "how", "what", "where", "my", "i", "is", "do", "for",
 ];
+/// English function words. Several fold to Vietnamese content words (`the` is thẻ, `can`
+/// căn, `to` tờ), so they are dropped only from a question written in English.
+const STOP_ENGLISH: [&str; 44] = [
+    "a", "an", "the", "to", "of", "in", "on", "at", "by", "and", "or", "can", "could", "we", "our", "you", "your",
+    "me", "it", "its", "be", "am", "are", "was", "do", "does", "did", "should", "would", "will", "when", "which",
+    "who", "why", "with", "from", "after", "need", "want", "get", "please", "apply", "new", "about",
+];
+
+/// Whether a question reads as English: no Vietnamese letters and at least two English
+/// function words.
+fn is_english(exact: &[String]) -> bool {
+    exact.iter().all(|t| t.is_ascii())
+        && exact.iter().filter(|t| STOP_ENGLISH.contains(&t.as_str()) || STOP_FOLDED.contains(&t.as_str())).count() >= 2
+}
 
 /// Query tokens without function words: (folded, as typed after normalisation).
 fn query_tokens(query: &str) -> (Vec<String>, Vec<String>) {
     let exact = tokens(&normalise(query));
+    let english = is_english(&exact);
     exact
         .into_iter()
         .map(|e| (fold(&e), e))
-        .filter(|(f, e)| !(STOP_ACCENTED.contains(&e.as_str()) || (f == e && STOP_FOLDED.contains(&f.as_str()))))
+        .filter(|(f, e)| {
+            !(STOP_ACCENTED.contains(&e.as_str())
+                || (f == e && STOP_FOLDED.contains(&f.as_str()))
+                || (english && STOP_ENGLISH.contains(&f.as_str())))
+        })
         .unzip()
+}
+
+/// An English word's stem (licence and license, registration and register meet), for
+/// matching procedures' English names.
+fn stem(word: &str) -> String {
+    thread_local! {
+        static STEMMER: rust_stemmers::Stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+    }
+    let word = match word {
+        "licence" | "licences" => "license",
+        "legalisation" => "legalization",
+        "practise" | "practising" => "practice",
+        w => w,
+    };
+    STEMMER.with(|s| s.stem(word).into_owned())
 }
 
 fn bigrams(t: &[String]) -> HashSet<(String, String)> {
@@ -78,7 +117,9 @@ impl CatalogueIndex {
                 name: folded_tokens(&d.name),
                 name_folded: folded_tokens(&d.name).join(" "),
                 keywords: folded_tokens(&d.keywords),
-                english: folded_tokens(&d.name_en).into_iter().collect(),
+                keyword_stems: folded_tokens(&d.keywords).iter().map(|t| stem(t)).collect(),
+                english: folded_tokens(&d.name_en).iter().map(|t| stem(t)).collect(),
+                english_words: folded_tokens(&d.name_en).iter().map(|t| stem(t)).collect(),
                 sector: folded_tokens(&d.sector).into_iter().collect(),
             })
             .collect();
@@ -92,6 +133,25 @@ impl CatalogueIndex {
         let n = docs.len().max(1) as f64;
         let idf = df.into_iter().map(|(t, c)| (t, (1.0 + n / c as f64).ln())).collect();
         CatalogueIndex { docs, idf }
+    }
+
+    /// Whether the name of document `id` holds two consecutive words of `query` (a phrase,
+    /// not a chance syllable: Vietnamese words are mostly two syllables).
+    pub fn phrase_in_name(&self, id: i64, query: &str) -> bool {
+        let (q, _) = query_tokens(query);
+        let pairs = bigrams(&q);
+        let stems: Vec<String> = q.iter().map(|t| stem(t)).collect();
+        let stem_pairs = bigrams(&stems);
+        self.docs.iter().find(|d| d.id == id).is_some_and(|d| {
+            bigrams(&d.name).iter().any(|p| pairs.contains(p)) || bigrams(&d.english_words).iter().any(|p| stem_pairs.contains(p))
+        })
+    }
+
+    /// The query's content words, folded, with English words also as their stems.
+    pub fn content_words(query: &str) -> Vec<String> {
+        let (q, _) = query_tokens(query);
+        let stems: Vec<String> = q.iter().map(|t| stem(t)).collect();
+        q.into_iter().chain(stems).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -116,6 +176,15 @@ impl CatalogueIndex {
         }
         let q_folded = q.join(" ");
         let q_pairs = bigrams(&q);
+        let q_stems: Vec<String> = q.iter().map(|t| stem(t)).collect();
+        // A word the catalogue does not know weighs as much as its rarest word: a question
+        // about something else (lottery results, a restaurant) is mostly such words.
+        let unknown = (1.0 + self.docs.len().max(1) as f64).ln();
+        let idf = |i: usize| self.idf.get(&q[i]).or_else(|| self.idf.get(&q_stems[i])).copied();
+        let weight = |i: usize| {
+            if q[i].chars().all(|c| c.is_ascii_digit()) { 0.0 } else { idf(i).unwrap_or(unknown) }
+        };
+        let total: f64 = (0..q.len()).map(weight).sum::<f64>().max(f64::MIN_POSITIVE);
         let mut hits: Vec<(i64, f64, f64)> = self
             .docs
             .iter()
@@ -126,9 +195,9 @@ impl CatalogueIndex {
                 let name: HashSet<&String> = d.name.iter().collect();
                 let kw: HashSet<&String> = d.keywords.iter().collect();
                 let mut score = 0.0;
-                let mut matched = 0;
+                let mut matched = 0.0;
                 for (i, t) in q.iter().enumerate() {
-                    let idf = self.idf.get(t).copied().unwrap_or(0.0);
+                    let idf = idf(i).unwrap_or(0.0);
                     let mut s = 0.0;
                     if name.contains(t) {
                         s += 3.0 * idf;
@@ -136,21 +205,21 @@ impl CatalogueIndex {
                         if q_exact.get(i).is_some_and(|e| e != t && d.name_exact.contains(e)) {
                             s += 1.0 * idf;
                         }
-                    } else if kw.contains(t) {
+                    } else if kw.contains(t) || d.keyword_stems.contains(&q_stems[i]) {
                         s += 2.0 * idf;
                     }
-                    if d.english.contains(t) {
+                    if d.english.contains(&q_stems[i]) {
                         s += 2.0 * idf;
                     }
                     if d.sector.contains(t) {
                         s += 0.5 * idf;
                     }
                     if s > 0.0 {
-                        matched += 1;
+                        matched += weight(i);
                     }
                     score += s;
                 }
-                if matched == 0 {
+                if score == 0.0 {
                     return None;
                 }
                 let name_pairs = bigrams(&d.name);
@@ -165,7 +234,7 @@ impl CatalogueIndex {
                 if q.len() > 1 && d.name_folded.contains(&q_folded) {
                     score += 10.0;
                 }
-                Some((d.id, score, matched as f64 / q.len() as f64))
+                Some((d.id, score, matched / total))
             })
             .collect();
         hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
