@@ -57,11 +57,11 @@ pub const MIN_COVERAGE: f64 = 0.34;
 /// food-safety certificate's keywords but asks for no service.
 const INTENT_WORDS: [&str; 69] = [
     "dang", "ky", "thu", "tuc", "ho", "so", "giay", "cap", "nop", "phi", "doi", "chuyen", "khai", "huong", "nhan",
-    "the", "bang", "chung", "phep", "lap", "sao", "xoa", "cat", "nhap", "online", "truc", "tuyen", "dich", "vu",
-    "sua", "thay", "xac", "tro", "che", "bao", "hiem", "tien", "thue", "mo", "gia", "han", "lai", "to", "tuat",
-    "huu", "register", "regist", "certif", "card", "permit", "licens", "benefit", "allow", "pension", "document",
-    "fee", "renew", "copi", "claim", "insur", "tax", "transfer", "registr", "suspend", "tam", "appli", "start",
-    "open", "issu",
+    "the", "bang", "chung", "phep", "lap", "sao", "xoa", "cat", "nhap", "online", "truc", "tuyen", "dich", "vu", "sua",
+    "thay", "xac", "tro", "che", "bao", "hiem", "tien", "thue", "mo", "gia", "han", "lai", "to", "tuat", "huu",
+    "register", "regist", "certif", "card", "permit", "licens", "benefit", "allow", "pension", "document", "fee",
+    "renew", "copi", "claim", "insur", "tax", "transfer", "registr", "suspend", "tam", "appli", "start", "open",
+    "issu",
 ];
 
 /// Whether `question` asks for an administrative act (see [`INTENT_WORDS`]).

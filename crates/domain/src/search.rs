@@ -143,7 +143,8 @@ impl CatalogueIndex {
         let stems: Vec<String> = q.iter().map(|t| stem(t)).collect();
         let stem_pairs = bigrams(&stems);
         self.docs.iter().find(|d| d.id == id).is_some_and(|d| {
-            bigrams(&d.name).iter().any(|p| pairs.contains(p)) || bigrams(&d.english_words).iter().any(|p| stem_pairs.contains(p))
+            bigrams(&d.name).iter().any(|p| pairs.contains(p))
+                || bigrams(&d.english_words).iter().any(|p| stem_pairs.contains(p))
         })
     }
 
