@@ -65,11 +65,16 @@ const STOP_ENGLISH: [&str; 44] = [
     "who", "why", "with", "from", "after", "need", "want", "get", "please", "apply", "new", "about",
 ];
 
-/// Whether a question reads as English: no Vietnamese letters and at least two English
-/// function words.
+/// Words that mark a question as English and are no Vietnamese syllable typed without its
+/// marks (unlike `the`, `can`, `do`, `me`, `in`).
+const ENGLISH_MARKERS: [&str; 29] = [
+    "how", "what", "where", "when", "which", "who", "why", "my", "is", "are", "does", "for", "of", "with", "from",
+    "after", "need", "want", "get", "you", "your", "we", "our", "and", "please", "should", "about", "apply", "i",
+];
+
+/// Whether a question reads as English: no Vietnamese letters and an English marker word.
 fn is_english(exact: &[String]) -> bool {
-    exact.iter().all(|t| t.is_ascii())
-        && exact.iter().filter(|t| STOP_ENGLISH.contains(&t.as_str()) || STOP_FOLDED.contains(&t.as_str())).count() >= 2
+    exact.iter().all(|t| t.is_ascii()) && exact.iter().any(|t| ENGLISH_MARKERS.contains(&t.as_str()))
 }
 
 /// Query tokens without function words: (folded, as typed after normalisation).

@@ -545,19 +545,60 @@ impl Store {
             .await
     }
 
-    /// Offers made from the result of dossier `code`, to `recipient`.
-    pub async fn offers_from_dossier(&self, code: &str, recipient: &str) -> Result<Vec<OfferRow>> {
-        self.db
-            .fetch_all(
-                &Query::select()
-                    .columns(OFFER_COLUMNS)
-                    .from("offers")
-                    .and_where(Expr::col("origin").eq(code))
-                    .and_where(Expr::col("recipient").eq(recipient))
-                    .order_by("id", Order::Asc)
+    /// Offers made from the result of dossier `code`, to `recipient` (or to anyone).
+    pub async fn offers_from_dossier(&self, code: &str, recipient: Option<&str>) -> Result<Vec<OfferRow>> {
+        let mut q = Query::select();
+        q.columns(OFFER_COLUMNS).from("offers").and_where(Expr::col("origin").eq(code));
+        if let Some(r) = recipient {
+            q.and_where(Expr::col("recipient").eq(r));
+        }
+        self.db.fetch_all(&q.order_by("id", Order::Asc).to_owned()).await
+    }
+
+    /// Hands an offer still open or postponed (at `version`) to another recipient, in the
+    /// audit log: a parent who applied for the child's services in a life-event bundle takes
+    /// over the offer the rules made to the other parent, which then leaves that inbox.
+    pub async fn readdress_offer(
+        &self,
+        id: i64,
+        version: i64,
+        recipient: &str,
+        actor: &crate::dossiers::Actor,
+    ) -> Result<OfferRow> {
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let n = tx
+            .execute(
+                &Query::update()
+                    .table("offers")
+                    .value("recipient", recipient)
+                    .value("version", version + 1)
+                    .and_where(Expr::col("id").eq(id))
+                    .and_where(Expr::col("version").eq(version))
+                    .and_where(Expr::col("status").is_in(["open", "postponed"]))
                     .to_owned(),
             )
-            .await
+            .await?;
+        if n == 0 {
+            let _ = tx.rollback().await;
+            let current = self.offer(id).await?;
+            return Err(StoreError::Conflict { state: current.status, version: current.version });
+        }
+        // The personal numbers stay in the offer; the log names the offer only.
+        crate::dossiers::audit(
+            &mut tx,
+            actor,
+            "offer.readdressed",
+            "offer",
+            &id.to_string(),
+            None,
+            None,
+            &json!({}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.offer(id).await
     }
 
     /// Offers made for one event.

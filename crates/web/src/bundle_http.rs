@@ -22,6 +22,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use sen_domain::bundle::{self, MISSING_DOCUMENTS_WORKING_DAYS};
+use sen_store::StoreError;
 use sen_store::bundles::{BundlePart, BundleRow};
 use sen_store::dossiers::NewFile;
 use sen_store::outbox::consumers;
@@ -298,11 +299,42 @@ impl AppState {
             }
             let principal = crate::auth::principal_for_user(self, b.user_id, None).await?;
             let me = principal.user.person_number.clone().unwrap_or_default();
-            let offers = self.store.offers_from_dossier(&d.code, &me).await?;
+            let offers = self.store.offers_from_dossier(&d.code, None).await?;
+            // Either parent named in the birth record may apply for the child's services; the
+            // rules address them to one parent, and the one who filed the bundle takes them over.
+            let record: Value = serde_json::from_str(&b.first_data).unwrap_or(Value::Null);
+            let parents: Vec<&str> = if b.kind == "birth" {
+                ["mother_id_number", "father_id_number"].iter().filter_map(|k| record[*k].as_str()).collect()
+            } else {
+                vec![]
+            };
+            let may_take =
+                |recipient: &str| recipient == me || (parents.contains(&me.as_str()) && parents.contains(&recipient));
             let mut parts = b.parts();
             for part in parts.iter_mut().filter(|p| p.status == "pending") {
-                let offer = offers.iter().find(|o| o.procedure_code == part.procedure_code && o.level >= 2);
-                let Some(o) = offer else {
+                let offer = offers
+                    .iter()
+                    .filter(|o| o.procedure_code == part.procedure_code && o.level >= 2 && may_take(&o.recipient))
+                    .min_by_key(|o| o.recipient != me);
+                let offer = match offer {
+                    Some(o) if o.recipient != me && o.state(today) != OfferState::Accepted => {
+                        let actor = self.actor(&principal, None);
+                        match self.store.readdress_offer(o.id, o.version, &me, &actor).await {
+                            Ok(taken) => Some(taken),
+                            // The other parent decided on it meanwhile: not ours to take.
+                            Err(StoreError::Conflict { .. }) => None,
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Some(o) if o.recipient != me => {
+                        // The other parent accepted it already: the child's dossier exists.
+                        part.status = "submitted".into();
+                        part.note = Some("Cha hoặc mẹ của trẻ đã nộp hồ sơ này từ hộp thư của mình.".into());
+                        continue;
+                    }
+                    other => other.cloned(),
+                };
+                let Some(o) = offer.as_ref() else {
                     part.status = "not_eligible".into();
                     part.note = Some(
                         "Theo dữ liệu của cơ quan nhà nước, thủ tục này chưa đủ điều kiện để chuẩn bị tự động; bạn có thể nộp riêng."

@@ -2369,6 +2369,87 @@ async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_doc
 }
 
 #[tokio::test]
+async fn a_birth_bundle_filed_by_the_father_takes_over_the_offers_made_to_the_mother() {
+    use sen_store::outbox::consumers;
+    on_both!(|s| {
+        let mother_number = s.store.user_by_username("congdan").await.unwrap().person_number.unwrap();
+        let father_number = s.store.user_by_username("congdan2").await.unwrap().person_number.unwrap();
+        let mother = s.store.person(&mother_number).await.unwrap();
+        let father = login(&s, "congdan2").await;
+        let today = sen_web::app::today();
+        let url = format!("{}/api/v1/bundles", s.base);
+        let birth = json!({"child_full_name": "Nguyễn Gia Bảo", "child_birth_date": today.to_string(), "child_sex": "Nam",
+            "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "ethnicity": "Kinh", "mother_full_name": mother.full_name,
+            "mother_id_number": mother_number, "father_full_name": "Nguyễn Văn Hùng", "father_id_number": father_number,
+            "relationship": "Cha"});
+        let notice = json!([{"component": "Giấy chứng sinh hoặc văn bản của người làm chứng", "filename": "chung-sinh.pdf", "content_type": "application/pdf", "content_base64": PDF}]);
+        let (st, b) = post(
+            &father,
+            url.clone(),
+            json!({"kind": "birth", "parts": ["1.001193", "1.004194", "1.011860"], "data": birth, "files": notice,
+                "part_data": {"1.011860": {"initial_facility": "Trạm Y tế phường Hoàn Kiếm"}}}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        let id = b["id"].as_i64().unwrap();
+        let first = b["parts"][0]["dossier_id"].as_i64().unwrap();
+        let agency = s.store.dossier(first).await.unwrap().agency_id;
+        for (u, roles) in [("motcua", ["reception", "specialist"]), ("lanhdao", ["approver", "specialist"])] {
+            let user = s.store.user_by_username(u).await.unwrap();
+            for r in roles {
+                let _ = s.store.grant_role(user.id, agency, r).await;
+            }
+        }
+        let (desk, approver) = (login(&s, "motcua").await, login(&s, "lanhdao").await);
+        for (u, body) in [
+            (&desk, json!({"action": "receive"})),
+            (&approver, json!({"action": "approve"})),
+            (&desk, json!({"action": "issue_result"})),
+        ] {
+            let (st, d) = post(u, format!("{}/api/v1/dossiers/{first}/actions", s.base), body).await;
+            assert_eq!(st, StatusCode::OK, "{d}");
+        }
+        let code = s.store.dossier(first).await.unwrap().code;
+        let event = s
+            .store
+            .outbox_pending(20)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event())
+            .find(|e| e.payload["dossier_code"] == code.as_str())
+            .unwrap();
+        for c in consumers::ALL {
+            s.store.apply_event(c, &event).await.unwrap();
+        }
+        // The rules address the child's offers to the mother.
+        let to_mother = s.store.offers_from_dossier(&code, Some(&mother_number)).await.unwrap();
+        assert!(to_mother.iter().any(|o| o.procedure_code == "1.011860"), "{to_mother:?}");
+        assert_eq!(s.state.follow_bundles(today).await.unwrap(), 1);
+        let (_, b) = get(&father, format!("{url}/{id}")).await;
+        assert_eq!(b["status"], "completed", "{b}");
+        let parts = b["parts"].as_array().unwrap();
+        assert!(parts.iter().all(|p| p["status"] == "submitted" && p["dossier_id"].is_i64()), "{b}");
+        // The father's dossiers, prepared from the state's data; the offers left the mother's inbox.
+        let card = parts.iter().find(|p| p["procedure_code"] == "1.011860").unwrap()["dossier_id"].as_i64().unwrap();
+        let (st, d) = get(&father, format!("{}/api/v1/dossiers/{card}", s.base)).await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+        assert_eq!(d["data"]["child_id_number"], event.payload["person_number"], "{d}");
+        let left: Vec<String> = s
+            .store
+            .offers_from_dossier(&code, Some(&mother_number))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.procedure_code)
+            .collect();
+        assert!(!left.iter().any(|c| c == "1.011860" || c == "1.004194"), "{left:?}");
+        let mother_user = login(&s, "congdan").await;
+        assert_eq!(get(&mother_user, format!("{}/api/v1/dossiers/{card}", s.base)).await.0, StatusCode::NOT_FOUND);
+    });
+}
+
+#[tokio::test]
 async fn petitions_are_routed_by_the_classifier_and_corrections_retrain_it() {
     on_both!(|s| {
         let citizen = login(&s, "congdan").await;
