@@ -2205,10 +2205,49 @@ async fn notifications_tell_people_what_happens_and_sms_retries_with_back_off() 
     }
 }
 
+/// The commune's desk and its leader (given the roles) receive, approve and issue the result
+/// of dossier `id`.
+async fn issue_result(s: &Server, id: i64) {
+    let agency = s.store.dossier(id).await.unwrap().agency_id;
+    for (u, roles) in [("motcua", ["reception", "specialist"]), ("lanhdao", ["approver", "specialist"])] {
+        let user = s.store.user_by_username(u).await.unwrap();
+        for r in roles {
+            let _ = s.store.grant_role(user.id, agency, r).await;
+        }
+    }
+    let (desk, approver) = (login(s, "motcua").await, login(s, "lanhdao").await);
+    for (u, body) in [
+        (&desk, json!({"action": "receive"})),
+        (&approver, json!({"action": "approve"})),
+        (&desk, json!({"action": "issue_result"})),
+    ] {
+        let (st, d) = post(u, format!("{}/api/v1/dossiers/{id}/actions", s.base), body).await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+    }
+}
+
+/// Delivers the registry change event of dossier `id`'s result to every consumer (the relay's
+/// job in `sen serve`): (the dossier's code, the event).
+async fn deliver_result_event(s: &Server, id: i64) -> (String, sen_store::outbox::Event) {
+    let code = s.store.dossier(id).await.unwrap().code;
+    let event = s
+        .store
+        .outbox_pending(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event())
+        .find(|e| e.payload["dossier_code"] == code.as_str())
+        .unwrap();
+    for c in sen_store::outbox::consumers::ALL {
+        s.store.apply_event(c, &event).await.unwrap();
+    }
+    (code, event)
+}
+
 #[tokio::test]
 async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_documents_is_refused_after_seven_working_days()
  {
-    use sen_store::outbox::consumers;
     on_both!(|s| {
         let citizen = login(&s, "congdan").await;
         let today = chrono::Utc::now().with_timezone(&sen_store::vn_offset()).date_naive();
@@ -2277,37 +2316,9 @@ async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_doc
         assert_eq!(get(&other, format!("{url}/{id}")).await.0, StatusCode::NOT_FOUND);
 
         // The commune registers the death; the later parts follow from its result.
-        let agency = s.store.dossier(first).await.unwrap().agency_id;
-        for (u, roles) in [("motcua", ["reception", "specialist"]), ("lanhdao", ["approver", "specialist"])] {
-            let user = s.store.user_by_username(u).await.unwrap();
-            for r in roles {
-                let _ = s.store.grant_role(user.id, agency, r).await;
-            }
-        }
-        let officer = login(&s, "motcua").await;
-        let approver = login(&s, "lanhdao").await;
-        for (u, body) in [
-            (&officer, json!({"action": "receive"})),
-            (&approver, json!({"action": "approve"})),
-            (&officer, json!({"action": "issue_result"})),
-        ] {
-            let (st, d) = post(u, format!("{}/api/v1/dossiers/{first}/actions", s.base), body).await;
-            assert_eq!(st, StatusCode::OK, "{d}");
-        }
+        issue_result(&s, first).await;
         assert_eq!(s.state.follow_bundles(today).await.unwrap(), 0, "not before the proactive consumer saw the event");
-        let code = s.store.dossier(first).await.unwrap().code;
-        let event = s
-            .store
-            .outbox_pending(20)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.event())
-            .find(|e| e.payload["dossier_code"] == code.as_str())
-            .unwrap();
-        for c in consumers::ALL {
-            s.store.apply_event(c, &event).await.unwrap();
-        }
+        deliver_result_event(&s, first).await;
         assert_eq!(s.state.follow_bundles(today).await.unwrap(), 1);
         let (_, b) = get(&citizen, format!("{url}/{id}")).await;
         assert_eq!(b["status"], "completed", "{b}");
@@ -2370,7 +2381,6 @@ async fn a_death_bundle_splits_into_the_dossiers_picked_and_a_bundle_missing_doc
 
 #[tokio::test]
 async fn a_birth_bundle_filed_by_the_father_takes_over_the_offers_made_to_the_mother() {
-    use sen_store::outbox::consumers;
     on_both!(|s| {
         let mother_number = s.store.user_by_username("congdan").await.unwrap().person_number.unwrap();
         let father_number = s.store.user_by_username("congdan2").await.unwrap().person_number.unwrap();
@@ -2393,35 +2403,8 @@ async fn a_birth_bundle_filed_by_the_father_takes_over_the_offers_made_to_the_mo
         assert_eq!(st, StatusCode::CREATED, "{b}");
         let id = b["id"].as_i64().unwrap();
         let first = b["parts"][0]["dossier_id"].as_i64().unwrap();
-        let agency = s.store.dossier(first).await.unwrap().agency_id;
-        for (u, roles) in [("motcua", ["reception", "specialist"]), ("lanhdao", ["approver", "specialist"])] {
-            let user = s.store.user_by_username(u).await.unwrap();
-            for r in roles {
-                let _ = s.store.grant_role(user.id, agency, r).await;
-            }
-        }
-        let (desk, approver) = (login(&s, "motcua").await, login(&s, "lanhdao").await);
-        for (u, body) in [
-            (&desk, json!({"action": "receive"})),
-            (&approver, json!({"action": "approve"})),
-            (&desk, json!({"action": "issue_result"})),
-        ] {
-            let (st, d) = post(u, format!("{}/api/v1/dossiers/{first}/actions", s.base), body).await;
-            assert_eq!(st, StatusCode::OK, "{d}");
-        }
-        let code = s.store.dossier(first).await.unwrap().code;
-        let event = s
-            .store
-            .outbox_pending(20)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.event())
-            .find(|e| e.payload["dossier_code"] == code.as_str())
-            .unwrap();
-        for c in consumers::ALL {
-            s.store.apply_event(c, &event).await.unwrap();
-        }
+        issue_result(&s, first).await;
+        let (code, event) = deliver_result_event(&s, first).await;
         // The rules address the child's offers to the mother.
         let to_mother = s.store.offers_from_dossier(&code, Some(&mother_number)).await.unwrap();
         assert!(to_mother.iter().any(|o| o.procedure_code == "1.011860"), "{to_mother:?}");
