@@ -29,9 +29,8 @@ struct Indexed {
     keywords: Vec<String>,
     /// The keywords' English stems (everyday English words sit among the keywords).
     keyword_stems: HashSet<String>,
-    english: HashSet<String>,
-    /// The English name's stems in order (for phrases).
-    english_words: Vec<String>,
+    /// The English name's stems, in order (phrases are read from it too).
+    english: Vec<String>,
     sector: HashSet<String>,
 }
 
@@ -124,7 +123,6 @@ impl CatalogueIndex {
                 keywords: folded_tokens(&d.keywords),
                 keyword_stems: folded_tokens(&d.keywords).iter().map(|t| stem(t)).collect(),
                 english: folded_tokens(&d.name_en).iter().map(|t| stem(t)).collect(),
-                english_words: folded_tokens(&d.name_en).iter().map(|t| stem(t)).collect(),
                 sector: folded_tokens(&d.sector).into_iter().collect(),
             })
             .collect();
@@ -149,7 +147,7 @@ impl CatalogueIndex {
         let stem_pairs = bigrams(&stems);
         self.docs.iter().find(|d| d.id == id).is_some_and(|d| {
             bigrams(&d.name).iter().any(|p| pairs.contains(p))
-                || bigrams(&d.english_words).iter().any(|p| stem_pairs.contains(p))
+                || bigrams(&d.english).iter().any(|p| stem_pairs.contains(p))
         })
     }
 

@@ -302,12 +302,13 @@ impl AppState {
             let offers = self.store.offers_from_dossier(&d.code, None).await?;
             // Either parent named in the birth record may apply for the child's services; the
             // rules address them to one parent, and the one who filed the bundle takes them over.
-            let record: Value = serde_json::from_str(&b.first_data).unwrap_or(Value::Null);
-            let parents: Vec<&str> = if b.kind == "birth" {
-                ["mother_id_number", "father_id_number"].iter().filter_map(|k| record[*k].as_str()).collect()
+            let record: Value = if b.kind == "birth" {
+                serde_json::from_str(&b.first_data).unwrap_or(Value::Null)
             } else {
-                vec![]
+                Value::Null
             };
+            let parents: Vec<&str> =
+                ["mother_id_number", "father_id_number"].iter().filter_map(|k| record[*k].as_str()).collect();
             let may_take =
                 |recipient: &str| recipient == me || (parents.contains(&me.as_str()) && parents.contains(&recipient));
             let mut parts = b.parts();
