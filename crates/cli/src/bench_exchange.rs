@@ -26,9 +26,14 @@ pub struct BenchExchangeArgs {
     /// People in the registries' database.
     #[arg(long, default_value_t = 5_000)]
     citizens: usize,
-    /// Where the three databases go (SQLite); default: a fresh temporary folder.
+    /// Where the databases go (SQLite); default: a fresh temporary folder.
     #[arg(long)]
     work: Option<PathBuf>,
+    /// Runs the two gateways as `sen gateway run` processes on this CPU only, and the rest
+    /// (callers, registry, directory) on the other CPUs: the gateways with CPU of their own,
+    /// as deployed, instead of sharing every core with the provider they front.
+    #[arg(long)]
+    gateway_cpu: Option<usize>,
 }
 
 const PORTAL: &str = "VN/GOV/VPCP/DVCQG";
@@ -167,19 +172,69 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
             max_conf_age: Duration::from_secs(3600),
         })
     };
-    let portal_store = sqlite(&work.join("portal-gw-db")).await?;
-    let provider_gw =
-        sen_gateway::start(gw("VN/GOV/BCA", &registry_dir, registry_server)?, registry_store.clone()).await?;
-    let portal_gw = sen_gateway::start(gw("VN/GOV/VPCP", &portal_dir, portal_server)?, portal_store.clone()).await?;
+    let (gateways, portal_client) = match args.gateway_cpu {
+        None => {
+            let portal_store = sqlite(&work.join("portal-gw-db")).await?;
+            let provider_store = sqlite(&work.join("registry-gw-db")).await?;
+            let provider_gw =
+                sen_gateway::start(gw("VN/GOV/BCA", &registry_dir, registry_server)?, provider_store.clone()).await?;
+            let portal_gw =
+                sen_gateway::start(gw("VN/GOV/VPCP", &portal_dir, portal_server)?, portal_store.clone()).await?;
+            let client = portal_gw.client_addr;
+            (
+                Gateways::InProcess {
+                    running: vec![portal_gw, provider_gw],
+                    stores: vec![portal_store, provider_store],
+                },
+                client,
+            )
+        }
+        Some(cpu) => {
+            let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            anyhow::ensure!(cpu < cpus && cpus >= 2, "--gateway-cpu {cpu}: this machine has CPUs 0..{}", cpus - 1);
+            let others: Vec<String> = (0..cpus).filter(|c| *c != cpu).map(|c| c.to_string()).collect();
+            pin_this_process(&others.join(","))?;
+            let directory = format!("http://{central_addr}");
+            let portal_client = free_port()?;
+            let provider = GatewayProcess::spawn(
+                cpu,
+                "VN/GOV/BCA",
+                &registry_dir,
+                &work.join("registry-gw-db"),
+                &directory,
+                free_port()?,
+                registry_server,
+            )?;
+            let portal = GatewayProcess::spawn(
+                cpu,
+                "VN/GOV/VPCP",
+                &portal_dir,
+                &work.join("portal-gw-db"),
+                &directory,
+                portal_client,
+                portal_server,
+            )?;
+            for g in [&provider, &portal] {
+                g.ready().await?;
+            }
+            (Gateways::Processes(vec![portal, provider]), portal_client)
+        }
+    };
+    println!(
+        "gateways: {}",
+        match args.gateway_cpu {
+            None => "in this process, sharing every CPU".to_string(),
+            Some(c) =>
+                format!("two `sen gateway run` processes on CPU {c}; callers, registry and directory on the others"),
+        }
+    );
 
     let people = registry_store.civil_event_subjects("birth", 2_000).await?;
     anyhow::ensure!(!people.is_empty(), "the registry holds no one");
     let direct: Vec<String> =
         people.iter().map(|n| format!("http://{registry_addr}/registry/residence/persons/{n}")).collect();
-    let through: Vec<String> = people
-        .iter()
-        .map(|n| format!("http://{}/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{n}", portal_gw.client_addr))
-        .collect();
+    let through: Vec<String> =
+        people.iter().map(|n| format!("http://{portal_client}/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{n}")).collect();
     // Warm both paths (connections, caches).
     load(Arc::new(direct.clone()), args.clients, 2).await;
     load(Arc::new(through.clone()), args.clients, 2).await;
@@ -204,15 +259,116 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
         100.0 * g.rate / d.rate.max(1e-9),
         g.p99 - d.p99
     );
-    let recorded = portal_store.exchange_message_count().await.context("records")?;
+    let recorded = gateways.stop(&work).await?;
     println!("records written by the portal's gateway: {recorded}");
-    portal_gw.stop().await;
-    provider_gw.stop().await;
-    for s in [portal_store, registry_store, central_store] {
+    for s in [registry_store, central_store] {
         s.close().await;
     }
     if args.work.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
+    Ok(())
+}
+
+/// The two gateways of a run: tasks of this process, or processes of their own.
+enum Gateways {
+    InProcess { running: Vec<sen_gateway::Running>, stores: Vec<Store> },
+    Processes(Vec<GatewayProcess>),
+}
+
+impl Gateways {
+    /// Stops both and counts the messages the portal's gateway (the first) recorded.
+    async fn stop(self, work: &Path) -> anyhow::Result<u64> {
+        match self {
+            Gateways::InProcess { running, stores } => {
+                for r in running {
+                    r.stop().await;
+                }
+                let recorded = stores[0].exchange_message_count().await.context("records")?;
+                for s in stores {
+                    s.close().await;
+                }
+                Ok(recorded)
+            }
+            Gateways::Processes(children) => {
+                drop(children);
+                let store = sqlite(&work.join("portal-gw-db")).await?;
+                let recorded = store.exchange_message_count().await.context("records")?;
+                store.close().await;
+                Ok(recorded)
+            }
+        }
+    }
+}
+
+/// `sen gateway run` in a process of its own, pinned to one CPU (`taskset`), killed on drop.
+struct GatewayProcess {
+    child: std::process::Child,
+    client: SocketAddr,
+}
+
+impl GatewayProcess {
+    fn spawn(
+        cpu: usize,
+        member: &str,
+        dir: &Path,
+        data: &Path,
+        directory: &str,
+        client: SocketAddr,
+        server: SocketAddr,
+    ) -> anyhow::Result<GatewayProcess> {
+        let exe = std::env::current_exe()?;
+        let child = std::process::Command::new("taskset")
+            .arg("-c")
+            .arg(cpu.to_string())
+            .arg(exe)
+            .args(["gateway", "run", "--member", member, "--directory", directory])
+            .arg("--dir")
+            .arg(dir)
+            .arg("--data")
+            .arg(data)
+            .arg("--client-listen")
+            .arg(client.to_string())
+            .arg("--server-listen")
+            .arg(server.to_string())
+            .env("SEN_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start `taskset … sen gateway run` (taskset is in util-linux)")?;
+        Ok(GatewayProcess { child, client })
+    }
+
+    /// Waits until its client proxy answers.
+    async fn ready(&self) -> anyhow::Result<()> {
+        let url = format!("http://{}/healthz", self.client);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(&url).await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the gateway at {} did not start", self.client);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Keeps every thread of this process (and those it starts later) on `cpus` (`taskset -a -p`).
+fn pin_this_process(cpus: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("cannot run taskset (util-linux)")?;
+    anyhow::ensure!(status.success(), "taskset could not pin this process to CPUs {cpus}");
     Ok(())
 }

@@ -786,3 +786,33 @@ async fn an_email_survives_a_crash_mid_send_and_arrives_once_at_a_real_smtp_serv
     let _ = smtp.kill();
     let _ = smtp.wait();
 }
+
+/// `sen bench-exchange --gateway-cpu`: both gateways run as `sen gateway run` processes pinned
+/// to one CPU, every call passes through them without an error, and the portal's gateway
+/// recorded each one.
+#[test]
+fn the_exchange_benchmark_runs_its_gateways_as_processes_on_a_cpu_of_their_own() {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    assert!(cpus >= 2, "this test needs two CPUs (the benchmark pins its gateways to one of them)");
+    let work = std::env::temp_dir().join(format!("sen-bench-exchange-test-{}", std::process::id()));
+    let out = Command::new(SEN)
+        .args(["bench-exchange", "--clients", "2", "--seconds", "1", "--citizens", "300"])
+        .args(["--gateway-cpu", &(cpus - 1).to_string(), "--work"])
+        .arg(&work)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("processes on CPU {}", cpus - 1)), "{text}");
+    let line = |start: &str| text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{start}: {text}"));
+    for phase in ["direct to the registry", "through two gateways"] {
+        assert!(line(phase).contains(" 0 errors"), "{text}");
+    }
+    let calls: u64 =
+        line("through two gateways").split('(').nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let recorded: u64 = line("records written").rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(calls > 0, "{text}");
+    // Warm-up calls are recorded too.
+    assert!(recorded >= calls, "{text}");
+    let _ = std::fs::remove_dir_all(&work);
+}

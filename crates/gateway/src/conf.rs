@@ -22,8 +22,8 @@ use crate::GatewayError;
 pub struct Conf {
     pub directory: Directory,
     pub generated_at: DateTime<Utc>,
-    /// Ed25519 message keys by gateway id.
-    keys: HashMap<i64, [u8; 32]>,
+    /// Ed25519 message keys by gateway id, decoded.
+    keys: HashMap<i64, ed25519_dalek::VerifyingKey>,
 }
 
 impl Conf {
@@ -36,13 +36,14 @@ impl Conf {
             .filter_map(|g| {
                 let der = base64::engine::general_purpose::STANDARD.decode(&g.message_cert).ok()?;
                 let c = cert::cert_from_der(&der).ok()?;
-                Some((g.id, cert::ed25519_public_key(&c).ok()?))
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&cert::ed25519_public_key(&c).ok()?).ok()?;
+                Some((g.id, key))
             })
             .collect();
         Conf { directory, generated_at, keys }
     }
 
-    pub fn message_key(&self, gateway: &Gateway) -> Option<&[u8; 32]> {
+    pub fn message_key(&self, gateway: &Gateway) -> Option<&ed25519_dalek::VerifyingKey> {
         self.keys.get(&gateway.id)
     }
 

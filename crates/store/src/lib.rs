@@ -174,6 +174,9 @@ impl Store {
                 SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections.min(8))
                     .min_connections(1)
+                    // A connection to a local file cannot have been hung up on: pinging it
+                    // before each use would only add a round trip to its worker thread.
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?,

@@ -332,6 +332,8 @@ pub async fn usage(State(st): State<AppState>, headers: HeaderMap, body: axum::b
     let key = sen_trust::cert::cert_from_der(&der)
         .and_then(|c| sen_trust::cert::ed25519_public_key(&c))
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map_err(|_| AppError::Internal("the gateway's message key is not an Ed25519 point".into()))?;
     let signature = headers.get(sen_exchange::message::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     sen_exchange::message::verify(
         &key,
