@@ -431,6 +431,18 @@ fn milestones(sex: &str, day: NaiveDate) -> Vec<(&'static str, u32)> {
     vec![("6", 72), ("14", 168), ("17", 204), ("retirement", retire)]
 }
 
+/// An update of offer `id` that applies only while the offer is still open or postponed at
+/// `version`, and moves its version on (the recipient has not decided yet; nobody changed it).
+fn undecided_offer(id: i64, version: i64) -> sea_query::UpdateStatement {
+    Query::update()
+        .table("offers")
+        .value("version", version + 1)
+        .and_where(Expr::col("id").eq(id))
+        .and_where(Expr::col("version").eq(version))
+        .and_where(Expr::col("status").is_in(["open", "postponed"]))
+        .to_owned()
+}
+
 impl Store {
     /// Every rule, by key.
     pub async fn proactive_rules(&self) -> Result<Vec<StoredRule>> {
@@ -567,18 +579,7 @@ impl Store {
     ) -> Result<OfferRow> {
         let now = Utc::now();
         let mut tx = self.db.begin_write().await?;
-        let n = tx
-            .execute(
-                &Query::update()
-                    .table("offers")
-                    .value("recipient", recipient)
-                    .value("version", version + 1)
-                    .and_where(Expr::col("id").eq(id))
-                    .and_where(Expr::col("version").eq(version))
-                    .and_where(Expr::col("status").is_in(["open", "postponed"]))
-                    .to_owned(),
-            )
-            .await?;
+        let n = tx.execute(undecided_offer(id, version).value("recipient", recipient)).await?;
         if n == 0 {
             let _ = tx.rollback().await;
             let current = self.offer(id).await?;
@@ -618,8 +619,8 @@ impl Store {
     /// Records the recipient's decision on an offer still open (or postponed) at `version`.
     pub async fn decide_offer(&self, id: i64, version: i64, decision: OfferDecision) -> Result<OfferRow> {
         let now = Utc::now();
-        let mut q = Query::update();
-        q.table("offers").value("version", version + 1).value("decided_at", now);
+        let mut q = undecided_offer(id, version);
+        q.value("decided_at", now);
         match decision {
             OfferDecision::Postpone { until } => {
                 q.value("status", "postponed").value("postponed_until", until);
@@ -631,9 +632,6 @@ impl Store {
                 q.value("status", "accepted").value("dossier_id", dossier_id);
             }
         }
-        q.and_where(Expr::col("id").eq(id))
-            .and_where(Expr::col("version").eq(version))
-            .and_where(Expr::col("status").is_in(["open", "postponed"]));
         let n = self.db.execute(&q).await?;
         let current = self.offer(id).await?;
         if n == 0 {

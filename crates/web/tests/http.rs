@@ -1854,30 +1854,12 @@ async fn a_registered_birth_offers_prepared_dossiers_that_the_parent_confirms_in
         )
         .await;
         assert_eq!(st, StatusCode::CREATED, "{sub}");
-        let desk = login(&s, "motcua").await;
-        let approver = login(&s, "lanhdao").await;
         let id = sub["id"].as_i64().unwrap();
-        for (u, body) in [
-            (&desk, json!({"action": "receive"})),
-            (&approver, json!({"action": "approve"})),
-            (&desk, json!({"action": "issue_result"})),
-        ] {
-            let (st, d) = post(u, format!("{}/api/v1/dossiers/{id}/actions", s.base), body).await;
-            assert_eq!(st, StatusCode::OK, "{d}");
-        }
+        issue_result(&s, id).await;
+        let desk = login(&s, "motcua").await;
         // The registry's change event reaches the proactive consumer (the relay's job in `sen serve`).
-        let event = s
-            .store
-            .outbox_pending(10)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|e| e.topic == "civil-status.birth-registered")
-            .unwrap()
-            .event();
-        for c in consumers::ALL {
-            s.store.apply_event(c, &event).await.unwrap();
-        }
+        let (_, event) = deliver_result_event(&s, id).await;
+        assert_eq!(event.topic, "civil-status.birth-registered");
         let (st, offers) = get(&parent, format!("{}/api/v1/me/offers", s.base)).await;
         assert_eq!(st, StatusCode::OK, "{offers}");
         let ours: Vec<&Value> =
