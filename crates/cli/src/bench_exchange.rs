@@ -282,6 +282,7 @@ impl Gateways {
         match self {
             Gateways::InProcess { running, stores } => {
                 for r in running {
+                    r.flush_records().await?;
                     r.stop().await;
                 }
                 let recorded = stores[0].exchange_message_count().await.context("records")?;
@@ -292,7 +293,13 @@ impl Gateways {
             }
             Gateways::Processes(children) => {
                 drop(children);
+                // Killed: what their journals hold reaches the database when reopened.
                 let store = sqlite(&work.join("portal-gw-db")).await?;
+                let portal = ClientId::parse(PORTAL).map_err(anyhow::Error::msg)?.member;
+                let journal =
+                    sen_gateway::proxy::message_journal(&store, &work.join("portal-gw"), &portal, "GW1").await?;
+                journal.flush().await?;
+                drop(journal);
                 let recorded = store.exchange_message_count().await.context("records")?;
                 store.close().await;
                 Ok(recorded)

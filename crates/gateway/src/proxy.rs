@@ -14,7 +14,10 @@
 //!    answers this request and is signed by it, records the message and answers.
 //!
 //! A message is answered only once it is recorded: if the record cannot be written, the
-//! caller gets `…DatabaseError` instead of the answer.
+//! caller gets `…DatabaseError` instead of the answer. Records are made durable in the
+//! gateway's write-ahead journal (`<dir>/journal`, see [`sen_store::journal`]) and reach its
+//! database within a fraction of a second; monitoring and usage reports import what is
+//! journaled before they read.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +39,7 @@ use sen_exchange::route::{self, Route};
 use sen_exchange::{ClientId, Gateway, MemberId};
 use sen_store::Store;
 use sen_store::exchange_log::{ExchangeMessage, Side};
+use sen_store::journal::Journal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -84,6 +88,8 @@ struct Inner {
     owner: MemberId,
     code: String,
     store: Store,
+    /// Message records, durable before a message is answered.
+    journal: Journal<ExchangeMessage>,
     conf: ConfHolder,
     message_key: ed25519_dalek::SigningKey,
     /// To peer gateways, over mutual TLS.
@@ -97,6 +103,7 @@ pub struct Running {
     pub client_addr: SocketAddr,
     pub server_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
+    inner: Arc<Inner>,
 }
 
 impl Running {
@@ -113,12 +120,30 @@ impl Running {
         }
     }
 
+    /// Returns once every message answered so far is in the gateway's database (its records
+    /// are durable from the moment it is answered, in the journal).
+    pub async fn flush_records(&self) -> Result<(), GatewayError> {
+        Ok(self.inner.journal.flush().await?)
+    }
+
     /// Runs until the process is stopped.
     pub async fn wait(mut self) {
         if let Some(t) = self.tasks.pop() {
             let _ = t.await;
         }
     }
+}
+
+/// Opens the journal of message records of gateway `owner/code` whose folder is `dir`, on
+/// its database `store`: what it holds from an earlier run is imported first. `start` does;
+/// a tool that reads a stopped gateway's records does too.
+pub async fn message_journal(
+    store: &Store,
+    dir: &std::path::Path,
+    owner: &MemberId,
+    code: &str,
+) -> Result<Journal<ExchangeMessage>, GatewayError> {
+    Ok(store.message_journal(&dir.join("journal"), &format!("exchange_messages {owner}/{code}")).await?)
 }
 
 /// Starts a gateway on `store` (its own database, migrated).
@@ -150,11 +175,13 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
         .pool_max_idle_per_host(256)
         .build()
         .map_err(|e| GatewayError::Config(e.to_string()))?;
+    let journal = message_journal(&store, &cfg.dir, &cfg.owner, &cfg.code).await?;
     let inner = Arc::new(Inner {
         max_conf_age: cfg.max_conf_age,
         owner: cfg.owner.clone(),
         code: cfg.code.clone(),
         store: store.clone(),
+        journal,
         conf,
         message_key: creds.message_key.clone(),
         peers,
@@ -191,7 +218,7 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
         tokio::spawn(serve_connections(client_listener, None, client_app)),
     ];
     tracing::info!(%client_addr, %server_addr, gateway = %format!("{}/{}", cfg.owner, cfg.code), "gateway started");
-    Ok(Running { client_addr, server_addr, tasks })
+    Ok(Running { client_addr, server_addr, tasks, inner })
 }
 
 async fn refresher(gw: Arc<Inner>, every: Duration) {
@@ -223,6 +250,10 @@ async fn usage_reporter(gw: Arc<Inner>, directory_url: String, every: Duration) 
     loop {
         tick.tick().await;
         let today = chrono::Utc::now().date_naive();
+        if let Err(e) = gw.journal.flush().await {
+            tracing::warn!(error = %e, "usage not counted: the journal could not be imported");
+            continue;
+        }
         for day in [today - chrono::Duration::days(1), today] {
             let from = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
             let usage = match gw.store.exchange_usage(from, from + chrono::Duration::days(1)).await {
@@ -472,6 +503,10 @@ struct MonitoringQuery {
 async fn monitoring(State(gw): State<Arc<Inner>>, q: axum::extract::Query<MonitoringQuery>) -> Response {
     let minutes = q.minutes.unwrap_or(60).clamp(1, 7 * 24 * 60);
     let since = Utc::now() - chrono::Duration::minutes(i64::from(minutes));
+    if let Err(e) = gw.journal.flush().await {
+        tracing::error!(error = %e, "the journal could not be imported for monitoring");
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     match gw.store.exchange_monitoring(since).await {
         Ok(stats) => axum::Json(json!({
             "gateway": format!("{}/{}", gw.owner, gw.code), "since": since, "services": stats,
@@ -523,7 +558,7 @@ async fn client_proxy(State(gw): State<Arc<Inner>>, req: Request) -> Response {
         Ok(answer) => (answer.status, answer.error_type.clone(), answer.into_response(&rec)),
         Err(e) => (e.status(), Some(e.type_string()), answer_error(&e, &message_id)),
     };
-    if let Err(e) = gw.store.record_exchange_message(rec.finish(Side::Client, status, error_type)).await {
+    if let Err(e) = gw.journal.append(rec.finish(Side::Client, status, error_type)).await {
         tracing::error!(error = %e, "the message record could not be written");
         return answer_error(
             &ExchangeError::client_proxy(
@@ -759,7 +794,7 @@ async fn server_proxy(State(gw): State<Arc<Inner>>, req: Request) -> Response {
     rec.response_digest = Some(digest);
     rec.response_signature = Some(signature.clone());
     let request_hash = rec.request_hash.clone();
-    if let Err(e) = gw.store.record_exchange_message(rec.finish(Side::Provider, status, error_type.clone())).await {
+    if let Err(e) = gw.journal.append(rec.finish(Side::Provider, status, error_type.clone())).await {
         tracing::error!(error = %e, "the message record could not be written");
         let e = ExchangeError::server_proxy(
             Fault::DatabaseError,

@@ -249,6 +249,14 @@ impl Exchange {
         self.call(client, reqwest::Method::GET, target).await
     }
 
+    /// Waits until both gateways' journaled records are in their databases.
+    async fn flush_records(&self) {
+        self.portal.flush_records().await.unwrap();
+        if let Some(r) = &self.registry {
+            r.flush_records().await.unwrap();
+        }
+    }
+
     async fn stop(mut self) {
         self.portal.stop().await;
         if let Some(r) = self.registry.take() {
@@ -289,6 +297,7 @@ async fn registry_data_travels_signed_and_recorded_on_both_sides() {
         assert!(body["permanent_residence"]["address"].as_str().is_some());
 
         // Both gateways recorded the message: same id and request hash, digests, no payload.
+        x.flush_records().await;
         let mine = x.portal_store.exchange_message(&id).await.unwrap();
         let theirs = x.registry_store.exchange_message(&id).await.unwrap();
         assert_eq!((mine.len(), theirs.len()), (1, 1));
@@ -330,6 +339,7 @@ async fn registry_data_travels_signed_and_recorded_on_both_sides() {
         assert_eq!(listed["reads"][0]["digest"], reads[1].digest().as_str());
 
         // Both logs hold the records and verify.
+        x.flush_records().await;
         for store in [&x.portal_store, &x.registry_store] {
             store.sequence_log(10_000).await.unwrap();
             let report = sen_web::trust::verify_log(store).await.unwrap();
@@ -471,6 +481,7 @@ async fn the_provider_gateway_refuses_strangers_and_tampered_messages() {
     let root_pem = std::fs::read_to_string(x.registry_cfg.dir.join("ca.crt")).unwrap();
     let base = format!("https://{}", x.registry_cfg.server_listen);
     let target = format!("/r1/VN/GOV/BCA/CSDLQGDC/residence/persons/{}", x.person);
+    x.flush_records().await;
     let before = x.registry_store.exchange_message_count().await.unwrap();
 
     // No client certificate.
@@ -558,6 +569,7 @@ async fn the_provider_gateway_refuses_strangers_and_tampered_messages() {
         .unwrap();
     assert_eq!(error_type(&r), "Server.ServerProxy.InvalidSignatureValue");
     // Every refusal is recorded, signed, and nothing reached the provider.
+    x.flush_records().await;
     let after = x.registry_store.exchange_message_count().await.unwrap();
     assert_eq!(after - before, 6);
     x.stop().await;
@@ -601,7 +613,9 @@ async fn a_provider_gateway_restarted_mid_traffic_loses_nothing_acknowledged() {
             assert_eq!(*status, 500);
             assert!(kind.starts_with("Server.ClientProxy.NetworkError"), "{kind}");
         }
-        // Every call answered 200 is recorded on both sides.
+        // Every call answered 200 is recorded on both sides (what the stopped gateway had
+        // journaled was imported when it started again).
+        x.flush_records().await;
         for (_, _, id) in &ok {
             assert_eq!(x.portal_store.exchange_message(id).await.unwrap().len(), 1);
             assert_eq!(x.registry_store.exchange_message(id).await.unwrap().len(), 1, "{id}");

@@ -1,12 +1,13 @@
 //! A gateway's record of the messages it passed (issue #4): one row per message and side in
 //! `exchange_messages`, and the same facts as an entry of the tamper-evident log, written in
-//! one transaction through the group commit. Digests and signatures only: a payload is never
+//! one transaction. A record is made durable first in the gateway's write-ahead journal
+//! ([`crate::journal`]), which imports it here shortly after. Digests and signatures only: a payload is never
 //! stored, and neither is a request's target (it may hold a personal number), which the
 //! request hash covers.
 
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Order, Query};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::exec::Tx;
@@ -33,7 +34,7 @@ impl Side {
 }
 
 /// One message as a gateway records it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ExchangeMessage {
     /// `X-Road-Id`.
     pub message_id: String,
@@ -269,9 +270,15 @@ impl Store {
         Ok(ExchangeActivity { registered: registered.n, active: rows.into_iter().map(|r| r.subsystem).collect() })
     }
 
-    /// Records a message durably (with its log entry) before the gateway answers.
-    pub async fn record_exchange_message(&self, message: ExchangeMessage) -> Result<()> {
-        self.message_log.submit(message).await
+    /// Opens a gateway's journal of message records in `dir` (see [`crate::journal`]), known
+    /// in this database as `name` (the gateway's own, so that gateways sharing a database keep
+    /// apart): records journaled before a stop are imported first.
+    pub async fn message_journal(
+        &self,
+        dir: &std::path::Path,
+        name: &str,
+    ) -> Result<crate::journal::Journal<ExchangeMessage>> {
+        crate::journal::Journal::open(self.db.clone(), dir, name).await
     }
 
     /// The records of a message, by `X-Road-Id` (both sides, when both gateways share a database).

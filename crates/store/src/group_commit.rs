@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Something written in groups: how a batch of them goes into one transaction.
-pub(crate) trait Batched: Send + Sync + 'static {
+pub trait Batched: Send + Sync + 'static {
     type Out: Send + 'static;
     /// Writes `items` in `tx`; a refusal of one item is its own `Err`, a database error the
     /// outer one (and then the batch is written again one item at a time).

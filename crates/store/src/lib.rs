@@ -19,6 +19,7 @@ pub mod exchange;
 pub mod exchange_log;
 mod exec;
 pub mod group_commit;
+pub mod journal;
 pub mod log;
 pub mod models;
 pub mod notify;
@@ -62,6 +63,9 @@ pub enum StoreError {
     Closed,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A write-ahead journal's files (see [`journal`]).
+    #[error("journal: {0}")]
+    Journal(String),
 }
 
 impl StoreError {
@@ -101,8 +105,6 @@ impl StoreConfig {
 pub struct Store {
     pub(crate) db: Db,
     pub(crate) submitter: Arc<group_commit::GroupCommit<dossiers::NewDossier>>,
-    /// The exchange gateway's message records (see [`exchange_log`]).
-    pub(crate) message_log: Arc<group_commit::GroupCommit<exchange_log::ExchangeMessage>>,
     /// The registries' records of reads (see [`data_reads`]).
     pub(crate) data_reads: Arc<group_commit::GroupCommit<data_reads::DataRead>>,
     /// Log tiles already read (their stored prefixes never change).
@@ -197,7 +199,6 @@ impl Store {
     fn assemble(db: Db, group_commit_max: usize, checkpointer: Option<Arc<WalCheckpointer>>) -> Store {
         Store {
             submitter: Arc::new(group_commit::GroupCommit::start(db.clone(), group_commit_max)),
-            message_log: Arc::new(group_commit::GroupCommit::start(db.clone(), group_commit_max)),
             data_reads: Arc::new(group_commit::GroupCommit::start(db.clone(), group_commit_max)),
             db,
             tiles: Default::default(),
@@ -257,7 +258,6 @@ impl Store {
 
     pub async fn close(&self) {
         self.submitter.close().await;
-        self.message_log.close().await;
         self.data_reads.close().await;
         if let Some(c) = &self.checkpointer {
             c.0.abort();

@@ -525,6 +525,22 @@ pub fn migrations() -> Vec<Migration> {
             ],
             drops: vec![],
         },
+        Migration {
+            version: 25,
+            name: "write-ahead journals",
+            // How far each write-ahead journal (see `crate::journal`) was imported, written in
+            // the transaction that imports: a gateway's message records.
+            tables: vec![
+                Table::create()
+                    .table("journal_positions")
+                    .if_not_exists()
+                    .col(ColumnDef::new("name").text().not_null().primary_key())
+                    .col(big("position"))
+                    .to_owned(),
+            ],
+            indexes: vec![],
+            drops: vec![],
+        },
     ]
 }
 

@@ -1023,3 +1023,116 @@ async fn open_data_datasets_keep_their_dictionary_and_replace_their_resources() 
         assert!(s.reuses(None, 10).await.unwrap().is_empty());
     }
 }
+
+/// Where a store lives, to connect to it again as a restarted process would.
+enum Place {
+    Sqlite(std::path::PathBuf),
+    Postgres(String, String),
+}
+
+impl Place {
+    fn all(what: &str) -> Vec<Place> {
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("sen-store-{what}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut v = vec![Place::Sqlite(dir)];
+        if let Ok(url) = std::env::var("SEN_TEST_POSTGRES_URL") {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            v.push(Place::Postgres(url, format!("{what}{}_{n}_{nanos}", std::process::id())));
+        }
+        v
+    }
+
+    async fn connect(&self) -> Store {
+        let s = match self {
+            Place::Sqlite(dir) => Store::connect(&StoreConfig::sqlite_in(dir)).await.unwrap(),
+            Place::Postgres(url, schema) => Store::connect_postgres_schema(url, schema).await.unwrap(),
+        };
+        s.migrate().await.unwrap();
+        s
+    }
+}
+
+fn message(i: usize) -> sen_store::exchange_log::ExchangeMessage {
+    sen_store::exchange_log::ExchangeMessage {
+        message_id: format!("m-{i}"),
+        side: "client".into(),
+        client: "VN/GOV/VPCP/DVCQG".into(),
+        service: "VN/GOV/BCA/CSDLQGDC/residence".into(),
+        method: "GET".into(),
+        request_hash: format!("hash-{i}"),
+        request_signature: Some("sig".into()),
+        response_digest: Some("digest".into()),
+        response_signature: Some("sig".into()),
+        status: 200,
+        error_type: None,
+        peer: Some("VN/GOV/BCA/GW1".into()),
+        started_at: Utc::now(),
+        duration_us: 1000,
+    }
+}
+
+async fn recorded(s: &Store) -> u64 {
+    let stats = s.exchange_monitoring(Utc::now() - chrono::Duration::hours(1)).await.unwrap();
+    stats.iter().map(|x| x.count).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journaled_records_reach_the_database_once_even_when_it_went_away_before_import() {
+    for place in Place::all("journal") {
+        let dir = std::env::temp_dir().join(format!(
+            "sen-journal-it-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let name = "exchange_messages VN/GOV/VPCP/GW1";
+        let store = place.connect().await;
+        let journal = store.message_journal(&dir, name).await.unwrap();
+        let journal = std::sync::Arc::new(journal);
+        let append = |range: std::ops::Range<usize>| {
+            let journal = journal.clone();
+            async move {
+                let tasks: Vec<_> = range
+                    .map(|i| {
+                        let journal = journal.clone();
+                        tokio::spawn(async move { journal.append(message(i)).await })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap().unwrap();
+                }
+            }
+        };
+        // Acknowledged and imported.
+        append(0..100).await;
+        journal.flush().await.unwrap();
+        assert_eq!(recorded(&store).await, 100);
+        // Acknowledged (on disk), then the database goes away and the process stops before
+        // (some of) them were imported.
+        append(100..300).await;
+        store.close().await;
+        drop(journal);
+
+        // Started again: what the journal holds past the imported position is imported, once.
+        let store = place.connect().await;
+        let journal = store.message_journal(&dir, name).await.unwrap();
+        assert_eq!(journal.waiting(), 0);
+        assert_eq!(recorded(&store).await, 300);
+        for i in [0, 150, 299] {
+            assert_eq!(store.exchange_message(&format!("m-{i}")).await.unwrap().len(), 1, "m-{i}");
+        }
+        // Each record is in the tamper-evident log too.
+        store.sequence_log(10_000).await.unwrap();
+        assert_eq!(store.log_head().await.unwrap().0, 300);
+        // And writing goes on after what was read back.
+        journal.append(message(300)).await.unwrap();
+        drop(journal);
+        let journal = store.message_journal(&dir, name).await.unwrap();
+        journal.flush().await.unwrap();
+        assert_eq!(recorded(&store).await, 301);
+        drop(journal);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -175,6 +175,7 @@ impl From<StoreError> for AppError {
                 version: None,
             },
             StoreError::Closed => AppError::Internal("store closed".into()),
+            StoreError::Journal(e) => AppError::Internal(format!("journal: {e}")),
             StoreError::Database(e) => AppError::Internal(e.to_string()),
         }
     }
