@@ -23,6 +23,10 @@ pub struct BenchExchangeArgs {
     /// Seconds per phase (direct, then through the gateways).
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Rounds of the two phases, one after the other: a shared machine's speed drifts, and
+    /// alternating keeps the comparison side by side; the figures are over all rounds.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// People in the registries' database.
     #[arg(long, default_value_t = 5_000)]
     citizens: usize,
@@ -74,9 +78,36 @@ struct Phase {
     calls: u64,
     errors: u64,
     bytes: u64,
-    rate: f64,
-    p50: f64,
-    p99: f64,
+    seconds: f64,
+    /// Every call's time, sorted.
+    times: Vec<Duration>,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.calls as f64 / self.seconds.max(1e-9)
+    }
+
+    /// The `p` quantile of the call times, in milliseconds.
+    fn percentile(&self, p: f64) -> f64 {
+        if self.times.is_empty() {
+            return 0.0;
+        }
+        self.times[((self.times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
+    }
+
+    /// All rounds' calls as one phase.
+    fn merged(phases: &[Phase]) -> Phase {
+        let mut times: Vec<Duration> = phases.iter().flat_map(|p| p.times.iter().copied()).collect();
+        times.sort();
+        Phase {
+            calls: phases.iter().map(|p| p.calls).sum(),
+            errors: phases.iter().map(|p| p.errors).sum(),
+            bytes: phases.iter().map(|p| p.bytes).sum(),
+            seconds: phases.iter().map(|p| p.seconds).sum(),
+            times,
+        }
+    }
 }
 
 async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
@@ -114,22 +145,9 @@ async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
         errors += e;
         bytes += b;
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
     times.sort();
-    let pct = |p: f64| {
-        if times.is_empty() {
-            return 0.0;
-        }
-        times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
-    };
-    Phase {
-        calls: times.len() as u64,
-        errors,
-        bytes,
-        rate: times.len() as f64 / elapsed,
-        p50: pct(0.5),
-        p99: pct(0.99),
-    }
+    Phase { calls: times.len() as u64, errors, bytes, seconds, times }
 }
 
 pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
@@ -239,25 +257,42 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
     load(Arc::new(direct.clone()), args.clients, 2).await;
     load(Arc::new(through.clone()), args.clients, 2).await;
 
-    println!("{} callers, {} s per phase", args.clients, args.seconds);
-    let d = load(Arc::new(direct), args.clients, args.seconds).await;
-    let g = load(Arc::new(through), args.clients, args.seconds).await;
+    println!("{} callers, {} rounds of {} s per phase", args.clients, args.rounds.max(1), args.seconds);
+    let (direct, through) = (Arc::new(direct), Arc::new(through));
+    let (mut ds, mut gs, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=args.rounds.max(1) {
+        let d = load(direct.clone(), args.clients, args.seconds).await;
+        let g = load(through.clone(), args.clients, args.seconds).await;
+        kept.push(100.0 * g.rate() / d.rate().max(1e-9));
+        println!(
+            "round {round}: direct {:.0}/s, through the gateways {:.0}/s: {:.0}% kept, {:+.2} ms at p99",
+            d.rate(),
+            g.rate(),
+            kept[kept.len() - 1],
+            g.percentile(0.99) - d.percentile(0.99)
+        );
+        ds.push(d);
+        gs.push(g);
+    }
+    let (d, g) = (Phase::merged(&ds), Phase::merged(&gs));
     let size = |p: &Phase| p.bytes.checked_div(p.calls).unwrap_or(0);
     for (name, p) in [("direct to the registry", &d), ("through two gateways", &g)] {
         println!(
             "{name:<24} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} calls, {} errors, {} B each)",
-            p.rate,
-            p.p50,
-            p.p99,
+            p.rate(),
+            p.percentile(0.5),
+            p.percentile(0.99),
             p.calls,
             p.errors,
             size(p)
         );
     }
+    kept.sort_by(f64::total_cmp);
     println!(
-        "gateways keep {:.0}% of the direct throughput and add {:.2} ms at p99 (budget: ≥ 50%, < 10 ms)",
-        100.0 * g.rate / d.rate.max(1e-9),
-        g.p99 - d.p99
+        "gateways keep {:.0}% of the direct throughput (rounds: {}) and add {:.2} ms at p99 (budget: ≥ 50%, < 10 ms)",
+        100.0 * g.rate() / d.rate().max(1e-9),
+        kept.iter().map(|k| format!("{k:.0}%")).collect::<Vec<_>>().join(", "),
+        g.percentile(0.99) - d.percentile(0.99)
     );
     let recorded = gateways.stop(&work).await?;
     println!("records written by the portal's gateway: {recorded}");

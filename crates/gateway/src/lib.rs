@@ -11,11 +11,13 @@
 //! - [`credentials`]: the keys and certificates in the gateway's directory;
 //! - [`conf`]: the signed global configuration (directory, gateways, OpenAPI descriptions);
 //! - [`tls`]: mutual TLS with the peer identified from the directory;
-//! - [`proxy`]: the two proxies, their checks and records, operational monitoring.
+//! - [`proxy`]: the two proxies, their checks and records, operational monitoring;
+//! - [`signer`]: message signatures in natural batches.
 
 pub mod conf;
 pub mod credentials;
 pub mod proxy;
+pub mod signer;
 pub mod tls;
 
 pub use proxy::{GatewayConfig, Running, start};

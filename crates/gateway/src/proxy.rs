@@ -34,7 +34,7 @@ use chrono::Utc;
 use sen_exchange::error::{ExchangeError, Fault, Origin};
 use sen_exchange::hash::{HASHED_HEADERS, canonical_head, request_hash};
 use sen_exchange::id::client_from_headers;
-use sen_exchange::message::{self, SIGNATURE_HEADER};
+use sen_exchange::message::{self, SIGNATURE_HEADER, VerifiedBatches};
 use sen_exchange::route::{self, Route};
 use sen_exchange::{ClientId, Gateway, MemberId};
 use sen_store::Store;
@@ -48,6 +48,7 @@ use tokio::task::JoinHandle;
 use crate::GatewayError;
 use crate::conf::{Conf, ConfHolder};
 use crate::credentials::Credentials;
+use crate::signer::BatchSigner;
 
 /// The largest request or response body a gateway passes.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -92,6 +93,10 @@ struct Inner {
     journal: Journal<ExchangeMessage>,
     conf: ConfHolder,
     message_key: ed25519_dalek::SigningKey,
+    /// Signs messages, in natural batches.
+    signer: BatchSigner,
+    /// Peers' batch signatures already checked.
+    verified: VerifiedBatches,
     /// To peer gateways, over mutual TLS.
     peers: reqwest::Client,
     /// To the member's own services.
@@ -184,6 +189,8 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
         journal,
         conf,
         message_key: creds.message_key.clone(),
+        signer: BatchSigner::start(creds.message_key.clone()),
+        verified: VerifiedBatches::default(),
         peers,
         providers,
     });
@@ -674,7 +681,7 @@ async fn forward(
     let hashed = hashed_headers(headers);
     let head = canonical_head(method, target, &client_text, &rec.message_id, hashed.iter().copied());
     rec.request_hash = request_hash(&head, &body);
-    let signature = message::sign(&gw.message_key, &message::request_to_sign(&rec.request_hash));
+    let signature = gw.signer.sign(&message::request_to_sign(&rec.request_hash)).await;
     rec.request_signature = Some(signature.clone());
 
     let method_value = reqwest::Method::from_bytes(method.as_bytes())
@@ -717,7 +724,7 @@ async fn forward(
     let digest = message::body_digest(&body);
     rec.response_digest = Some(digest.clone());
     rec.response_signature = response_signature.clone();
-    message::verify(
+    gw.verified.verify(
         &peer_key,
         &message::response_to_sign(&rec.message_id, &rec.request_hash, status, error_type.as_deref(), &digest),
         response_signature.as_deref(),
@@ -787,10 +794,10 @@ async fn server_proxy(State(gw): State<Arc<Inner>>, req: Request) -> Response {
         }
     };
     let digest = message::body_digest(&body);
-    let signature = message::sign(
-        &gw.message_key,
-        &message::response_to_sign(&message_id, &rec.request_hash, status, error_type.as_deref(), &digest),
-    );
+    let signature = gw
+        .signer
+        .sign(&message::response_to_sign(&message_id, &rec.request_hash, status, error_type.as_deref(), &digest))
+        .await;
     rec.response_digest = Some(digest);
     rec.response_signature = Some(signature.clone());
     let request_hash = rec.request_hash.clone();
@@ -917,7 +924,7 @@ async fn serve(
     let key = conf
         .message_key(sender)
         .ok_or_else(|| sp(Fault::InternalError, "the sender has no readable message certificate"))?;
-    message::verify(key, &message::request_to_sign(&rec.request_hash), signature, Origin::ServerProxy)?;
+    gw.verified.verify(key, &message::request_to_sign(&rec.request_hash), signature, Origin::ServerProxy)?;
     // 3. The sender speaks for this client, and this gateway for the provider.
     if !sender.serves.contains(&client) {
         return Err(sp(
