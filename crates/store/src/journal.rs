@@ -405,15 +405,15 @@ impl Writer {
         let mut last_batch = 0;
         while let Ok(first) = rx.recv() {
             batch.push(first);
-            let until = (last_batch > 1).then(|| std::time::Instant::now() + GATHER);
+            if last_batch > 1 {
+                // Asleep rather than waiting on the queue: one wake-up for the whole batch,
+                // not one per record.
+                std::thread::sleep(GATHER);
+            }
             while batch.len() < WRITE_MAX {
-                let next = match until {
-                    Some(until) => rx.recv_timeout(until.saturating_duration_since(std::time::Instant::now())).ok(),
-                    None => rx.try_recv().ok(),
-                };
-                match next {
-                    Some(j) => batch.push(j),
-                    None => break,
+                match rx.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
                 }
             }
             last_batch = batch.len();
