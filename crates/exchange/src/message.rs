@@ -23,7 +23,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer, Verifier};
-use sen_trust::merkle::{self, Frontier, Hash};
+use sen_trust::merkle::{self, Hash};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::error::{ExchangeError, Fault, Origin};
@@ -83,21 +83,19 @@ pub fn sign_batch(key: &ed25519_dalek::SigningKey, inputs: &[&[u8]]) -> Vec<Stri
     if let [one] = inputs {
         return vec![sign(key, one)];
     }
-    let mut frontier = Frontier::new();
-    let mut nodes = std::collections::HashMap::with_capacity(inputs.len() * 2);
-    for input in inputs {
-        nodes.extend(frontier.append(merkle::leaf_hash(input)));
-    }
-    let size = inputs.len() as u64;
-    let signature = key.sign(&batch_statement(&frontier.root(), size)).to_bytes();
-    (0..size)
-        .map(|i| {
-            let path = merkle::proof_from(&merkle::inclusion_ranges(i, size), &nodes).expect("the batch tree is whole");
+    let leaves: Vec<Hash> = inputs.iter().map(|i| merkle::leaf_hash(i)).collect();
+    let (root, paths) = merkle::batch_paths(&leaves);
+    let size = inputs.len() as u32;
+    let signature = key.sign(&batch_statement(&root, u64::from(size))).to_bytes();
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
             let mut blob = Vec::with_capacity(72 + 32 * path.len());
             blob.extend_from_slice(&signature);
             blob.extend_from_slice(&(i as u32).to_be_bytes());
-            blob.extend_from_slice(&(size as u32).to_be_bytes());
-            for h in &path {
+            blob.extend_from_slice(&size.to_be_bytes());
+            for h in path {
                 blob.extend_from_slice(h);
             }
             B64.encode(blob)
@@ -112,11 +110,14 @@ fn batch_statement(root: &Hash, size: u64) -> Vec<u8> {
 
 /// A signature read from its header: the Ed25519 signature and the statement it must cover
 /// for `input` (the input itself, or the root its batch path leads to).
-fn statement(input: &[u8], signature: &str) -> Option<(ed25519_dalek::Signature, Vec<u8>, bool)> {
+fn statement<'a>(
+    input: &'a [u8],
+    signature: &str,
+) -> Option<(ed25519_dalek::Signature, std::borrow::Cow<'a, [u8]>, bool)> {
     let bytes = B64.decode(signature.trim()).ok()?;
     let sig = ed25519_dalek::Signature::from_slice(bytes.get(..64)?).ok()?;
     if bytes.len() == 64 {
-        return Some((sig, input.to_vec(), false));
+        return Some((sig, input.into(), false));
     }
     let rest = &bytes[64..];
     if rest.len() < 8 || (rest.len() - 8) % 32 != 0 {
@@ -129,7 +130,7 @@ fn statement(input: &[u8], signature: &str) -> Option<(ed25519_dalek::Signature,
     }
     let path: Vec<Hash> = rest[8..].chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect();
     let root = merkle::root_from_inclusion(index, size, &merkle::leaf_hash(input), &path)?;
-    Some((sig, batch_statement(&root, size), true))
+    Some((sig, batch_statement(&root, size).into(), true))
 }
 
 fn missing(origin: Origin) -> ExchangeError {

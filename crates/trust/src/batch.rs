@@ -4,8 +4,6 @@
 //! from `SHA-256(0x00 || signature)` and the path, and checks that the token's
 //! message imprint (SHA-256) equals that root.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
@@ -15,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use x509_cert::Certificate;
 
 use crate::TrustError;
-use crate::merkle::{self, Frontier, Hash};
+use crate::merkle::{self, Hash};
 use crate::tsa::{self, Request, TokenVerified};
 
 /// What each signature of a batch carries.
@@ -37,12 +35,8 @@ pub fn stamp(
     tsa_key: &SigningKey,
     tsa_chain: &[Certificate],
 ) -> Result<Vec<BatchStamp>, TrustError> {
-    let mut frontier = Frontier::new();
-    let mut nodes = HashMap::new();
-    for s in signatures {
-        nodes.extend(frontier.append(merkle::leaf_hash(s)));
-    }
-    let root = frontier.root();
+    let leaves: Vec<Hash> = signatures.iter().map(|s| merkle::leaf_hash(s)).collect();
+    let (root, paths) = merkle::batch_paths(&leaves);
     let request = Request {
         hash_algorithm: const_oid::db::rfc5912::ID_SHA_256,
         hashed_message: root.to_vec(),
@@ -51,13 +45,16 @@ pub fn stamp(
     };
     let token = B64.encode(tsa::stamp(&request, serial, time, tsa_key, tsa_chain)?.to_der()?);
     let size = signatures.len() as u64;
-    (0..size)
-        .map(|i| {
-            let path = merkle::proof_from(&merkle::inclusion_ranges(i, size), &nodes)
-                .ok_or(TrustError::Encoding("incomplete batch tree".into()))?;
-            Ok(BatchStamp { tst: token.clone(), index: i, size, path: path.iter().map(|h| B64.encode(h)).collect() })
+    Ok(paths
+        .into_iter()
+        .enumerate()
+        .map(|(i, path)| BatchStamp {
+            tst: token.clone(),
+            index: i as u64,
+            size,
+            path: path.iter().map(|h| B64.encode(h)).collect(),
         })
-        .collect()
+        .collect())
 }
 
 /// Checks that `stamp` covers `signature`, and returns the verified token.

@@ -276,6 +276,20 @@ pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, 
     s_n == 0 && &fr == old_root && &sr == new_root
 }
 
+/// A batch of leaves signed or stamped at once: the root over them and each leaf's
+/// inclusion path (leaf to root), in the leaves' order.
+pub fn batch_paths(leaves: &[Hash]) -> (Hash, Vec<Vec<Hash>>) {
+    let mut frontier = Frontier::new();
+    let mut nodes = HashMap::with_capacity(leaves.len() * 2);
+    for leaf in leaves {
+        nodes.extend(frontier.append(*leaf));
+    }
+    let size = leaves.len() as u64;
+    let paths =
+        (0..size).map(|i| proof_from(&inclusion_ranges(i, size), &nodes).expect("a batch's tree is whole")).collect();
+    (frontier.root(), paths)
+}
+
 /// The root of a whole list of leaf hashes (reference implementation, O(n)).
 pub fn root_of(leaves: &[Hash]) -> Hash {
     let mut f = Frontier::new();
