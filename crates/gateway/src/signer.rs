@@ -1,13 +1,16 @@
 //! The gateway's message signer: natural batching (see [`sen_exchange::message`]).
 //!
 //! One task signs. It takes the first message waiting, lets the other tasks that are ready
-//! run once (those about to sign join the queue), then signs everything waiting with one
-//! signature over their Merkle root. A message that comes alone is signed at once and
+//! run (those about to sign join the queue; again, a few times at most, while each turn
+//! brings more), then signs everything waiting with one signature over their Merkle root. A message that comes alone is signed at once and
 //! alone; under load a signature covers many messages and costs each a few hashes.
 
 use ed25519_dalek::SigningKey;
 use sen_exchange::message;
 use tokio::sync::{mpsc, oneshot};
+
+/// Turns of the other tasks the signer waits for at most, while messages keep arriving.
+const GATHER_TURNS: usize = 4;
 
 struct Job {
     input: Vec<u8>,
@@ -45,14 +48,19 @@ async fn run(key: SigningKey, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(message::MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
-        if rx.is_empty() {
-            // Let the tasks that are ready run first: those about to sign join this batch.
+        // Let the tasks that are ready run first: those about to sign join this batch. While
+        // each turn brings more (the gateway is busy), give them another, a few at most.
+        for _ in 0..GATHER_TURNS {
             tokio::task::yield_now().await;
-        }
-        while batch.len() < message::MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+            let before = batch.len();
+            while batch.len() < message::MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() == before || batch.len() == message::MAX_BATCH {
+                break;
             }
         }
         let inputs: Vec<&[u8]> = batch.iter().map(|j| j.input.as_slice()).collect();

@@ -120,7 +120,12 @@ pub struct Checkpoint {
 
 /// Queues a log entry inside the caller's transaction (written with it, at commit).
 pub(crate) fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) {
-    tx.log.push((body.to_string(), at));
+    enqueue_text(tx, body.to_string(), at);
+}
+
+/// As [`enqueue`], for a body already written as JSON text.
+pub(crate) fn enqueue_text(tx: &mut Tx, body: String, at: DateTime<Utc>) {
+    tx.log.push((body, at));
 }
 
 /// The log's right edge as the SQLite writer last left it.
