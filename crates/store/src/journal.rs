@@ -54,9 +54,9 @@ pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 /// new ones are refused: the bound on the journal's memory while the database is away.
 pub const MAX_WAITING: usize = 100_000;
 /// How often the importer moves journaled records into the database.
-pub const IMPORT_EVERY: Duration = Duration::from_secs(1);
+pub const IMPORT_EVERY: Duration = Duration::from_millis(200);
 /// Records per import transaction, at most.
-pub const IMPORT_MAX: usize = 10_000;
+pub const IMPORT_MAX: usize = 2_000;
 /// Records the writer takes into one flush, at most.
 const WRITE_MAX: usize = 1_024;
 /// Under load (the last flush carried several records), how long the writer waits for more
