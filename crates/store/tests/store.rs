@@ -1052,6 +1052,13 @@ impl Place {
         s.migrate().await.unwrap();
         s
     }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Place::Sqlite(_) => "SQLite",
+            Place::Postgres(..) => "PostgreSQL",
+        }
+    }
 }
 
 fn message(i: usize) -> sen_store::exchange_log::ExchangeMessage {
@@ -1131,6 +1138,54 @@ async fn journaled_records_reach_the_database_once_even_when_it_went_away_before
         let journal = store.message_journal(&dir, name).await.unwrap();
         journal.flush().await.unwrap();
         assert_eq!(recorded(&store).await, 301);
+        drop(journal);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The usage a gateway reports (K12): per subsystem, as client or as provider, the messages
+/// that exchanged data — refused or failed ones (an `X-Road-Error`, a 5xx) left out — counted
+/// by the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_counts_the_messages_that_exchanged_data_per_subsystem() {
+    for place in Place::all("usage") {
+        let dir = std::env::temp_dir().join(format!(
+            "sen-usage-it-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let store = place.connect().await;
+        let journal = store.message_journal(&dir, "exchange_messages VN/GOV/BCA/GW1").await.unwrap();
+        for i in 0..12 {
+            let mut m = message(i);
+            if i % 3 == 0 {
+                m.client = "VN/GOV/BTP/HTTP".into();
+                m.service = "VN/GOV/BTP/CSDLHT/civil-status".into();
+            }
+            match i {
+                1 => m.status = 503,
+                2 => (m.status, m.error_type) = (403, Some("Server.ServerProxy.AccessDenied".into())),
+                4 => m.status = 404,
+                _ => {}
+            }
+            journal.append(m).await.unwrap();
+        }
+        journal.flush().await.unwrap();
+        let now = Utc::now();
+        let usage =
+            store.exchange_usage(now - chrono::Duration::hours(1), now + chrono::Duration::hours(1)).await.unwrap();
+        // i = 0, 3, 6, 9: the justice ministry's client calling its own registry; the other
+        // eight, the portal calling residence, less the 503 (i = 1) and the refusal (i = 2).
+        let expected: std::collections::BTreeMap<String, i64> =
+            [("VN/GOV/BCA/CSDLQGDC", 6), ("VN/GOV/BTP/CSDLHT", 4), ("VN/GOV/BTP/HTTP", 4), ("VN/GOV/VPCP/DVCQG", 6)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+        assert_eq!(usage, expected, "{}", place.name());
+        let earlier =
+            store.exchange_usage(now - chrono::Duration::days(2), now - chrono::Duration::days(1)).await.unwrap();
+        assert!(earlier.is_empty(), "{earlier:?}");
         drop(journal);
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
