@@ -2,8 +2,9 @@
 //!
 //! One task signs. It takes the first message waiting, lets the other tasks that are ready
 //! run (those about to sign join the queue; again, a few times at most, while each turn
-//! brings more), then signs everything waiting with one signature over their Merkle root. A message that comes alone is signed at once and
-//! alone; under load a signature covers many messages and costs each a few hashes.
+//! brings more), then signs everything waiting with one signature over their Merkle root. A
+//! message that comes alone is signed at once and alone; under load a signature covers many
+//! messages and costs each a few hashes.
 
 use ed25519_dalek::SigningKey;
 use sen_exchange::message;

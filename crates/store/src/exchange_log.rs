@@ -115,8 +115,8 @@ impl ExchangeMessage {
     }
 }
 
-/// Records prepared between two yields: a journal import (thousands of records) must not
-/// hold the thread that answers calls for more than a fraction of a millisecond at a time.
+/// Records prepared between two yields: a journal import prepares thousands of rows and log
+/// entries, in turns, so that the calls the same thread answers are not held up meanwhile.
 const PREPARED_PER_TURN: usize = 32;
 
 impl Batched for ExchangeMessage {

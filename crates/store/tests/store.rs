@@ -1061,6 +1061,11 @@ impl Place {
     }
 }
 
+/// A folder of its own for one store's journal, say (not created).
+fn scratch_dir(what: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sen-{what}-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)))
+}
+
 fn message(i: usize) -> sen_store::exchange_log::ExchangeMessage {
     sen_store::exchange_log::ExchangeMessage {
         message_id: format!("m-{i}"),
@@ -1088,11 +1093,7 @@ async fn recorded(s: &Store) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journaled_records_reach_the_database_once_even_when_it_went_away_before_import() {
     for place in Place::all("journal") {
-        let dir = std::env::temp_dir().join(format!(
-            "sen-journal-it-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
+        let dir = scratch_dir("journal");
         let name = "exchange_messages VN/GOV/VPCP/GW1";
         let store = place.connect().await;
         let journal = store.message_journal(&dir, name).await.unwrap();
@@ -1150,11 +1151,7 @@ async fn journaled_records_reach_the_database_once_even_when_it_went_away_before
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_counts_the_messages_that_exchanged_data_per_subsystem() {
     for place in Place::all("usage") {
-        let dir = std::env::temp_dir().join(format!(
-            "sen-usage-it-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
+        let dir = scratch_dir("usage");
         let store = place.connect().await;
         let journal = store.message_journal(&dir, "exchange_messages VN/GOV/BCA/GW1").await.unwrap();
         for i in 0..12 {
