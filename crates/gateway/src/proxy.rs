@@ -246,6 +246,7 @@ pub async fn start(cfg: GatewayConfig, store: Store) -> Result<Running, GatewayE
     let client_app = Router::new()
         .route("/monitoring", get(monitoring))
         .route("/healthz", get(healthz))
+        .route("/records/{message_id}", get(record_proof))
         .fallback(client_proxy)
         .with_state(inner.clone());
     let server_app = Router::new().fallback(server_proxy).with_state(inner.clone());
@@ -566,6 +567,49 @@ async fn monitoring(State(gw): State<Arc<Inner>>, q: axum::extract::Query<Monito
         .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "monitoring query failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Proof that this gateway logged message `message_id` (`X-Road-Id`): its record, the
+/// record's path in its batch, the batch's log entry and the entry's path to the log's root
+/// now — for the member's auditors (the client proxy is on the member's own network).
+async fn record_proof(
+    State(gw): State<Arc<Inner>>,
+    axum::extract::Path(message_id): axum::extract::Path<String>,
+) -> Response {
+    let problem = |status: StatusCode, detail: String| {
+        (status, axum::Json(json!({"type": "record_proof", "message": detail}))).into_response()
+    };
+    if let Err(e) = gw.journal.flush().await {
+        tracing::error!(error = %e, "the journal could not be imported for a record proof");
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    // Records just imported into PostgreSQL wait for the sequencer: give them their place now.
+    if let Err(e) = gw.store.sequence_log(sen_store::log::SEQUENCE_BATCH).await {
+        tracing::warn!(error = %e, "log sequencing failed before a record proof");
+    }
+    match gw.store.exchange_record_proof(&message_id).await {
+        Ok(proofs) if proofs.is_empty() => {
+            problem(StatusCode::NOT_FOUND, format!("this gateway has no record of message {message_id}"))
+        }
+        Ok(proofs) => {
+            let records: Vec<Value> = proofs
+                .into_iter()
+                .map(|p| {
+                    let verified = p.verify();
+                    json!({"proof": p, "verified": verified.is_ok(), "error": verified.err()})
+                })
+                .collect();
+            axum::Json(json!({"gateway": format!("{}/{}", gw.owner, gw.code), "records": records})).into_response()
+        }
+        Err(sen_store::StoreError::Invalid(m)) => problem(StatusCode::CONFLICT, m),
+        Err(sen_store::StoreError::NotFound) => {
+            problem(StatusCode::SERVICE_UNAVAILABLE, "the record is not yet in the log; ask again in a moment".into())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "record proof failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

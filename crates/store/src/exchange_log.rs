@@ -1,17 +1,22 @@
 //! A gateway's record of the messages it passed (issue #4): one row per message and side in
-//! `exchange_messages`, and the same facts as an entry of the tamper-evident log, written in
-//! one transaction. A record is made durable first in the gateway's write-ahead journal
-//! ([`crate::journal`]), which imports it here shortly after. Digests and signatures only: a payload is never
-//! stored, and neither is a request's target (it may hold a personal number), which the
-//! request hash covers.
+//! `exchange_messages`, logged in the tamper-evident log in the same transaction. A record is
+//! made durable first in the gateway's write-ahead journal ([`crate::journal`]), which imports
+//! it here shortly after, hundreds at a time. Each import is **one** log entry
+//! (`exchange.messages`): the RFC 9162 Merkle root over the records' texts (the row's facts
+//! as JSON, [`ExchangeMessage::record_text`]), as X-Road time-stamps its message log in
+//! batches; each row names that entry (`log_entry`) and its place in the batch (`log_index`).
+//! [`Store::exchange_record_proof`] proves a record from its row up to the log's root.
+//! Digests and signatures only: a payload is never stored, and neither is a request's target
+//! (it may hold a personal number), which the request hash covers.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_query::{Expr, ExprTrait, Order, Query};
+use sen_trust::merkle::{self, Hash};
 use serde::{Deserialize, Serialize};
 
 use crate::exec::Tx;
 use crate::group_commit::Batched;
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// Which gateway writes the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,7 +59,8 @@ pub struct ExchangeMessage {
     pub duration_us: i64,
 }
 
-const COLUMNS: [&str; 15] = [
+/// The row's columns: the record's facts (the first 14), then where it is logged.
+const COLUMNS: [&str; 17] = [
     "message_id",
     "side",
     "client",
@@ -69,13 +75,15 @@ const COLUMNS: [&str; 15] = [
     "peer",
     "started_at",
     "duration_us",
+    "log_entry",
+    "log_index",
     "id",
 ];
 
-/// A message's entry in the tamper-evident log: the facts of its row, borrowed (written
-/// straight to text, field by field in this order).
+/// A message's record as logged: the facts of its row, borrowed (written straight to text,
+/// field by field in this order).
 #[derive(Serialize)]
-struct LogEntry<'a> {
+struct RecordText<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     at: DateTime<Utc>,
@@ -94,10 +102,13 @@ struct LogEntry<'a> {
 }
 
 impl ExchangeMessage {
-    fn log_entry(&self) -> String {
-        let entry = LogEntry {
+    /// The record's facts as JSON text, a leaf of its batch's tree. Derived from the row
+    /// alone, so anyone holding the row can recompute it; the time is kept to the
+    /// microsecond, as both databases store it.
+    pub fn record_text(&self) -> String {
+        let entry = RecordText {
             kind: "exchange.message",
-            at: self.started_at,
+            at: self.started_at.trunc_subsecs(6),
             message_id: &self.message_id,
             side: &self.side,
             client: &self.client,
@@ -111,9 +122,24 @@ impl ExchangeMessage {
             error_type: self.error_type.as_deref(),
             peer: self.peer.as_deref(),
         };
-        serde_json::to_string(&entry).expect("a log entry serialises")
+        serde_json::to_string(&entry).expect("a record serialises")
     }
 }
+
+/// The log entry of one import of records: how many, and the Merkle root over their texts
+/// in the order of their `log_index`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchEntry {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub count: u64,
+    /// Hex of the RFC 9162 root.
+    pub root: String,
+}
+
+/// The `type` of a batch entry.
+pub const BATCH_ENTRY_TYPE: &str = "exchange.messages";
 
 /// Records prepared between two yields: a journal import prepares thousands of rows and log
 /// entries, in turns, so that the calls the same thread answers are not held up meanwhile.
@@ -122,13 +148,32 @@ const PREPARED_PER_TURN: usize = 32;
 impl Batched for ExchangeMessage {
     type Out = ();
     async fn insert<'a>(tx: &'a mut Tx, items: &'a [&'a Self]) -> Result<Vec<Result<()>>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut leaves = Vec::with_capacity(items.len());
+        for (i, m) in items.iter().enumerate() {
+            if i > 0 && i % PREPARED_PER_TURN == 0 {
+                tokio::task::yield_now().await;
+            }
+            leaves.push(merkle::leaf_hash(m.record_text().as_bytes()));
+        }
+        let at = Utc::now();
+        let entry = BatchEntry {
+            kind: BATCH_ENTRY_TYPE.into(),
+            at,
+            count: items.len() as u64,
+            root: hex::encode(merkle::root_of(&leaves)),
+        };
+        let entry_id =
+            crate::log::insert_now(tx, serde_json::to_string(&entry).expect("a batch entry serialises"), at).await?;
         for (i, m) in items.iter().enumerate() {
             if i > 0 && i % PREPARED_PER_TURN == 0 {
                 tokio::task::yield_now().await;
             }
             tx.append(
                 "exchange_messages",
-                &COLUMNS[..14],
+                &COLUMNS[..16],
                 vec![
                     m.message_id.clone().into(),
                     m.side.clone().into(),
@@ -144,12 +189,93 @@ impl Batched for ExchangeMessage {
                     m.peer.clone().into(),
                     m.started_at.into(),
                     m.duration_us.into(),
+                    entry_id.into(),
+                    (i as i64).into(),
                 ],
             );
-            crate::log::enqueue_text(tx, m.log_entry(), m.started_at);
         }
         Ok(items.iter().map(|_| Ok(())).collect())
     }
+}
+
+/// Proof that a message record is in a gateway's tamper-evident log: the record, its path
+/// in its batch's tree, the batch's log entry, and that entry's path in the log's tree.
+/// Checked with [`RecordProof::verify`]; the log's root is then compared with a checkpoint
+/// the verifier trusts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordProof {
+    pub record: ExchangeMessage,
+    /// [`ExchangeMessage::record_text`] of the record.
+    pub record_text: String,
+    pub batch_index: u64,
+    pub batch_size: u64,
+    /// Hex hashes, leaf to root.
+    pub batch_path: Vec<String>,
+    /// The batch's entry: its position in the log and its text.
+    pub entry_seq: u64,
+    pub entry_body: String,
+    pub log_size: u64,
+    pub log_root: String,
+    pub log_path: Vec<String>,
+}
+
+fn hashes_hex(path: &[Hash]) -> Vec<String> {
+    path.iter().map(hex::encode).collect()
+}
+
+fn hashes_from_hex(path: &[String]) -> std::result::Result<Vec<Hash>, String> {
+    path.iter()
+        .map(|h| hex::decode(h).ok().and_then(|b| <Hash>::try_from(b).ok()).ok_or_else(|| format!("{h} is not a hash")))
+        .collect()
+}
+
+impl RecordProof {
+    /// Checks every link: the text is the record's, the record is at its place in the
+    /// batch whose root the entry states, and the entry is at its place in the log of
+    /// `log_size` entries whose root is `log_root`. Says which link fails.
+    pub fn verify(&self) -> std::result::Result<(), String> {
+        if self.record.record_text() != self.record_text {
+            return Err("the record's text does not match its facts".into());
+        }
+        let batch_root = merkle::root_from_inclusion(
+            self.batch_index,
+            self.batch_size,
+            &merkle::leaf_hash(self.record_text.as_bytes()),
+            &hashes_from_hex(&self.batch_path)?,
+        )
+        .ok_or("the batch path does not fit the batch's size")?;
+        let entry: BatchEntry =
+            serde_json::from_str(&self.entry_body).map_err(|e| format!("the log entry is not a batch entry: {e}"))?;
+        if entry.kind != BATCH_ENTRY_TYPE || entry.count != self.batch_size {
+            return Err(format!("the log entry is a {} of {} records", entry.kind, entry.count));
+        }
+        if entry.root != hex::encode(batch_root) {
+            return Err("the record is not in the batch the log entry states".into());
+        }
+        let log_root = hashes_from_hex(std::slice::from_ref(&self.log_root))?[0];
+        let logged = merkle::verify_inclusion(
+            self.entry_seq,
+            self.log_size,
+            &merkle::leaf_hash(self.entry_body.as_bytes()),
+            &hashes_from_hex(&self.log_path)?,
+            &log_root,
+        );
+        if !logged {
+            return Err("the batch's entry is not in the log at its position".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LoggedRow {
+    log_entry: Option<i64>,
+    log_index: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SeqRow {
+    seq: i64,
 }
 
 /// Operational monitoring of one service on one side: counts and latency, no payloads.
@@ -330,6 +456,73 @@ impl Store {
             .await
     }
 
+    /// Proofs that this gateway's records of message `message_id` are in its log (one per
+    /// record: both sides, when both gateways share a database), against the log as it is
+    /// now. A record still waiting for the log's sequencer is `NotFound` for a moment.
+    pub async fn exchange_record_proof(&self, message_id: &str) -> Result<Vec<RecordProof>> {
+        let mut out = Vec::new();
+        for record in self.exchange_message(message_id).await? {
+            let logged: LoggedRow = self
+                .db
+                .fetch_one(
+                    &Query::select()
+                        .columns(["log_entry", "log_index"])
+                        .from("exchange_messages")
+                        .and_where(Expr::col("message_id").eq(message_id))
+                        .and_where(Expr::col("side").eq(&record.side))
+                        .to_owned(),
+                )
+                .await?;
+            let (Some(entry_id), Some(index)) = (logged.log_entry, logged.log_index) else {
+                return Err(StoreError::Invalid(format!(
+                    "the record of {message_id} was logged before batch entries (as an entry of its own)"
+                )));
+            };
+            // The batch, in its order: every record's leaf.
+            let batch: Vec<ExchangeMessage> = self
+                .db
+                .fetch_all(
+                    &Query::select()
+                        .columns(COLUMNS[..14].iter().copied())
+                        .from("exchange_messages")
+                        .and_where(Expr::col("log_entry").eq(entry_id))
+                        .order_by("log_index", Order::Asc)
+                        .to_owned(),
+                )
+                .await?;
+            let leaves: Vec<Hash> = batch.iter().map(|m| merkle::leaf_hash(m.record_text().as_bytes())).collect();
+            let (_, paths) = merkle::batch_paths(&leaves);
+            let batch_path = paths.get(index as usize).ok_or(StoreError::NotFound)?;
+            let seq: SeqRow = self
+                .db
+                .fetch_optional(
+                    &Query::select()
+                        .column("seq")
+                        .from("log_leaves")
+                        .and_where(Expr::col("entry_id").eq(entry_id))
+                        .to_owned(),
+                )
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let entry = self.log_entry(seq.seq as u64).await?;
+            let (log_size, log_root) = self.log_head().await?;
+            let (_, log_path) = self.inclusion_proof(seq.seq as u64, log_size).await?;
+            out.push(RecordProof {
+                record_text: record.record_text(),
+                record,
+                batch_index: index as u64,
+                batch_size: leaves.len() as u64,
+                batch_path: hashes_hex(batch_path),
+                entry_seq: seq.seq as u64,
+                entry_body: entry.body,
+                log_size,
+                log_root: hex::encode(log_root),
+                log_path: hashes_hex(&log_path),
+            });
+        }
+        Ok(out)
+    }
+
     /// How many messages this gateway recorded.
     pub async fn exchange_message_count(&self) -> Result<u64> {
         #[derive(sqlx::FromRow)]
@@ -401,10 +594,10 @@ mod tests {
         assert_eq!(percentile(&[7000], 1.0), 7.0);
     }
 
-    /// The entry is the row's facts in a fixed order: the same text as this JSON object
-    /// (what earlier versions wrote), with and without the optional facts.
+    /// The record's text is the row's facts in a fixed order: the same text as this JSON
+    /// object (what earlier versions logged as an entry), with and without the optional facts.
     #[test]
-    fn a_log_entry_is_the_row_as_json() {
+    fn a_record_text_is_the_row_as_json() {
         let mut m = ExchangeMessage {
             message_id: "c5b8\"quoted\"".into(),
             side: "client".into(),
@@ -429,7 +622,7 @@ mod tests {
                 "response_signature": m.response_signature, "status": m.status, "error_type": m.error_type,
                 "peer": m.peer,
             });
-            assert_eq!(m.log_entry(), expected.to_string());
+            assert_eq!(m.record_text(), expected.to_string());
             (m.request_signature, m.response_signature) = (None, Some("r".into()));
             (m.error_type, m.peer) = (Some("Server.ServerProxy.AccessDenied".into()), None);
         }

@@ -49,8 +49,8 @@ pub enum Lock {
 /// a group commit of 500 submissions then costs one statement per table, not 500.
 pub struct Tx {
     conn: TxConn,
-    /// Log entries of this transaction: (body, time), written at commit.
-    pub(crate) log: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// Log entries of this transaction, in order, sequenced at commit.
+    pub(crate) log: Vec<crate::log::Queued>,
     /// Per table: multi-row inserts and how many rows each holds.
     deferred: std::collections::BTreeMap<&'static str, Vec<(sea_query::InsertStatement, usize)>>,
 }

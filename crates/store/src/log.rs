@@ -118,6 +118,14 @@ pub struct Checkpoint {
     pub tst: Option<Vec<u8>>,
 }
 
+/// A log entry of a transaction, waiting for its commit.
+pub(crate) struct Queued {
+    body: String,
+    at: DateTime<Utc>,
+    /// Its row in `log_entries` when already written (see [`insert_now`]).
+    id: Option<i64>,
+}
+
 /// Queues a log entry inside the caller's transaction (written with it, at commit).
 pub(crate) fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) {
     enqueue_text(tx, body.to_string(), at);
@@ -125,7 +133,22 @@ pub(crate) fn enqueue(tx: &mut Tx, body: &Value, at: DateTime<Utc>) {
 
 /// As [`enqueue`], for a body already written as JSON text.
 pub(crate) fn enqueue_text(tx: &mut Tx, body: String, at: DateTime<Utc>) {
-    tx.log.push((body, at));
+    tx.log.push(Queued { body, at, id: None });
+}
+
+/// Writes a log entry in the caller's transaction at once and returns its id, for rows of
+/// the same transaction that name the entry they are logged under; it is sequenced at
+/// commit with the others, in order.
+pub(crate) async fn insert_now(tx: &mut Tx, body: String, at: DateTime<Utc>) -> Result<i64> {
+    let ins = Query::insert()
+        .into_table("log_entries")
+        .columns(["body", "queued_at"])
+        .values_panic([body.clone().into(), at.into()])
+        .returning_col("id")
+        .to_owned();
+    let row: IdOnly = tx.fetch_one(&ins).await?;
+    tx.log.push(Queued { body, at, id: Some(row.id) });
+    Ok(row.id)
 }
 
 /// The log's right edge as the SQLite writer last left it.
@@ -143,14 +166,20 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Option<LogHead>> {
     if entries.is_empty() {
         return Ok(None);
     }
-    let mut ids = Vec::with_capacity(entries.len());
-    for chunk in entries.chunks(INSERT_CHUNK) {
+    let unwritten: Vec<&Queued> = entries.iter().filter(|e| e.id.is_none()).collect();
+    let mut written = Vec::with_capacity(unwritten.len());
+    for chunk in unwritten.chunks(INSERT_CHUNK) {
         let mut ins = Query::insert().into_table("log_entries").columns(["body", "queued_at"]).to_owned();
-        for (body, at) in chunk {
-            ins.values_panic([body.clone().into(), (*at).into()]);
+        for e in chunk {
+            ins.values_panic([e.body.clone().into(), e.at.into()]);
         }
         let rows: Vec<IdOnly> = tx.fetch_all(&ins.returning_col("id").to_owned()).await?;
-        ids.extend(rows.into_iter().map(|r| r.id));
+        written.extend(rows.into_iter().map(|r| r.id));
+    }
+    let mut written = written.into_iter();
+    let ids: Vec<i64> = entries.iter().filter_map(|e| e.id.or_else(|| written.next())).collect();
+    if ids.len() != entries.len() {
+        return Err(StoreError::Invalid("the database returned fewer log entry ids than entries written".into()));
     }
     let Some(cached) = tx.log_head_cache().cloned() else {
         mark_pending(tx, &ids).await?;
@@ -172,7 +201,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Option<LogHead>> {
         mark_pending(tx, &ids).await?;
         return Ok(Some(LogHead { frontier: Some(f) }));
     }
-    let leaves: Vec<Hash> = entries.iter().map(|(body, _)| merkle::leaf_hash(body.as_bytes())).collect();
+    let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(e.body.as_bytes())).collect();
     append_positions(tx, &mut f, size, &ids, &leaves).await?;
     Ok(Some(LogHead { frontier: Some(f) }))
 }

@@ -541,7 +541,26 @@ pub fn migrations() -> Vec<Migration> {
             indexes: vec![],
             drops: vec![],
         },
+        Migration {
+            version: 26,
+            name: "exchange records logged in batches",
+            // A gateway's message records are logged one entry per import (the Merkle root of
+            // the batch's records, see `crate::exchange_log`): each row names that entry and
+            // its place in the batch (columns added by the data step); an entry is found in
+            // the log by its id.
+            tables: vec![],
+            indexes: vec![index("log_leaves_by_entry", "log_leaves", &["entry_id"])],
+            drops: vec![],
+        },
     ]
+}
+
+/// Migration 26: the columns by which a message record names its batch's log entry.
+async fn exchange_record_batches(tx: &mut Tx) -> Result<()> {
+    for column in ["log_entry", "log_index"] {
+        tx.execute_schema(&Table::alter().table("exchange_messages").add_column(big_null(column)).to_owned()).await?;
+    }
+    tx.execute_schema(&index("exchange_messages_by_log_entry", "exchange_messages", &["log_entry", "log_index"])).await
 }
 
 /// Notifications (issue #5): templates by version, messages with their delivery state,
@@ -861,6 +880,7 @@ async fn data_step(version: i64, tx: &mut Tx) -> Result<()> {
         3 => crate::log::tiles_from_nodes(tx).await,
         12 => crate::proactive::install_default_rules(tx).await,
         13 => crate::notify::install_default_templates(tx).await,
+        26 => exchange_record_batches(tx).await,
         _ => Ok(()),
     }
 }

@@ -1130,9 +1130,13 @@ async fn journaled_records_reach_the_database_once_even_when_it_went_away_before
         for i in [0, 150, 299] {
             assert_eq!(store.exchange_message(&format!("m-{i}")).await.unwrap().len(), 1, "m-{i}");
         }
-        // Each record is in the tamper-evident log too.
+        // Each record is in the tamper-evident log too (one entry per import).
         store.sequence_log(10_000).await.unwrap();
-        assert_eq!(store.log_head().await.unwrap().0, 300);
+        for i in [0, 150, 299] {
+            let proofs = store.exchange_record_proof(&format!("m-{i}")).await.unwrap();
+            assert_eq!(proofs.len(), 1);
+            proofs[0].verify().unwrap_or_else(|e| panic!("m-{i} on {}: {e}", place.name()));
+        }
         // And writing goes on after what was read back.
         journal.append(message(300)).await.unwrap();
         drop(journal);
@@ -1183,6 +1187,79 @@ async fn usage_counts_the_messages_that_exchanged_data_per_subsystem() {
         let earlier =
             store.exchange_usage(now - chrono::Duration::days(2), now - chrono::Duration::days(1)).await.unwrap();
         assert!(earlier.is_empty(), "{earlier:?}");
+        drop(journal);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A gateway's records are logged one entry per import: a record is proved from its row to
+/// the log's root, and a record changed in the database afterwards, or an entry changed, no
+/// longer proves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_record_is_proved_from_its_row_to_the_log_and_a_changed_row_is_not() {
+    for place in Place::all("proof") {
+        let dir = scratch_dir("proof");
+        let store = place.connect().await;
+        let journal =
+            std::sync::Arc::new(store.message_journal(&dir, "exchange_messages VN/GOV/BCA/GW1").await.unwrap());
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let journal = journal.clone();
+                tokio::spawn(async move {
+                    let mut m = message(i);
+                    // Times with nanoseconds: the text is kept to the microsecond, as stored.
+                    m.started_at += chrono::Duration::nanoseconds(i as i64 * 7 + 1);
+                    m.error_type = (i % 5 == 0).then(|| "Server.ServerProxy.AccessDenied".to_string());
+                    journal.append(m).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        journal.flush().await.unwrap();
+        journal.append(message(40)).await.unwrap();
+        journal.flush().await.unwrap();
+        store.sequence_log(10_000).await.unwrap();
+        let (size, _) = store.log_head().await.unwrap();
+        assert!(size < 41, "{} entries for 41 records on {}", size, place.name());
+        for i in [0, 13, 39, 40] {
+            let proofs = store.exchange_record_proof(&format!("m-{i}")).await.unwrap();
+            assert_eq!(proofs.len(), 1, "m-{i}");
+            let p = &proofs[0];
+            p.verify().unwrap_or_else(|e| panic!("m-{i} on {}: {e}", place.name()));
+            assert_eq!(p.record.message_id, format!("m-{i}"));
+            assert!(p.batch_index < p.batch_size && p.entry_seq < p.log_size);
+            // A proof altered on its way does not verify either.
+            let mut forged = p.clone();
+            forged.record.status = 500;
+            forged.record_text = forged.record.record_text();
+            assert!(forged.verify().unwrap_err().contains("not in the batch"), "{}", place.name());
+        }
+        // A row changed in the database after it was logged: its proof fails.
+        store
+            .db()
+            .execute(
+                &Query::update()
+                    .table("exchange_messages")
+                    .value("status", 404)
+                    .and_where(sea_query::Expr::col("message_id").eq("m-13"))
+                    .to_owned(),
+            )
+            .await
+            .unwrap();
+        let err = store.exchange_record_proof("m-13").await.unwrap()[0].verify().unwrap_err();
+        assert!(err.contains("not in the batch"), "{err}");
+        // So does every other record of its batch (their batch's root changed).
+        let other = store.exchange_record_proof("m-39").await.unwrap()[0].clone();
+        let mate = store.exchange_record_proof("m-0").await.unwrap()[0].clone();
+        if other.entry_seq == mate.entry_seq {
+            assert!(other.verify().is_err());
+        }
+        // A record of another import is untouched.
+        store.exchange_record_proof("m-40").await.unwrap()[0].verify().unwrap();
+        assert!(store.exchange_record_proof("nothing").await.unwrap().is_empty());
         drop(journal);
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
