@@ -85,11 +85,61 @@ struct Phase {
     seconds: f64,
     /// Every call's time, sorted.
     times: Vec<Duration>,
+    /// What the machine's CPUs did meanwhile (all processes), when known.
+    cpu: Option<CpuTime>,
 }
+
+/// The machine's CPU time (`/proc/stat`, in clock ticks of 10 ms): busy, and taken by the
+/// hypervisor for other guests (steal), summed over every CPU.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuTime {
+    busy: u64,
+    steal: u64,
+    all: u64,
+}
+
+impl CpuTime {
+    /// Now, or `None` where `/proc/stat` is not Linux's.
+    fn now() -> Option<CpuTime> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?.strip_prefix("cpu ")?;
+        let v: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        // user nice system idle iowait irq softirq steal …
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        Some(CpuTime { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7), all: (0..8).map(at).sum() })
+    }
+
+    fn since(self, start: CpuTime) -> CpuTime {
+        CpuTime {
+            busy: self.busy.saturating_sub(start.busy),
+            steal: self.steal.saturating_sub(start.steal),
+            all: self.all.saturating_sub(start.all),
+        }
+    }
+
+    fn add(self, o: CpuTime) -> CpuTime {
+        CpuTime { busy: self.busy + o.busy, steal: self.steal + o.steal, all: self.all + o.all }
+    }
+}
+
+/// Clock ticks per second of `/proc/stat` (USER_HZ, 100 on every Linux build that matters).
+const TICKS_PER_SECOND: f64 = 100.0;
 
 impl Phase {
     fn rate(&self) -> f64 {
         self.calls as f64 / self.seconds.max(1e-9)
+    }
+
+    /// The machine's busy CPU time per call, in microseconds.
+    fn cpu_per_call(&self) -> Option<f64> {
+        let cpu = self.cpu?;
+        (self.calls > 0).then(|| cpu.busy as f64 / TICKS_PER_SECOND * 1e6 / self.calls as f64)
+    }
+
+    /// The share of the machine's CPU time that the hypervisor gave to others, in percent.
+    fn steal_percent(&self) -> Option<f64> {
+        let cpu = self.cpu?;
+        (cpu.all > 0).then(|| 100.0 * cpu.steal as f64 / cpu.all as f64)
     }
 
     /// The `p` quantile of the call times, in milliseconds.
@@ -110,6 +160,7 @@ impl Phase {
             bytes: phases.iter().map(|p| p.bytes).sum(),
             seconds: phases.iter().map(|p| p.seconds).sum(),
             times,
+            cpu: phases.iter().try_fold(CpuTime::default(), |sum, p| Some(sum.add(p.cpu?))),
         }
     }
 }
@@ -118,6 +169,7 @@ async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let cpu_at_start = CpuTime::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (http, urls) = (http.clone(), urls.clone());
@@ -150,8 +202,9 @@ async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Phase {
         bytes += b;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = CpuTime::now().zip(cpu_at_start).map(|(end, start)| end.since(start));
     times.sort();
-    Phase { calls: times.len() as u64, errors, bytes, seconds, times }
+    Phase { calls: times.len() as u64, errors, bytes, seconds, times, cpu }
 }
 
 /// Calls at a steady `rate` for `seconds` (open loop: a call starts when it is due, whether
@@ -189,7 +242,15 @@ async fn paced(urls: Arc<Vec<String>>, rate: f64, seconds: u64) -> Phase {
         }
     }
     times.sort();
-    Phase { calls: times.len() as u64, errors, bytes, seconds: started.elapsed().as_secs_f64(), times }
+    Phase { calls: times.len() as u64, errors, bytes, seconds: started.elapsed().as_secs_f64(), times, cpu: None }
+}
+
+/// ` (310 µs CPU per call, 2% stolen)`, when the CPU time is known.
+fn cpu_note(p: &Phase) -> String {
+    match (p.cpu_per_call(), p.steal_percent()) {
+        (Some(c), Some(s)) => format!(" ({c:.0} µs CPU per call, {s:.0}% stolen)"),
+        _ => String::new(),
+    }
 }
 
 /// Calls the latency phase may have in flight at once.
@@ -310,9 +371,11 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
         let g = load(through.clone(), args.clients, args.seconds).await;
         kept.push(100.0 * g.rate() / d.rate().max(1e-9));
         println!(
-            "round {round}: direct {:.0}/s, through the gateways {:.0}/s: {:.0}% kept, {:+.2} ms at p99",
+            "round {round}: direct {:.0}/s{}, through the gateways {:.0}/s{}: {:.0}% kept, {:+.2} ms at p99",
             d.rate(),
+            cpu_note(&d),
             g.rate(),
+            cpu_note(&g),
             kept[kept.len() - 1],
             g.percentile(0.99) - d.percentile(0.99)
         );
@@ -339,6 +402,16 @@ pub async fn run(args: BenchExchangeArgs) -> anyhow::Result<()> {
         kept.iter().map(|k| format!("{k:.0}%")).collect::<Vec<_>>().join(", "),
         g.percentile(0.99) - d.percentile(0.99)
     );
+    if let (Some(dc), Some(gc)) = (d.cpu_per_call(), g.cpu_per_call()) {
+        // Where both paths are bound by CPU, the share kept is the ratio of their costs: a
+        // figure the machine's drift from minute to minute moves far less than throughput.
+        println!(
+            "CPU per call, every process of the machine: direct {dc:.0} µs, through the gateways {gc:.0} µs \
+             (the gateways add {:.0} µs; direct/through = {:.0}%)",
+            gc - dc,
+            100.0 * dc / gc
+        );
+    }
     // Latency at a steady load both paths carry: what the gateways add to each call, apart
     // from the queueing of callers at a saturated path (which the rounds above measure).
     let rate = args.latency_rate.unwrap_or(g.rate() / 2.0).max(1.0);

@@ -300,8 +300,7 @@ async fn usage_reporter(gw: Arc<Inner>, directory_url: String, every: Duration) 
             continue;
         }
         for day in [today - chrono::Duration::days(1), today] {
-            let from = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-            let usage = match gw.store.exchange_usage(from, from + chrono::Duration::days(1)).await {
+            let usage = match gw.store.exchange_usage(day).await {
                 Ok(u) if !u.is_empty() => u,
                 Ok(_) => continue,
                 Err(e) => {

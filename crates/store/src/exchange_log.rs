@@ -102,6 +102,12 @@ struct RecordText<'a> {
 }
 
 impl ExchangeMessage {
+    /// Whether the message exchanged data: not refused or failed by the exchange, not a
+    /// provider's 5xx (what the usage reports count).
+    pub fn exchanged_data(&self) -> bool {
+        self.error_type.is_none() && self.status < 500
+    }
+
     /// The record's facts as JSON text, a leaf of its batch's tree. Derived from the row
     /// alone, so anyone holding the row can recompute it; the time is kept to the
     /// microsecond, as both databases store it.
@@ -167,9 +173,13 @@ impl Batched for ExchangeMessage {
         };
         let entry_id =
             crate::log::insert_now(tx, serde_json::to_string(&entry).expect("a batch entry serialises"), at).await?;
+        let mut counts = std::collections::BTreeMap::new();
         for (i, m) in items.iter().enumerate() {
             if i > 0 && i % PREPARED_PER_TURN == 0 {
                 tokio::task::yield_now().await;
+            }
+            if m.exchanged_data() {
+                *counts.entry((m.started_at.date_naive(), m.client.as_str(), m.service.as_str())).or_insert(0i64) += 1;
             }
             tx.append(
                 "exchange_messages",
@@ -194,8 +204,66 @@ impl Batched for ExchangeMessage {
                 ],
             );
         }
+        add_message_counts(tx, &counts).await?;
         Ok(items.iter().map(|_| Ok(())).collect())
     }
+}
+
+/// Adds to the day's counts of messages that exchanged data, per client and service.
+async fn add_message_counts(
+    tx: &mut Tx,
+    counts: &std::collections::BTreeMap<(chrono::NaiveDate, &str, &str), i64>,
+) -> Result<()> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let mut ins = Query::insert()
+        .into_table("exchange_message_counts")
+        .columns(["day", "client", "service", "messages"])
+        .on_conflict(
+            sea_query::OnConflict::columns(["day", "client", "service"])
+                .value(
+                    "messages",
+                    Expr::col(("exchange_message_counts", "messages")).add(Expr::col(("excluded", "messages"))),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    for ((day, client, service), n) in counts {
+        ins.values_panic([(*day).into(), (*client).into(), (*service).into(), (*n).into()]);
+    }
+    tx.execute(&ins).await?;
+    Ok(())
+}
+
+/// Migration 26: the day counts of the messages already recorded today and yesterday (the
+/// days a usage report covers), counted once from the rows.
+pub(crate) async fn count_recent_messages(tx: &mut Tx) -> Result<()> {
+    #[derive(sqlx::FromRow)]
+    struct Recent {
+        client: String,
+        service: String,
+        status: i64,
+        error_type: Option<String>,
+        started_at: DateTime<Utc>,
+    }
+    let since = (Utc::now() - chrono::Duration::days(1)).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let rows: Vec<Recent> = tx
+        .fetch_all(
+            &Query::select()
+                .columns(["client", "service", "status", "error_type", "started_at"])
+                .from("exchange_messages")
+                .and_where(Expr::col("started_at").gte(since))
+                .to_owned(),
+        )
+        .await?;
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &rows {
+        if r.error_type.is_none() && r.status < 500 {
+            *counts.entry((r.started_at.date_naive(), r.client.as_str(), r.service.as_str())).or_insert(0i64) += 1;
+        }
+    }
+    add_message_counts(tx, &counts).await
 }
 
 /// Proof that a message record is in a gateway's tamper-evident log: the record, its path
@@ -340,26 +408,17 @@ struct CountRow {
 
 impl Store {
     /// At a gateway: per subsystem (as client or as provider), the messages it passed that
-    /// exchanged data (no exchange error, no 5xx) in `[from, to)`.
-    pub async fn exchange_usage(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<std::collections::BTreeMap<String, i64>> {
-        // Counted by the database, per client and service (a few rows, however many messages).
+    /// exchanged data (no exchange error, no 5xx) on `day` (UTC). Read from the day's counts,
+    /// which each import adds to: a few rows, however many messages.
+    pub async fn exchange_usage(&self, day: chrono::NaiveDate) -> Result<std::collections::BTreeMap<String, i64>> {
         let rows: Vec<UsageRow> = self
             .db
             .fetch_all(
                 &Query::select()
                     .columns(["client", "service"])
-                    .expr_as(Expr::cust("COUNT(*)"), "n")
-                    .from("exchange_messages")
-                    .and_where(Expr::col("started_at").gte(from))
-                    .and_where(Expr::col("started_at").lt(to))
-                    .and_where(Expr::col("error_type").is_null())
-                    .and_where(Expr::col("status").lt(500))
-                    .group_by_col("client")
-                    .group_by_col("service")
+                    .expr_as(Expr::col("messages"), "n")
+                    .from("exchange_message_counts")
+                    .and_where(Expr::col("day").eq(day))
                     .to_owned(),
             )
             .await?;

@@ -548,19 +548,34 @@ pub fn migrations() -> Vec<Migration> {
             // the batch's records, see `crate::exchange_log`): each row names that entry and
             // its place in the batch (columns added by the data step); an entry is found in
             // the log by its id.
-            tables: vec![],
+            // The day counts of messages that exchanged data, per client and service, which
+            // each import adds to (the usage reports read them, not the messages).
+            tables: vec![
+                Table::create()
+                    .table("exchange_message_counts")
+                    .if_not_exists()
+                    .col(ColumnDef::new("day").date().not_null())
+                    .col(text("client"))
+                    .col(text("service"))
+                    .col(big("messages"))
+                    .primary_key(Index::create().col("day").col("client").col("service"))
+                    .to_owned(),
+            ],
             indexes: vec![index("log_leaves_by_entry", "log_leaves", &["entry_id"])],
             drops: vec![],
         },
     ]
 }
 
-/// Migration 26: the columns by which a message record names its batch's log entry.
+/// Migration 26: the columns by which a message record names its batch's log entry, and the
+/// day counts of the messages recorded today and yesterday.
 async fn exchange_record_batches(tx: &mut Tx) -> Result<()> {
     for column in ["log_entry", "log_index"] {
         tx.execute_schema(&Table::alter().table("exchange_messages").add_column(big_null(column)).to_owned()).await?;
     }
-    tx.execute_schema(&index("exchange_messages_by_log_entry", "exchange_messages", &["log_entry", "log_index"])).await
+    tx.execute_schema(&index("exchange_messages_by_log_entry", "exchange_messages", &["log_entry", "log_index"]))
+        .await?;
+    crate::exchange_log::count_recent_messages(tx).await
 }
 
 /// Notifications (issue #5): templates by version, messages with their delivery state,

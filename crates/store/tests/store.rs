@@ -1045,12 +1045,17 @@ impl Place {
     }
 
     async fn connect(&self) -> Store {
-        let s = match self {
-            Place::Sqlite(dir) => Store::connect(&StoreConfig::sqlite_in(dir)).await.unwrap(),
-            Place::Postgres(url, schema) => Store::connect_postgres_schema(url, schema).await.unwrap(),
-        };
+        let s = self.open().await;
         s.migrate().await.unwrap();
         s
+    }
+
+    /// Connected, not migrated.
+    async fn open(&self) -> Store {
+        match self {
+            Place::Sqlite(dir) => Store::connect(&StoreConfig::sqlite_in(dir)).await.unwrap(),
+            Place::Postgres(url, schema) => Store::connect_postgres_schema(url, schema).await.unwrap(),
+        }
     }
 
     fn name(&self) -> &'static str {
@@ -1174,8 +1179,7 @@ async fn usage_counts_the_messages_that_exchanged_data_per_subsystem() {
         }
         journal.flush().await.unwrap();
         let now = Utc::now();
-        let usage =
-            store.exchange_usage(now - chrono::Duration::hours(1), now + chrono::Duration::hours(1)).await.unwrap();
+        let usage = store.exchange_usage(now.date_naive()).await.unwrap();
         // i = 0, 3, 6, 9: the justice ministry's client calling its own registry; the other
         // eight, the portal calling residence, less the 503 (i = 1) and the refusal (i = 2).
         let expected: std::collections::BTreeMap<String, i64> =
@@ -1184,8 +1188,7 @@ async fn usage_counts_the_messages_that_exchanged_data_per_subsystem() {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
         assert_eq!(usage, expected, "{}", place.name());
-        let earlier =
-            store.exchange_usage(now - chrono::Duration::days(2), now - chrono::Duration::days(1)).await.unwrap();
+        let earlier = store.exchange_usage(now.date_naive() - chrono::Duration::days(1)).await.unwrap();
         assert!(earlier.is_empty(), "{earlier:?}");
         drop(journal);
         store.close().await;
@@ -1263,5 +1266,76 @@ async fn a_message_record_is_proved_from_its_row_to_the_log_and_a_changed_row_is
         drop(journal);
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Migration 26 counts the messages a gateway recorded before it (today's and yesterday's,
+/// what a usage report covers) into the day counts; their records, logged one entry each
+/// then, are said to be so rather than proved as batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_26_counts_the_messages_recorded_before_it() {
+    for place in Place::all("usage26") {
+        let store = place.open().await;
+        store.migrate_to(25).await.unwrap();
+        let now = Utc::now();
+        for (i, (status, error, at)) in [
+            (200, None, now),
+            (404, None, now),
+            (503, None, now),
+            (403, Some("Server.ServerProxy.AccessDenied"), now),
+            (200, None, now - chrono::Duration::days(1)),
+            (200, None, now - chrono::Duration::days(3)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let m = message(i);
+            store
+                .db()
+                .execute(
+                    &Query::insert()
+                        .into_table("exchange_messages")
+                        .columns([
+                            "message_id",
+                            "side",
+                            "client",
+                            "service",
+                            "method",
+                            "request_hash",
+                            "status",
+                            "error_type",
+                            "started_at",
+                            "duration_us",
+                        ])
+                        .values_panic([
+                            m.message_id.into(),
+                            m.side.into(),
+                            m.client.into(),
+                            m.service.into(),
+                            m.method.into(),
+                            m.request_hash.into(),
+                            i64::from(status).into(),
+                            error.map(str::to_string).into(),
+                            at.into(),
+                            1000i64.into(),
+                        ])
+                        .to_owned(),
+                )
+                .await
+                .unwrap();
+        }
+        store.migrate().await.unwrap();
+        let counts = |day: chrono::NaiveDate| {
+            let store = store.clone();
+            async move { store.exchange_usage(day).await.unwrap().get("VN/GOV/VPCP/DVCQG").copied().unwrap_or(0) }
+        };
+        let today = now.date_naive();
+        // Today: the 200 and the 404 (the 503 and the refusal did not exchange data).
+        assert_eq!(counts(today).await, 2, "{}", place.name());
+        assert_eq!(counts(today - chrono::Duration::days(1)).await, 1, "{}", place.name());
+        assert_eq!(counts(today - chrono::Duration::days(3)).await, 0, "older days are not reported again");
+        let err = store.exchange_record_proof("m-0").await.unwrap_err().to_string();
+        assert!(err.contains("before batch entries"), "{err}");
+        store.close().await;
     }
 }
