@@ -173,14 +173,12 @@ impl Batched for ExchangeMessage {
         };
         let entry_id =
             crate::log::insert_now(tx, serde_json::to_string(&entry).expect("a batch entry serialises"), at).await?;
-        let mut counts = std::collections::BTreeMap::new();
+        let mut tallies = Tallies::default();
         for (i, m) in items.iter().enumerate() {
             if i > 0 && i % PREPARED_PER_TURN == 0 {
                 tokio::task::yield_now().await;
             }
-            if m.exchanged_data() {
-                *counts.entry((m.started_at.date_naive(), m.client.as_str(), m.service.as_str())).or_insert(0i64) += 1;
-            }
+            tallies.add(m);
             tx.append(
                 "exchange_messages",
                 &COLUMNS[..16],
@@ -204,66 +202,215 @@ impl Batched for ExchangeMessage {
                 ],
             );
         }
-        add_message_counts(tx, &counts).await?;
+        tallies.write(tx).await?;
         Ok(items.iter().map(|_| Ok(())).collect())
     }
 }
 
-/// Adds to the day's counts of messages that exchanged data, per client and service.
-async fn add_message_counts(
-    tx: &mut Tx,
-    counts: &std::collections::BTreeMap<(chrono::NaiveDate, &str, &str), i64>,
-) -> Result<()> {
-    if counts.is_empty() {
-        return Ok(());
-    }
-    let mut ins = Query::insert()
-        .into_table("exchange_message_counts")
-        .columns(["day", "client", "service", "messages"])
-        .on_conflict(
-            sea_query::OnConflict::columns(["day", "client", "service"])
-                .value(
-                    "messages",
-                    Expr::col(("exchange_message_counts", "messages")).add(Expr::col(("excluded", "messages"))),
-                )
-                .to_owned(),
-        )
-        .to_owned();
-    for ((day, client, service), n) in counts {
-        ins.values_panic([(*day).into(), (*client).into(), (*service).into(), (*n).into()]);
-    }
-    tx.execute(&ins).await?;
-    Ok(())
+/// Sub-buckets per doubling of the latency histograms: each bucket spans 2^(1/16), 4.4%.
+const BUCKETS_PER_DOUBLING: f64 = 16.0;
+
+/// The histogram bucket of a duration: ⌊16 · log2(µs)⌋.
+fn latency_bucket(duration_us: i64) -> i64 {
+    ((Ord::max(duration_us, 1) as f64).log2() * BUCKETS_PER_DOUBLING).floor() as i64
 }
 
-/// Migration 26: the day counts of the messages already recorded today and yesterday (the
-/// days a usage report covers), counted once from the rows.
-pub(crate) async fn count_recent_messages(tx: &mut Tx) -> Result<()> {
+/// The upper bound of a bucket, in microseconds.
+fn bucket_upper_us(bucket: i64) -> f64 {
+    2f64.powf((bucket + 1) as f64 / BUCKETS_PER_DOUBLING)
+}
+
+/// The nearest-rank `p` percentile of a histogram (`(bucket, calls)`, by bucket) of `total`
+/// calls, in milliseconds: the upper bound of the bucket holding that rank, and never above
+/// the largest call seen (`max_us`).
+fn histogram_percentile(buckets: &[(i64, i64)], total: i64, p: f64, max_us: i64) -> f64 {
+    if total <= 0 {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (bucket, calls) in buckets {
+        seen += calls;
+        if seen >= rank {
+            return bucket_upper_us(*bucket).min(max_us as f64) / 1000.0;
+        }
+    }
+    max_us as f64 / 1000.0
+}
+
+type MinuteKey<'a> = (DateTime<Utc>, &'a str, &'a str);
+
+/// What a batch of records adds to the figures read without reading the records: the day
+/// counts of messages that exchanged data (usage reports), and per minute, service and side
+/// the calls, failures, slowest call and latency histogram (monitoring).
+#[derive(Default)]
+struct Tallies<'a> {
+    days: std::collections::BTreeMap<(chrono::NaiveDate, &'a str, &'a str), i64>,
+    /// (calls, failures, max µs)
+    minutes: std::collections::BTreeMap<MinuteKey<'a>, (i64, i64, i64)>,
+    buckets: std::collections::BTreeMap<(MinuteKey<'a>, i64), i64>,
+}
+
+impl<'a> Tallies<'a> {
+    fn add(&mut self, m: &'a ExchangeMessage) {
+        self.add_facts(&m.client, &m.service, &m.side, m.status, m.error_type.is_some(), m.started_at, m.duration_us);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_facts(
+        &mut self,
+        client: &'a str,
+        service: &'a str,
+        side: &'a str,
+        status: i64,
+        refused: bool,
+        started_at: DateTime<Utc>,
+        duration_us: i64,
+    ) {
+        let failed = refused || status >= 500;
+        if !failed {
+            *self.days.entry((started_at.date_naive(), client, service)).or_insert(0) += 1;
+        }
+        let minute = minute_of(started_at);
+        let t = self.minutes.entry((minute, service, side)).or_insert((0, 0, 0));
+        t.0 += 1;
+        t.1 += i64::from(failed);
+        t.2 = Ord::max(t.2, duration_us);
+        *self.buckets.entry(((minute, service, side), latency_bucket(duration_us))).or_insert(0) += 1;
+    }
+
+    async fn write(&self, tx: &mut Tx) -> Result<()> {
+        let added =
+            |table: &'static str, column: &'static str| Expr::col((table, column)).add(Expr::col(("excluded", column)));
+        const DAYS: &str = "exchange_message_counts";
+        let days: Vec<_> = self.days.iter().collect();
+        for chunk in days.chunks(UPSERT_CHUNK) {
+            let mut ins = Query::insert()
+                .into_table(DAYS)
+                .columns(["day", "client", "service", "messages"])
+                .on_conflict(
+                    sea_query::OnConflict::columns(["day", "client", "service"])
+                        .value("messages", added(DAYS, "messages"))
+                        .to_owned(),
+                )
+                .to_owned();
+            for ((day, client, service), n) in chunk {
+                ins.values_panic([(*day).into(), (*client).into(), (*service).into(), (*n).into()]);
+            }
+            tx.execute(&ins).await?;
+        }
+        const MINUTES: &str = "exchange_timing_minutes";
+        let minutes: Vec<_> = self.minutes.iter().collect();
+        for chunk in minutes.chunks(UPSERT_CHUNK) {
+            let slowest = Expr::case(
+                Expr::col(("excluded", "max_us")).gt(Expr::col((MINUTES, "max_us"))),
+                Expr::col(("excluded", "max_us")),
+            )
+            .finally(Expr::col((MINUTES, "max_us")));
+            let mut ins = Query::insert()
+                .into_table(MINUTES)
+                .columns(["minute", "service", "side", "calls", "failures", "max_us"])
+                .on_conflict(
+                    sea_query::OnConflict::columns(["minute", "service", "side"])
+                        .value("calls", added(MINUTES, "calls"))
+                        .value("failures", added(MINUTES, "failures"))
+                        .value("max_us", slowest)
+                        .to_owned(),
+                )
+                .to_owned();
+            for ((minute, service, side), (calls, failures, max)) in chunk {
+                ins.values_panic([
+                    (*minute).into(),
+                    (*service).into(),
+                    (*side).into(),
+                    (*calls).into(),
+                    (*failures).into(),
+                    (*max).into(),
+                ]);
+            }
+            tx.execute(&ins).await?;
+        }
+        const BUCKETS: &str = "exchange_timing_buckets";
+        let buckets: Vec<_> = self.buckets.iter().collect();
+        for chunk in buckets.chunks(UPSERT_CHUNK) {
+            let mut ins = Query::insert()
+                .into_table(BUCKETS)
+                .columns(["minute", "service", "side", "bucket", "calls"])
+                .on_conflict(
+                    sea_query::OnConflict::columns(["minute", "service", "side", "bucket"])
+                        .value("calls", added(BUCKETS, "calls"))
+                        .to_owned(),
+                )
+                .to_owned();
+            for (((minute, service, side), bucket), calls) in chunk {
+                ins.values_panic([
+                    (*minute).into(),
+                    (*service).into(),
+                    (*side).into(),
+                    (*bucket).into(),
+                    (*calls).into(),
+                ]);
+            }
+            tx.execute(&ins).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows per multi-row upsert of the tallies.
+const UPSERT_CHUNK: usize = 500;
+
+fn minute_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::DurationRound;
+    t.duration_trunc(chrono::Duration::minutes(1)).unwrap_or(t)
+}
+
+/// Migration 26: the tallies of the messages recorded before it, over the longest window
+/// monitoring shows (7 days), read a page at a time.
+pub(crate) async fn tally_recent_messages(tx: &mut Tx) -> Result<()> {
     #[derive(sqlx::FromRow)]
     struct Recent {
+        id: i64,
         client: String,
         service: String,
+        side: String,
         status: i64,
         error_type: Option<String>,
         started_at: DateTime<Utc>,
+        duration_us: i64,
     }
-    let since = (Utc::now() - chrono::Duration::days(1)).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let rows: Vec<Recent> = tx
-        .fetch_all(
-            &Query::select()
-                .columns(["client", "service", "status", "error_type", "started_at"])
-                .from("exchange_messages")
-                .and_where(Expr::col("started_at").gte(since))
-                .to_owned(),
-        )
-        .await?;
-    let mut counts = std::collections::BTreeMap::new();
-    for r in &rows {
-        if r.error_type.is_none() && r.status < 500 {
-            *counts.entry((r.started_at.date_naive(), r.client.as_str(), r.service.as_str())).or_insert(0i64) += 1;
+    const PAGE: u64 = 10_000;
+    let since = Utc::now() - chrono::Duration::days(7);
+    let mut after = i64::MIN;
+    loop {
+        let rows: Vec<Recent> = tx
+            .fetch_all(
+                &Query::select()
+                    .columns(["id", "client", "service", "side", "status", "error_type", "started_at", "duration_us"])
+                    .from("exchange_messages")
+                    .and_where(Expr::col("id").gt(after))
+                    .and_where(Expr::col("started_at").gte(since))
+                    .order_by("id", Order::Asc)
+                    .limit(PAGE)
+                    .to_owned(),
+            )
+            .await?;
+        let Some(last) = rows.last() else { return Ok(()) };
+        after = last.id;
+        let mut tallies = Tallies::default();
+        for r in &rows {
+            tallies.add_facts(
+                &r.client,
+                &r.service,
+                &r.side,
+                r.status,
+                r.error_type.is_some(),
+                r.started_at,
+                r.duration_us,
+            );
         }
+        tallies.write(tx).await?;
     }
-    add_message_counts(tx, &counts).await
 }
 
 /// Proof that a message record is in a gateway's tamper-evident log: the record, its path
@@ -358,26 +505,6 @@ pub struct ServiceStats {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
-}
-
-/// Records read back per monitoring query, at most.
-pub const MONITORING_ROWS: u64 = 200_000;
-
-#[derive(sqlx::FromRow)]
-struct TimingRow {
-    service: String,
-    side: String,
-    status: i64,
-    error_type: Option<String>,
-    duration_us: i64,
-}
-
-fn percentile(sorted: &[i64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
 /// At the directory: how many registered information systems exchanged data lately (K12).
@@ -597,44 +724,80 @@ impl Store {
         Ok(last.map(|l| l.id as u64).unwrap_or(0))
     }
 
-    /// Per service and side: calls since `since`, failures and latency percentiles.
+    /// Per service and side: calls since the minute `since` falls in (whole minutes),
+    /// failures and latency percentiles. Read from the minutes' tallies that each import adds
+    /// to, not from the messages: a few rows per minute, however many calls. Percentiles are
+    /// the upper bound of their histogram bucket (within 4.4%), never above the slowest call.
     pub async fn exchange_monitoring(&self, since: DateTime<Utc>) -> Result<Vec<ServiceStats>> {
-        let rows: Vec<TimingRow> = self
+        #[derive(sqlx::FromRow)]
+        struct MinutesRow {
+            service: String,
+            side: String,
+            calls: i64,
+            failures: i64,
+            max_us: i64,
+        }
+        #[derive(sqlx::FromRow)]
+        struct BucketRow {
+            service: String,
+            side: String,
+            bucket: i64,
+            calls: i64,
+        }
+        let from = minute_of(since);
+        let totals: Vec<MinutesRow> = self
             .db
             .fetch_all(
                 &Query::select()
-                    .columns(["service", "side", "status", "error_type", "duration_us"])
-                    .from("exchange_messages")
-                    .and_where(Expr::col("started_at").gte(since))
-                    .order_by("id", Order::Desc)
-                    .limit(MONITORING_ROWS)
+                    .columns(["service", "side"])
+                    .expr_as(Expr::cust("CAST(SUM(calls) AS BIGINT)"), "calls")
+                    .expr_as(Expr::cust("CAST(SUM(failures) AS BIGINT)"), "failures")
+                    .expr_as(Expr::cust("CAST(MAX(max_us) AS BIGINT)"), "max_us")
+                    .from("exchange_timing_minutes")
+                    .and_where(Expr::col("minute").gte(from))
+                    .group_by_col("service")
+                    .group_by_col("side")
                     .to_owned(),
             )
             .await?;
-        let mut by: std::collections::BTreeMap<(String, String), (Vec<i64>, u64)> = Default::default();
-        for r in rows {
-            let e = by.entry((r.service, r.side)).or_default();
-            e.0.push(r.duration_us);
-            if r.error_type.is_some() || r.status >= 500 {
-                e.1 += 1;
-            }
+        let buckets: Vec<BucketRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(["service", "side", "bucket"])
+                    .expr_as(Expr::cust("CAST(SUM(calls) AS BIGINT)"), "calls")
+                    .from("exchange_timing_buckets")
+                    .and_where(Expr::col("minute").gte(from))
+                    .group_by_col("service")
+                    .group_by_col("side")
+                    .group_by_col("bucket")
+                    .to_owned(),
+            )
+            .await?;
+        let mut histograms: std::collections::HashMap<(String, String), Vec<(i64, i64)>> = Default::default();
+        for b in buckets {
+            histograms.entry((b.service, b.side)).or_default().push((b.bucket, b.calls));
         }
-        Ok(by
+        let mut out: Vec<ServiceStats> = totals
             .into_iter()
-            .map(|((service, side), (mut d, failures))| {
-                d.sort_unstable();
+            .map(|t| {
+                let mut h = histograms.remove(&(t.service.clone(), t.side.clone())).unwrap_or_default();
+                h.sort_unstable();
+                let at = |p| histogram_percentile(&h, t.calls, p, t.max_us);
                 ServiceStats {
-                    service,
-                    side,
-                    count: d.len() as u64,
-                    failures,
-                    p50_ms: percentile(&d, 50.0),
-                    p95_ms: percentile(&d, 95.0),
-                    p99_ms: percentile(&d, 99.0),
-                    max_ms: d.last().map(|m| *m as f64 / 1000.0).unwrap_or(0.0),
+                    count: t.calls as u64,
+                    failures: t.failures as u64,
+                    p50_ms: at(50.0),
+                    p95_ms: at(95.0),
+                    p99_ms: at(99.0),
+                    max_ms: t.max_us as f64 / 1000.0,
+                    service: t.service,
+                    side: t.side,
                 }
             })
-            .collect())
+            .collect();
+        out.sort_by(|a, b| (&a.service, &a.side).cmp(&(&b.service, &b.side)));
+        Ok(out)
     }
 }
 
@@ -644,13 +807,32 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn percentiles_are_nearest_rank() {
-        let d: Vec<i64> = (1..=100).map(|i| i * 1000).collect();
-        assert_eq!(percentile(&d, 50.0), 50.0);
-        assert_eq!(percentile(&d, 99.0), 99.0);
-        assert_eq!(percentile(&d, 100.0), 100.0);
-        assert_eq!(percentile(&[], 99.0), 0.0);
-        assert_eq!(percentile(&[7000], 1.0), 7.0);
+    fn histogram_percentiles_are_nearest_rank_within_a_bucket() {
+        // 100 calls of 1..=100 ms.
+        let mut h = std::collections::BTreeMap::new();
+        for ms in 1..=100i64 {
+            *h.entry(latency_bucket(ms * 1000)).or_insert(0i64) += 1;
+        }
+        let h: Vec<(i64, i64)> = h.into_iter().collect();
+        for (p, exact) in [(50.0, 50.0), (95.0, 95.0), (99.0, 99.0)] {
+            let got = histogram_percentile(&h, 100, p, 100_000);
+            assert!(got >= exact && got <= exact * 1.045, "p{p}: {got} for {exact}");
+        }
+        assert_eq!(histogram_percentile(&h, 100, 100.0, 100_000), 100.0, "never above the slowest");
+        assert_eq!(histogram_percentile(&[], 0, 99.0, 0), 0.0);
+        assert_eq!(histogram_percentile(&[(latency_bucket(7000), 1)], 1, 1.0, 7000), 7.0);
+    }
+
+    proptest::proptest! {
+        /// A duration lies in its bucket: below the bucket's upper bound, at or above the one
+        /// below's, and the bucket spans at most 4.5%.
+        #[test]
+        fn a_duration_lies_in_its_bucket(us in 1i64..120_000_000) {
+            let b = latency_bucket(us);
+            proptest::prop_assert!(bucket_upper_us(b) > us as f64);
+            proptest::prop_assert!(bucket_upper_us(b - 1) <= us as f64 * 1.000_001);
+            proptest::prop_assert!(bucket_upper_us(b) <= us as f64 * 1.045);
+        }
     }
 
     /// The record's text is the row's facts in a fixed order: the same text as this JSON

@@ -560,6 +560,29 @@ pub fn migrations() -> Vec<Migration> {
                     .col(big("messages"))
                     .primary_key(Index::create().col("day").col("client").col("service"))
                     .to_owned(),
+                // Per minute, service and side, the calls, failures, slowest call and a
+                // latency histogram (monitoring reads these, not the messages).
+                Table::create()
+                    .table("exchange_timing_minutes")
+                    .if_not_exists()
+                    .col(ts("minute"))
+                    .col(text("service"))
+                    .col(text("side"))
+                    .col(big("calls"))
+                    .col(big("failures"))
+                    .col(big("max_us"))
+                    .primary_key(Index::create().col("minute").col("service").col("side"))
+                    .to_owned(),
+                Table::create()
+                    .table("exchange_timing_buckets")
+                    .if_not_exists()
+                    .col(ts("minute"))
+                    .col(text("service"))
+                    .col(text("side"))
+                    .col(big("bucket"))
+                    .col(big("calls"))
+                    .primary_key(Index::create().col("minute").col("service").col("side").col("bucket"))
+                    .to_owned(),
             ],
             indexes: vec![index("log_leaves_by_entry", "log_leaves", &["entry_id"])],
             drops: vec![],
@@ -568,14 +591,14 @@ pub fn migrations() -> Vec<Migration> {
 }
 
 /// Migration 26: the columns by which a message record names its batch's log entry, and the
-/// day counts of the messages recorded today and yesterday.
+/// tallies (day counts, minutes' timings) of the messages of the last 7 days.
 async fn exchange_record_batches(tx: &mut Tx) -> Result<()> {
     for column in ["log_entry", "log_index"] {
         tx.execute_schema(&Table::alter().table("exchange_messages").add_column(big_null(column)).to_owned()).await?;
     }
     tx.execute_schema(&index("exchange_messages_by_log_entry", "exchange_messages", &["log_entry", "log_index"]))
         .await?;
-    crate::exchange_log::count_recent_messages(tx).await
+    crate::exchange_log::tally_recent_messages(tx).await
 }
 
 /// Notifications (issue #5): templates by version, messages with their delivery state,

@@ -1269,9 +1269,9 @@ async fn a_message_record_is_proved_from_its_row_to_the_log_and_a_changed_row_is
     }
 }
 
-/// Migration 26 counts the messages a gateway recorded before it (today's and yesterday's,
-/// what a usage report covers) into the day counts; their records, logged one entry each
-/// then, are said to be so rather than proved as batches.
+/// Migration 26 tallies the messages a gateway recorded in the week before it (what usage
+/// reports and monitoring read); their records, logged one entry each then, are said to be
+/// so rather than proved as batches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_26_counts_the_messages_recorded_before_it() {
     for place in Place::all("usage26") {
@@ -1284,7 +1284,7 @@ async fn migration_26_counts_the_messages_recorded_before_it() {
             (503, None, now),
             (403, Some("Server.ServerProxy.AccessDenied"), now),
             (200, None, now - chrono::Duration::days(1)),
-            (200, None, now - chrono::Duration::days(3)),
+            (200, None, now - chrono::Duration::days(8)),
         ]
         .into_iter()
         .enumerate()
@@ -1333,9 +1333,53 @@ async fn migration_26_counts_the_messages_recorded_before_it() {
         // Today: the 200 and the 404 (the 503 and the refusal did not exchange data).
         assert_eq!(counts(today).await, 2, "{}", place.name());
         assert_eq!(counts(today - chrono::Duration::days(1)).await, 1, "{}", place.name());
-        assert_eq!(counts(today - chrono::Duration::days(3)).await, 0, "older days are not reported again");
+        assert_eq!(counts(today - chrono::Duration::days(8)).await, 0, "beyond a week, not counted again");
+        // Monitoring's tallies too: five calls in two days, the 503 and the refusal failed.
+        let stats = store.exchange_monitoring(now - chrono::Duration::days(2)).await.unwrap();
+        assert_eq!(stats.len(), 1);
+        assert_eq!((stats[0].count, stats[0].failures), (5, 2), "{}", place.name());
         let err = store.exchange_record_proof("m-0").await.unwrap_err().to_string();
         assert!(err.contains("before batch entries"), "{err}");
         store.close().await;
+    }
+}
+
+/// Monitoring reads the minutes' tallies each import adds to: every call counted once, the
+/// failures, percentiles within their bucket's 4.4%, the exact slowest call; per side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_counts_every_call_with_its_latency_percentiles() {
+    for place in Place::all("monitoring") {
+        let dir = scratch_dir("monitoring");
+        let store = place.connect().await;
+        let journal = store.message_journal(&dir, "exchange_messages VN/GOV/BCA/GW1").await.unwrap();
+        for i in 1..=200usize {
+            let mut m = message(i);
+            // 1..=100 ms on each side; every tenth provider-side call a 503.
+            m.duration_us = ((i - 1) % 100 + 1) as i64 * 1000;
+            if i > 100 {
+                m.side = "provider".into();
+                if i % 10 == 0 {
+                    m.status = 503;
+                }
+            }
+            journal.append(m).await.unwrap();
+            if i % 64 == 0 {
+                journal.flush().await.unwrap();
+            }
+        }
+        journal.flush().await.unwrap();
+        let stats = store.exchange_monitoring(Utc::now() - chrono::Duration::minutes(5)).await.unwrap();
+        let sides: Vec<(&str, u64, u64)> = stats.iter().map(|s| (s.side.as_str(), s.count, s.failures)).collect();
+        assert_eq!(sides, [("client", 100, 0), ("provider", 100, 10)], "{}", place.name());
+        for s in &stats {
+            for (got, exact) in [(s.p50_ms, 50.0), (s.p95_ms, 95.0), (s.p99_ms, 99.0)] {
+                assert!(got >= exact && got <= exact * 1.045, "{got} for {exact} on {}", place.name());
+            }
+            assert_eq!(s.max_ms, 100.0);
+        }
+        assert!(store.exchange_monitoring(Utc::now() + chrono::Duration::minutes(2)).await.unwrap().is_empty());
+        drop(journal);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
