@@ -115,12 +115,27 @@ impl ConfHolder {
     /// Fetches the configuration again; keeps the one held if the new one fails a check or
     /// is older.
     pub async fn refresh(&self) -> Result<bool, GatewayError> {
-        let (text, conf) = fetch(&self.http, &self.url, &self.root).await?;
-        if conf.generated_at < self.get().generated_at {
-            return Err(GatewayError::Conf("the directory sent a configuration older than the one held".into()));
+        let resp =
+            self.http.get(&self.url).send().await.map_err(|e| GatewayError::Conf(format!("{}: {e}", self.url)))?;
+        if !resp.status().is_success() {
+            return Err(GatewayError::Conf(format!("{}: {}", self.url, resp.status())));
         }
-        let _ = std::fs::write(&self.cache, &text);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Conf::from_global(conf));
+        let text = resp.bytes().await.map_err(|e| GatewayError::Conf(format!("{}: {e}", self.url)))?;
+        // Checking the signature chain, parsing the directory, decoding every gateway's key
+        // and writing the cache take milliseconds of CPU: off the threads that answer calls
+        // (a gateway with one CPU would otherwise hold every call meanwhile).
+        let (root, cache, held) = (self.root.clone(), self.cache.clone(), self.get().generated_at);
+        let conf = tokio::task::spawn_blocking(move || {
+            let conf = verify(&text, &root)?;
+            if conf.generated_at < held {
+                return Err(GatewayError::Conf("the directory sent a configuration older than the one held".into()));
+            }
+            let _ = std::fs::write(&cache, &text);
+            Ok(Conf::from_global(conf))
+        })
+        .await
+        .map_err(|e| GatewayError::Conf(format!("configuration check stopped: {e}")))??;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(conf);
         Ok(true)
     }
 }
