@@ -115,12 +115,7 @@ impl ConfHolder {
     /// Fetches the configuration again; keeps the one held if the new one fails a check or
     /// is older.
     pub async fn refresh(&self) -> Result<bool, GatewayError> {
-        let resp =
-            self.http.get(&self.url).send().await.map_err(|e| GatewayError::Conf(format!("{}: {e}", self.url)))?;
-        if !resp.status().is_success() {
-            return Err(GatewayError::Conf(format!("{}: {}", self.url, resp.status())));
-        }
-        let text = resp.bytes().await.map_err(|e| GatewayError::Conf(format!("{}: {e}", self.url)))?;
+        let text = download(&self.http, &self.url).await?;
         // Checking the signature chain, parsing the directory, decoding every gateway's key
         // and writing the cache take milliseconds of CPU: off the threads that answer calls
         // (a gateway with one CPU would otherwise hold every call meanwhile).
@@ -140,12 +135,17 @@ impl ConfHolder {
     }
 }
 
-async fn fetch(http: &reqwest::Client, url: &str, root: &Certificate) -> Result<(Vec<u8>, GlobalConf), GatewayError> {
+/// The configuration's text as the directory serves it (unchecked).
+async fn download(http: &reqwest::Client, url: &str) -> Result<bytes::Bytes, GatewayError> {
     let resp = http.get(url).send().await.map_err(|e| GatewayError::Conf(format!("{url}: {e}")))?;
     if !resp.status().is_success() {
         return Err(GatewayError::Conf(format!("{url}: {}", resp.status())));
     }
-    let text = resp.bytes().await.map_err(|e| GatewayError::Conf(format!("{url}: {e}")))?.to_vec();
+    resp.bytes().await.map_err(|e| GatewayError::Conf(format!("{url}: {e}")))
+}
+
+async fn fetch(http: &reqwest::Client, url: &str, root: &Certificate) -> Result<(Vec<u8>, GlobalConf), GatewayError> {
+    let text = download(http, url).await?.to_vec();
     let conf = verify(&text, root)?;
     Ok((text, conf))
 }

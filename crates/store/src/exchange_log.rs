@@ -102,12 +102,6 @@ struct RecordText<'a> {
 }
 
 impl ExchangeMessage {
-    /// Whether the message exchanged data: not refused or failed by the exchange, not a
-    /// provider's 5xx (what the usage reports count).
-    pub fn exchanged_data(&self) -> bool {
-        self.error_type.is_none() && self.status < 500
-    }
-
     /// The record's facts as JSON text, a leaf of its batch's tree. Derived from the row
     /// alone, so anyone holding the row can recompute it; the time is kept to the
     /// microsecond, as both databases store it.
@@ -253,108 +247,101 @@ struct Tallies<'a> {
 
 impl<'a> Tallies<'a> {
     fn add(&mut self, m: &'a ExchangeMessage) {
-        self.add_facts(&m.client, &m.service, &m.side, m.status, m.error_type.is_some(), m.started_at, m.duration_us);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn add_facts(
-        &mut self,
-        client: &'a str,
-        service: &'a str,
-        side: &'a str,
-        status: i64,
-        refused: bool,
-        started_at: DateTime<Utc>,
-        duration_us: i64,
-    ) {
-        let failed = refused || status >= 500;
+        // Refused or failed by the exchange, or a provider's 5xx: did not exchange data.
+        let failed = m.error_type.is_some() || m.status >= 500;
         if !failed {
-            *self.days.entry((started_at.date_naive(), client, service)).or_insert(0) += 1;
+            *self.days.entry((m.started_at.date_naive(), &m.client, &m.service)).or_insert(0) += 1;
         }
-        let minute = minute_of(started_at);
-        let t = self.minutes.entry((minute, service, side)).or_insert((0, 0, 0));
+        let key = (minute_of(m.started_at), m.service.as_str(), m.side.as_str());
+        let t = self.minutes.entry(key).or_insert((0, 0, 0));
         t.0 += 1;
         t.1 += i64::from(failed);
-        t.2 = Ord::max(t.2, duration_us);
-        *self.buckets.entry(((minute, service, side), latency_bucket(duration_us))).or_insert(0) += 1;
+        t.2 = Ord::max(t.2, m.duration_us);
+        *self.buckets.entry((key, latency_bucket(m.duration_us))).or_insert(0) += 1;
     }
 
     async fn write(&self, tx: &mut Tx) -> Result<()> {
-        let added =
-            |table: &'static str, column: &'static str| Expr::col((table, column)).add(Expr::col(("excluded", column)));
         const DAYS: &str = "exchange_message_counts";
-        let days: Vec<_> = self.days.iter().collect();
-        for chunk in days.chunks(UPSERT_CHUNK) {
-            let mut ins = Query::insert()
-                .into_table(DAYS)
-                .columns(["day", "client", "service", "messages"])
-                .on_conflict(
-                    sea_query::OnConflict::columns(["day", "client", "service"])
-                        .value("messages", added(DAYS, "messages"))
-                        .to_owned(),
-                )
-                .to_owned();
-            for ((day, client, service), n) in chunk {
-                ins.values_panic([(*day).into(), (*client).into(), (*service).into(), (*n).into()]);
-            }
-            tx.execute(&ins).await?;
-        }
         const MINUTES: &str = "exchange_timing_minutes";
-        let minutes: Vec<_> = self.minutes.iter().collect();
-        for chunk in minutes.chunks(UPSERT_CHUNK) {
-            let slowest = Expr::case(
-                Expr::col(("excluded", "max_us")).gt(Expr::col((MINUTES, "max_us"))),
-                Expr::col(("excluded", "max_us")),
-            )
-            .finally(Expr::col((MINUTES, "max_us")));
-            let mut ins = Query::insert()
-                .into_table(MINUTES)
-                .columns(["minute", "service", "side", "calls", "failures", "max_us"])
-                .on_conflict(
-                    sea_query::OnConflict::columns(["minute", "service", "side"])
-                        .value("calls", added(MINUTES, "calls"))
-                        .value("failures", added(MINUTES, "failures"))
-                        .value("max_us", slowest)
-                        .to_owned(),
-                )
-                .to_owned();
-            for ((minute, service, side), (calls, failures, max)) in chunk {
-                ins.values_panic([
+        const BUCKETS: &str = "exchange_timing_buckets";
+        let added = |table: &'static str, column: &'static str| {
+            (column, Expr::col((table, column)).add(Expr::col(("excluded", column))))
+        };
+        let slowest = Expr::case(
+            Expr::col(("excluded", "max_us")).gt(Expr::col((MINUTES, "max_us"))),
+            Expr::col(("excluded", "max_us")),
+        )
+        .finally(Expr::col((MINUTES, "max_us")));
+        upsert(
+            tx,
+            DAYS,
+            &["day", "client", "service", "messages"],
+            vec![added(DAYS, "messages")],
+            self.days.iter().map(|((day, client, service), n)| {
+                vec![(*day).into(), (*client).into(), (*service).into(), (*n).into()]
+            }),
+        )
+        .await?;
+        upsert(
+            tx,
+            MINUTES,
+            &["minute", "service", "side", "calls", "failures", "max_us"],
+            vec![added(MINUTES, "calls"), added(MINUTES, "failures"), ("max_us", slowest.into())],
+            self.minutes.iter().map(|((minute, service, side), (calls, failures, max))| {
+                vec![
                     (*minute).into(),
                     (*service).into(),
                     (*side).into(),
                     (*calls).into(),
                     (*failures).into(),
                     (*max).into(),
-                ]);
-            }
-            tx.execute(&ins).await?;
-        }
-        const BUCKETS: &str = "exchange_timing_buckets";
-        let buckets: Vec<_> = self.buckets.iter().collect();
-        for chunk in buckets.chunks(UPSERT_CHUNK) {
-            let mut ins = Query::insert()
-                .into_table(BUCKETS)
-                .columns(["minute", "service", "side", "bucket", "calls"])
-                .on_conflict(
-                    sea_query::OnConflict::columns(["minute", "service", "side", "bucket"])
-                        .value("calls", added(BUCKETS, "calls"))
-                        .to_owned(),
-                )
-                .to_owned();
-            for (((minute, service, side), bucket), calls) in chunk {
-                ins.values_panic([
-                    (*minute).into(),
-                    (*service).into(),
-                    (*side).into(),
-                    (*bucket).into(),
-                    (*calls).into(),
-                ]);
-            }
-            tx.execute(&ins).await?;
-        }
-        Ok(())
+                ]
+            }),
+        )
+        .await?;
+        upsert(
+            tx,
+            BUCKETS,
+            &["minute", "service", "side", "bucket", "calls"],
+            vec![added(BUCKETS, "calls")],
+            self.buckets.iter().map(|(((minute, service, side), bucket), calls)| {
+                vec![(*minute).into(), (*service).into(), (*side).into(), (*bucket).into(), (*calls).into()]
+            }),
+        )
+        .await
     }
+}
+
+/// Adds `rows` to `table`, [`UPSERT_CHUNK`] per statement: its `columns` are the key, then
+/// the values that `updates` merge into a row already there.
+async fn upsert(
+    tx: &mut Tx,
+    table: &'static str,
+    columns: &[&'static str],
+    updates: Vec<(&'static str, Expr)>,
+    rows: impl Iterator<Item = Vec<Expr>>,
+) -> Result<()> {
+    let key = &columns[..columns.len() - updates.len()];
+    let statement = || {
+        let mut conflict = sea_query::OnConflict::columns(key.iter().copied());
+        for (column, value) in &updates {
+            conflict.value(*column, value.clone());
+        }
+        Query::insert().into_table(table).columns(columns.iter().copied()).on_conflict(conflict).to_owned()
+    };
+    let (mut ins, mut n) = (statement(), 0);
+    for row in rows {
+        ins.values_panic(row);
+        n += 1;
+        if n == UPSERT_CHUNK {
+            tx.execute(&ins).await?;
+            (ins, n) = (statement(), 0);
+        }
+    }
+    if n > 0 {
+        tx.execute(&ins).await?;
+    }
+    Ok(())
 }
 
 /// Rows per multi-row upsert of the tallies.
@@ -369,24 +356,20 @@ fn minute_of(t: DateTime<Utc>) -> DateTime<Utc> {
 /// monitoring shows (7 days), read a page at a time.
 pub(crate) async fn tally_recent_messages(tx: &mut Tx) -> Result<()> {
     #[derive(sqlx::FromRow)]
-    struct Recent {
+    struct Paged {
         id: i64,
-        client: String,
-        service: String,
-        side: String,
-        status: i64,
-        error_type: Option<String>,
-        started_at: DateTime<Utc>,
-        duration_us: i64,
+        #[sqlx(flatten)]
+        message: ExchangeMessage,
     }
     const PAGE: u64 = 10_000;
     let since = Utc::now() - chrono::Duration::days(7);
     let mut after = i64::MIN;
     loop {
-        let rows: Vec<Recent> = tx
+        let rows: Vec<Paged> = tx
             .fetch_all(
                 &Query::select()
-                    .columns(["id", "client", "service", "side", "status", "error_type", "started_at", "duration_us"])
+                    .columns(COLUMNS[..14].iter().copied())
+                    .column("id")
                     .from("exchange_messages")
                     .and_where(Expr::col("id").gt(after))
                     .and_where(Expr::col("started_at").gte(since))
@@ -399,15 +382,7 @@ pub(crate) async fn tally_recent_messages(tx: &mut Tx) -> Result<()> {
         after = last.id;
         let mut tallies = Tallies::default();
         for r in &rows {
-            tallies.add_facts(
-                &r.client,
-                &r.service,
-                &r.side,
-                r.status,
-                r.error_type.is_some(),
-                r.started_at,
-                r.duration_us,
-            );
+            tallies.add(&r.message);
         }
         tallies.write(tx).await?;
     }
@@ -482,8 +457,11 @@ impl RecordProof {
     }
 }
 
+/// A record with where it is logged.
 #[derive(sqlx::FromRow)]
 struct LoggedRow {
+    #[sqlx(flatten)]
+    record: ExchangeMessage,
     log_entry: Option<i64>,
     log_index: Option<i64>,
 }
@@ -646,20 +624,23 @@ impl Store {
     /// record: both sides, when both gateways share a database), against the log as it is
     /// now. A record still waiting for the log's sequencer is `NotFound` for a moment.
     pub async fn exchange_record_proof(&self, message_id: &str) -> Result<Vec<RecordProof>> {
+        let logged: Vec<LoggedRow> = self
+            .db
+            .fetch_all(
+                &Query::select()
+                    .columns(COLUMNS[..16].iter().copied())
+                    .from("exchange_messages")
+                    .and_where(Expr::col("message_id").eq(message_id))
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .await?;
+        if logged.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
-        for record in self.exchange_message(message_id).await? {
-            let logged: LoggedRow = self
-                .db
-                .fetch_one(
-                    &Query::select()
-                        .columns(["log_entry", "log_index"])
-                        .from("exchange_messages")
-                        .and_where(Expr::col("message_id").eq(message_id))
-                        .and_where(Expr::col("side").eq(&record.side))
-                        .to_owned(),
-                )
-                .await?;
-            let (Some(entry_id), Some(index)) = (logged.log_entry, logged.log_index) else {
+        for LoggedRow { record, log_entry, log_index } in logged {
+            let (Some(entry_id), Some(index)) = (log_entry, log_index) else {
                 return Err(StoreError::Invalid(format!(
                     "the record of {message_id} was logged before batch entries (as an entry of its own)"
                 )));
@@ -691,6 +672,7 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let entry = self.log_entry(seq.seq as u64).await?;
+            // The log as it is now, read after the entry's place is known (so it holds it).
             let (log_size, log_root) = self.log_head().await?;
             let (_, log_path) = self.inclusion_proof(seq.seq as u64, log_size).await?;
             out.push(RecordProof {
